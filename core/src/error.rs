@@ -1,0 +1,240 @@
+//! The one error type of govdata.
+//!
+//! Every variant has a stable code string ([`Error::code`]) that the bindings map to
+//! their own error types (a Python exception class, a Node `.code`, a C status). The
+//! codes never change meaning; messages may be improved at any time, so callers match
+//! on the code and never on the message. Messages name the offending input and never
+//! contain key material or plaintext.
+
+use std::fmt;
+
+/// The result type of govdata.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in govdata.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A policy file does not parse.
+    #[error("cannot parse policy file `{}` at line {}, column {}: {}", .0.file, .0.line, .0.column, .0.message)]
+    PolicyParse(SourceError),
+    /// A policy does not type-check against the schema in strict mode.
+    #[error("policy `{}` in `{}` at line {}, column {} does not validate against the schema: {}", .0.policy, .0.file, .0.line, .0.column, .0.message)]
+    PolicyValidation(SourceError),
+    /// A policy lacks a required annotation, repeats an id or names an unknown obligation.
+    #[error("policy `{}` in `{}` at line {}, column {}: {}", .0.policy, .0.file, .0.line, .0.column, .0.message)]
+    PolicyAnnotation(SourceError),
+    /// The schema does not parse or is not a valid schema.
+    #[error("invalid schema `{}`: {}", .0.file, .0.message)]
+    SchemaInvalid(SourceError),
+    /// An inventory or inventory update is rejected; nothing of it was applied.
+    #[error("invalid inventory record {record}: {message}")]
+    InventoryInvalid {
+        /// The offending record, as `type `id`` or `type #index`.
+        record: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A request names an entity that the inventory does not hold.
+    #[error("unknown {kind} `{id}`")]
+    UnknownEntity {
+        /// The kind of entity: `user`, `dataset`, `system`, `department`, `action`.
+        kind: &'static str,
+        /// The id that was not found.
+        id: String,
+    },
+    /// A request is malformed: bad JSON, a missing or unknown field, a value of the wrong type.
+    #[error("invalid request: {message}")]
+    RequestInvalid {
+        /// What is wrong with the request.
+        message: String,
+    },
+    /// The audit log failed verification.
+    #[error("audit log tampered at record {seq}: {message}")]
+    AuditTampered {
+        /// The sequence number of the first bad record.
+        seq: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A purge would remove audit records younger than the retention floor.
+    #[error("audit retention: {message}")]
+    AuditRetention {
+        /// What was refused and why.
+        message: String,
+    },
+    /// The audit log refuses appends after a write or sync failure.
+    #[error("audit log unavailable: {message}")]
+    AuditUnavailable {
+        /// Why the log stopped accepting appends.
+        message: String,
+    },
+    /// Decryption or an integrity check failed: wrong key, tampered or misplaced ciphertext.
+    #[error("authentication failed: {message}")]
+    CryptoAuthFailed {
+        /// What failed to authenticate (never the data itself).
+        message: String,
+    },
+    /// No key with this id is known.
+    #[error("key not found: `{id}`")]
+    KeyNotFound {
+        /// The key or dataset id that was looked up.
+        id: String,
+    },
+    /// The dataset's data key was destroyed (crypto-shredded).
+    #[error("the data key of dataset `{dataset}` was destroyed")]
+    KeyDestroyed {
+        /// The dataset whose key is gone.
+        dataset: String,
+    },
+    /// Key material has the wrong size or form.
+    #[error("invalid key: {message}")]
+    KeyInvalid {
+        /// What is wrong with the key (never the key itself).
+        message: String,
+    },
+    /// A workflow step is not allowed in the current state.
+    #[error("workflow: {message}")]
+    WorkflowInvalid {
+        /// What was refused.
+        message: String,
+    },
+    /// An operating-system I/O error.
+    #[error("i/o error on `{path}`: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where in a source file an error is, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub(crate) file: String,
+    pub(crate) policy: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
+}
+
+impl SourceError {
+    /// The file the error is in.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+    /// The id of the policy involved (empty for parse and schema errors).
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+    /// The 1-based line of the error.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+    /// The 1-based column of the error.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Every error code, in a stable order. Bindings generate their error classes from it.
+pub const ERROR_CODES: &[&str] = &[
+    "policy_parse",
+    "policy_validation",
+    "policy_annotation",
+    "schema_invalid",
+    "inventory_invalid",
+    "unknown_entity",
+    "request_invalid",
+    "audit_tampered",
+    "audit_retention",
+    "audit_unavailable",
+    "crypto_auth_failed",
+    "key_not_found",
+    "key_destroyed",
+    "key_invalid",
+    "workflow_invalid",
+    "io",
+];
+
+impl Error {
+    /// The stable code of this error (see [`ERROR_CODES`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::PolicyParse(_) => "policy_parse",
+            Error::PolicyValidation(_) => "policy_validation",
+            Error::PolicyAnnotation(_) => "policy_annotation",
+            Error::SchemaInvalid(_) => "schema_invalid",
+            Error::InventoryInvalid { .. } => "inventory_invalid",
+            Error::UnknownEntity { .. } => "unknown_entity",
+            Error::RequestInvalid { .. } => "request_invalid",
+            Error::AuditTampered { .. } => "audit_tampered",
+            Error::AuditRetention { .. } => "audit_retention",
+            Error::AuditUnavailable { .. } => "audit_unavailable",
+            Error::CryptoAuthFailed { .. } => "crypto_auth_failed",
+            Error::KeyNotFound { .. } => "key_not_found",
+            Error::KeyDestroyed { .. } => "key_destroyed",
+            Error::KeyInvalid { .. } => "key_invalid",
+            Error::WorkflowInvalid { .. } => "workflow_invalid",
+            Error::Io { .. } => "io",
+        }
+    }
+
+    /// Extra advice for a person reading the error, where there is some.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            Error::PolicyAnnotation(_) => Some(
+                "every policy needs @id, @article, @zh and @en; @obligations lists known obligations only",
+            ),
+            Error::AuditRetention { .. } => Some(
+                "audit records are kept at least six calendar months (Art. 8; Cybersecurity Law)",
+            ),
+            Error::AuditTampered { .. } => {
+                Some("restore the log from a verified backup and investigate the modification")
+            }
+            Error::UnknownEntity { .. } => Some("add the record to the inventory first"),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn request(message: impl fmt::Display) -> Self {
+        Error::RequestInvalid {
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn inventory(record: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Error::InventoryInvalid {
+            record: record.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_listed() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ERROR_CODES {
+            assert!(seen.insert(*c), "duplicate code {c}");
+        }
+        let e = Error::request("x");
+        assert!(ERROR_CODES.contains(&e.code()));
+    }
+}

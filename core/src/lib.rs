@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod policy;
+
+pub use engine::{Decision, Engine, Reason, Request, Resource};
+pub use error::{Error, Result};
+pub use model::{Action, Inventory};
+pub use policy::PolicyPack;
+
+/// The version of govdata (the crate, the wheel, the npm package and the C header agree).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
