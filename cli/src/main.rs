@@ -1,1 +1,39 @@
-fn main() {}
+//! `govdata`: the command line of the govdata policy engine.
+
+mod decide;
+mod demo;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// govdata — the government-data security measures of the city big-data platform as code.
+#[derive(Debug, Parser)]
+#[command(name = "govdata", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load and validate a policy pack (strict Cedar validation and annotations).
+    Validate {
+        /// The pack directory (schema.cedarschema and *.cedar files); the default pack if omitted.
+        dir: Option<PathBuf>,
+    },
+    /// Decide one request and print the decision JSON: exit 0 allow, 1 deny, 2 error.
+    Decide(decide::Args),
+    /// Walk through one request per article of the regulation with the default pack.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate { dir } => decide::validate(dir.as_deref()),
+        Command::Decide(args) => decide::run(&args),
+        Command::Demo => demo::run(),
+    }
+}

@@ -40,9 +40,15 @@ pub trait ApprovalResolver: Send + Sync {
 
 /// Receives every decision the engine makes (the audit log implements it).
 pub trait DecisionSink: Send + Sync {
-    /// Records the decision and returns its sequence number. An error makes the
+    /// Records the decision if the sink keeps decisions of this kind, and returns the
+    /// record's sequence number (`None` when it is not recorded). An error makes the
     /// decision a deny: an action that cannot be recorded does not happen.
-    fn record(&self, request: &Request, inventory: &Inventory, decision: &Decision) -> Result<u64>;
+    fn record(
+        &self,
+        request: &Request,
+        inventory: &Inventory,
+        decision: &Decision,
+    ) -> Result<Option<u64>>;
 }
 
 struct State {
@@ -254,7 +260,8 @@ impl Engine {
         };
         let Some(sink) = sink else { return };
         match sink.record(request, inventory, decision) {
-            Ok(seq) => decision.set_audit_seq(seq),
+            Ok(Some(seq)) => decision.set_audit_seq(seq),
+            Ok(None) => {}
             Err(e) => {
                 // What cannot be recorded does not happen (Art. 3(5), 8).
                 decision.allowed = false;

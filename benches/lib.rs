@@ -1,0 +1,1 @@
+//! Benchmarks of govdata; see the `benches/` targets.
