@@ -154,6 +154,35 @@ impl Engine {
             .collect()
     }
 
+    /// The resources among `resources` that `principal` may act on with `action` in
+    /// `context`, in their order: the filter an ETL job applies to a batch. Any bad
+    /// input (an unknown id, an action that does not apply) is an error for the whole
+    /// batch, so nothing is silently dropped for the wrong reason.
+    pub fn allowed_resources(
+        &self,
+        principal: &str,
+        action: crate::model::Action,
+        resources: &[Resource],
+        context: &Context,
+    ) -> Result<Vec<Resource>> {
+        let requests: Vec<Request> = resources
+            .iter()
+            .map(|r| Request {
+                principal: principal.to_owned(),
+                action,
+                resource: r.clone(),
+                context: context.clone(),
+            })
+            .collect();
+        let mut allowed = Vec::new();
+        for (resource, decision) in resources.iter().zip(self.decide_many(&requests)) {
+            if decision?.allowed() {
+                allowed.push(resource.clone());
+            }
+        }
+        Ok(allowed)
+    }
+
     fn evaluate(
         &self,
         state: &State,
