@@ -199,13 +199,17 @@ impl Engine {
                 .and_then(|r| r.resolve(id, request)),
             None => None,
         };
-        let input = cedar::to_cedar(
-            request,
-            inventory,
-            &local.types,
-            &local.actions[request.action.index()],
-            approval.as_ref(),
-        )?;
+        let input = {
+            let mut cache = local.entities.borrow_mut();
+            cedar::to_cedar(
+                request,
+                inventory,
+                &local.types,
+                &local.actions[request.action.index()],
+                approval.as_ref(),
+                &mut cache,
+            )?
+        };
         let deny = |reasons: Vec<Reason>| Decision {
             allowed: false,
             reasons,
@@ -217,7 +221,14 @@ impl Engine {
             text: Arc::clone(&p.text),
             error: None,
         };
-        let Some(set) = &local.sets[slot(request.action, request.resource.kind)] else {
+        let Some(set) = local.policy_set(
+            &request.principal,
+            slot(request.action, request.resource.kind),
+            &request.resource.id,
+            &input,
+            inventory.generation(),
+        )?
+        else {
             return Ok(deny(vec![Reason {
                 text: Arc::clone(&local.default_deny),
                 error: None,
@@ -225,7 +236,7 @@ impl Engine {
         };
         let response = local
             .authorizer
-            .is_authorized(&input.request, set, &input.entities);
+            .is_authorized(&input.request, &set, &input.entities);
         let diagnostics = response.diagnostics();
 
         let mut errors = diagnostics.errors().peekable();
@@ -410,7 +421,8 @@ impl PlainCedar {
         let types = cedar::TypeNames::new()?;
         let action = cedar_policy::EntityUid::from_str(&format!("Action::\"{}\"", request.action))
             .map_err(|e| Error::request(e.to_string()))?;
-        let input = cedar::to_cedar(request, &self.inventory, &types, &action, None)?;
+        let mut cache = cedar::EntityCache::default();
+        let input = cedar::to_cedar(request, &self.inventory, &types, &action, None, &mut cache)?;
         let request = input.request;
         let ctx = request
             .context()
