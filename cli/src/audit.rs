@@ -34,7 +34,7 @@ pub enum AuditCommand {
     },
     /// Show the records a user may see (a `view_audit` decision, itself recorded), as
     /// JSON lines.
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
     /// Copy the sealed segments to DEST, verify the copy and record the backup.
     Backup {
         /// The log directory.
@@ -198,7 +198,10 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
             key,
             checkpoint,
         } => (|| {
-            let cp = checkpoint.as_deref().map(str::parse::<Checkpoint>).transpose()?;
+            let cp = checkpoint
+                .as_deref()
+                .map(str::parse::<Checkpoint>)
+                .transpose()?;
             let r = AuditLog::verify_dir(dir, &key.load()?, cp.as_ref())?;
             print_report(&r);
             Ok(ExitCode::SUCCESS)
@@ -307,7 +310,10 @@ fn tail(dir: &PathBuf, key: &KeyArg, lines: usize, follow: bool) -> govdata::Res
     for r in &last {
         print_record(r);
     }
-    while follow {
+    if !follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    loop {
         std::thread::sleep(Duration::from_millis(500));
         AuditLog::read_dir(dir, &key, |r| {
             if r.seq > seen {
@@ -317,5 +323,4 @@ fn tail(dir: &PathBuf, key: &KeyArg, lines: usize, follow: bool) -> govdata::Res
             Ok(())
         })?;
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -30,7 +30,7 @@ enum Command {
     Demo,
     /// The audit log: verify, query, backup, restore, purge, tail.
     #[command(subcommand)]
-    Audit(audit::AuditCommand),
+    Audit(Box<audit::AuditCommand>),
 }
 
 fn main() -> ExitCode {

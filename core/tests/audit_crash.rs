@@ -2,6 +2,13 @@
 //! no acknowledged record and leaves no false alarm; a torn last record, cut at every
 //! byte offset, recovers to the record before it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod audit_support;
 
 use audit_support::*;
@@ -26,8 +33,13 @@ fn options(mode: SyncMode) -> AuditOptions {
 /// record; runs until it is killed. Does nothing in a normal test run.
 #[test]
 fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
-    let mode: SyncMode = std::env::var("GOVDATA_AUDIT_CRASH_MODE").unwrap().parse().unwrap();
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mode: SyncMode = std::env::var("GOVDATA_AUDIT_CRASH_MODE")
+        .unwrap()
+        .parse()
+        .unwrap();
     let log = std::sync::Arc::new(AuditLog::open(&dir, key(), options(mode)).unwrap());
     let threads: Vec<_> = (0..3u64)
         .map(|t| {
@@ -104,8 +116,9 @@ fn sigkill_loses_no_acknowledged_record() {
             continue; // killed before the log existed
         }
         // Read-only verification of the crashed log: a torn tail at most, never tampering.
-        let before = AuditLog::verify_dir(dir.path(), &key(), None)
-            .unwrap_or_else(|e| panic!("trial {trial} ({mode:?}): false alarm before recovery: {e}"));
+        let before = AuditLog::verify_dir(dir.path(), &key(), None).unwrap_or_else(|e| {
+            panic!("trial {trial} ({mode:?}): false alarm before recovery: {e}")
+        });
         // Recovery, then every acknowledged record is there with its content.
         let log = AuditLog::open(dir.path(), key(), options(SyncMode::Always))
             .unwrap_or_else(|e| panic!("trial {trial} ({mode:?}): open after crash: {e}"));
@@ -121,13 +134,21 @@ fn sigkill_loses_no_acknowledged_record() {
         })
         .unwrap();
         for (seq, tn) in &acked {
-            assert_eq!(present.get(seq), Some(tn), "trial {trial} ({mode:?}): acknowledged record {seq} lost");
+            assert_eq!(
+                present.get(seq),
+                Some(tn),
+                "trial {trial} ({mode:?}): acknowledged record {seq} lost"
+            );
         }
-        log.verify().unwrap_or_else(|e| panic!("trial {trial}: false alarm after recovery: {e}"));
+        log.verify()
+            .unwrap_or_else(|e| panic!("trial {trial}: false alarm after recovery: {e}"));
         // The acknowledged set now includes whatever survived (for the next trials).
         acked = present;
     }
-    assert!(total_acks > 100, "the child acknowledged too few records ({total_acks})");
+    assert!(
+        total_acks > 100,
+        "the child acknowledged too few records ({total_acks})"
+    );
 }
 
 /// The last record cut at every byte offset — plain, zero-filled and overwritten
@@ -141,7 +162,10 @@ fn torn_last_record_at_every_offset() {
     }
     drop(log);
     let files = snapshot(base.path());
-    let si = files.iter().position(|(n, _)| n.starts_with("seg-")).unwrap();
+    let si = files
+        .iter()
+        .position(|(n, _)| n.starts_with("seg-"))
+        .unwrap();
     let seg = &files[si].1;
     let (off, len, _, seq) = *frames(seg).last().unwrap();
     assert_eq!(seq, 5);
@@ -194,7 +218,10 @@ fn torn_segment_header_recovers() {
     }
     let last = log.last_seq();
     drop(log);
-    let segs: Vec<_> = snapshot(dir.path()).into_iter().filter(|(n, _)| n.starts_with("seg-")).collect();
+    let segs: Vec<_> = snapshot(dir.path())
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("seg-"))
+        .collect();
     assert!(segs.len() >= 3);
     // Make the open segment empty, then cut its header.
     let (name, bytes) = segs.last().unwrap();

@@ -1,6 +1,13 @@
 //! The engine records itself in the log; viewing the log is a `view_audit` decision
 //! (Art. 8, 18, 19); workflows read their events back; proofs; suites; concurrency.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod audit_support;
 
 use audit_support::*;
@@ -40,7 +47,11 @@ fn every_decision_is_recorded_with_the_audit_fields() {
         seqs.push(d.audit_seq().expect("recorded"));
     }
     assert_eq!(seqs, vec![1, 2, 3, 4]);
-    let mut g = Request::new("ops.admin", Action::GrantSuperadmin, Resource::system("lake-db"));
+    let mut g = Request::new(
+        "ops.admin",
+        Action::GrantSuperadmin,
+        Resource::system("lake-db"),
+    );
     g.context.grantee = Some("vendor.li".into());
     let d = engine.decide(&g).unwrap();
     assert!(!d.allowed());
@@ -54,17 +65,42 @@ fn every_decision_is_recorded_with_the_audit_fields() {
         assert_eq!(e.user.as_deref(), Some(r.principal.as_str()));
         assert_eq!(e.action, Some(r.action));
         assert_eq!(rec.dataset(), Some(r.resource.id.as_str()));
-        let user = engine.inventory().user(&r.principal).unwrap().department.clone();
+        let user = engine
+            .inventory()
+            .user(&r.principal)
+            .unwrap()
+            .department
+            .clone();
         assert_eq!(e.department.as_deref(), Some(user.as_str()));
         let d = engine.decide(r).unwrap(); // same answer again
-        assert_eq!(e.decision, Some(if d.allowed() { Verdict::Allow } else { Verdict::Deny }));
-        assert_eq!(e.outcome, if d.allowed() { Outcome::Success } else { Outcome::Failure });
+        assert_eq!(
+            e.decision,
+            Some(if d.allowed() {
+                Verdict::Allow
+            } else {
+                Verdict::Deny
+            })
+        );
+        assert_eq!(
+            e.outcome,
+            if d.allowed() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            }
+        );
         let ids: Vec<&str> = d.reason_ids();
-        assert_eq!(e.policies.iter().map(String::as_str).collect::<Vec<_>>(), ids);
+        assert_eq!(
+            e.policies.iter().map(String::as_str).collect::<Vec<_>>(),
+            ids
+        );
         assert_eq!(e.policy_version.as_deref(), Some(d.policy_version()));
     }
     assert_eq!(records[0].event.fields["purpose"], "social_security_check");
-    assert_eq!(records[4].event.policies, vec!["art17-no-vendor-superadmin"]);
+    assert_eq!(
+        records[4].event.policies,
+        vec!["art17-no-vendor-superadmin"]
+    );
     assert_eq!(records[4].event.fields["grantee"], "vendor.li");
 }
 
@@ -81,16 +117,32 @@ fn a_log_that_cannot_record_makes_every_decision_a_deny() {
     assert_eq!(d.reason_ids(), vec!["audit-unavailable"]);
     assert_eq!(d.audit_seq(), None);
     assert!(before.audit_seq().is_some());
-    assert_eq!(log.append(&Event::new("x")).unwrap_err().code(), "audit_unavailable");
+    assert_eq!(
+        log.append(&Event::new("x")).unwrap_err().code(),
+        "audit_unavailable"
+    );
 }
 
 #[test]
 fn required_scope_records_what_the_regulation_asks() {
     use RecordScope::Required;
-    for a in [Action::Query, Action::Modify, Action::Delete, Action::Export] {
+    for a in [
+        Action::Query,
+        Action::Modify,
+        Action::Delete,
+        Action::Export,
+    ] {
         assert!(Required.records(a, true));
     }
-    for a in [Action::GrantSuperadmin, Action::ManageKeys, Action::PurgeAudit, Action::ViewAudit, Action::Share, Action::Destroy, Action::ReviewShare] {
+    for a in [
+        Action::GrantSuperadmin,
+        Action::ManageKeys,
+        Action::PurgeAudit,
+        Action::ViewAudit,
+        Action::Share,
+        Action::Destroy,
+        Action::ReviewShare,
+    ] {
         assert!(Required.records(a, true), "{a}");
     }
     for a in Action::ALL {
@@ -120,8 +172,14 @@ fn viewing_is_a_view_audit_decision_and_is_recorded() {
     // sub-department's), no one else's.
     let v = log.view(&engine, "gongan.officer", &gongan).unwrap();
     assert!(v.decision.allowed(), "{}", v.decision.to_json_string());
-    let users: Vec<_> = v.records.iter().filter_map(|r| r.event.user.clone()).collect();
-    assert!(users.contains(&"zhang.san".to_string()) && users.contains(&"huzheng.analyst".to_string()));
+    let users: Vec<_> = v
+        .records
+        .iter()
+        .filter_map(|r| r.event.user.clone())
+        .collect();
+    assert!(
+        users.contains(&"zhang.san".to_string()) && users.contains(&"huzheng.analyst".to_string())
+    );
     assert!(!users.contains(&"wang.wu".to_string()) && !users.contains(&"zhou.ba".to_string()));
     // ... and not the social security bureau's.
     let renshe = AuditQuery {
@@ -133,12 +191,27 @@ fn viewing_is_a_view_audit_decision_and_is_recorded() {
     assert!(v.records.is_empty());
     // A whole-log view needs an operator or management auditor.
     let all = AuditQuery::default();
-    assert!(!log.view(&engine, "gongan.officer", &all).unwrap().decision.allowed());
-    assert!(!log.view(&engine, "zhang.san", &all).unwrap().decision.allowed());
+    assert!(!log
+        .view(&engine, "gongan.officer", &all)
+        .unwrap()
+        .decision
+        .allowed());
+    assert!(!log
+        .view(&engine, "zhang.san", &all)
+        .unwrap()
+        .decision
+        .allowed());
     let v = log.view(&engine, "yunying.auditor", &all).unwrap();
     assert!(v.decision.allowed());
-    assert!(v.records.iter().any(|r| r.event.user.as_deref() == Some("zhou.ba")));
-    assert!(log.view(&engine, "audit.he", &renshe).unwrap().decision.allowed());
+    assert!(v
+        .records
+        .iter()
+        .any(|r| r.event.user.as_deref() == Some("zhou.ba")));
+    assert!(log
+        .view(&engine, "audit.he", &renshe)
+        .unwrap()
+        .decision
+        .allowed());
     // Every view is itself on the record.
     let views = log
         .query(&AuditQuery {
@@ -147,28 +220,92 @@ fn viewing_is_a_view_audit_decision_and_is_recorded() {
         })
         .unwrap();
     assert_eq!(views.len(), 6);
-    assert_eq!(views.iter().filter(|r| r.event.decision == Some(Verdict::Deny)).count(), 3);
+    assert_eq!(
+        views
+            .iter()
+            .filter(|r| r.event.decision == Some(Verdict::Deny))
+            .count(),
+        3
+    );
     assert_eq!(views[0].event.fields["audit_department"], "gongan");
 }
 
 #[test]
 fn query_filters() {
     let dir = TempDir::new("engine");
-    let log = AuditLog::open(dir.path(), key(), AuditOptions::default().sync(SyncMode::None)).unwrap();
+    let log = AuditLog::open(
+        dir.path(),
+        key(),
+        AuditOptions::default().sync(SyncMode::None),
+    )
+    .unwrap();
     for i in 0..100 {
         log.append(&sample_event(i)).unwrap();
     }
     let q = |q: AuditQuery| log.query(&q).unwrap();
-    assert_eq!(q(AuditQuery { user: Some("li.si".into()), ..Default::default() }).len(), 20);
-    assert_eq!(q(AuditQuery { department: Some("renshe".into()), ..Default::default() }).len(), 40);
-    assert_eq!(q(AuditQuery { action: Some(Action::Export), ..Default::default() }).len(), 34);
-    assert_eq!(q(AuditQuery { dataset: Some("hukou".into()), ..Default::default() }).len(), 50);
-    assert_eq!(q(AuditQuery { decision: Some(Verdict::Deny), ..Default::default() }).len(), 25);
-    let latest = q(AuditQuery { limit: Some(3), ..Default::default() });
-    assert_eq!(latest.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![98, 99, 100]);
+    assert_eq!(
+        q(AuditQuery {
+            user: Some("li.si".into()),
+            ..Default::default()
+        })
+        .len(),
+        20
+    );
+    assert_eq!(
+        q(AuditQuery {
+            department: Some("renshe".into()),
+            ..Default::default()
+        })
+        .len(),
+        40
+    );
+    assert_eq!(
+        q(AuditQuery {
+            action: Some(Action::Export),
+            ..Default::default()
+        })
+        .len(),
+        34
+    );
+    assert_eq!(
+        q(AuditQuery {
+            dataset: Some("hukou".into()),
+            ..Default::default()
+        })
+        .len(),
+        50
+    );
+    assert_eq!(
+        q(AuditQuery {
+            decision: Some(Verdict::Deny),
+            ..Default::default()
+        })
+        .len(),
+        25
+    );
+    let latest = q(AuditQuery {
+        limit: Some(3),
+        ..Default::default()
+    });
+    assert_eq!(
+        latest.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![98, 99, 100]
+    );
     let t = latest[0].time;
-    assert_eq!(q(AuditQuery { since: Some(t), ..Default::default() }).len() >= 3, true);
-    assert!(q(AuditQuery { until: Some(latest[0].time), since: Some(latest[0].time), ..Default::default() }).is_empty());
+    assert!(
+        q(AuditQuery {
+            since: Some(t),
+            ..Default::default()
+        })
+        .len()
+            >= 3
+    );
+    assert!(q(AuditQuery {
+        until: Some(latest[0].time),
+        since: Some(latest[0].time),
+        ..Default::default()
+    })
+    .is_empty());
 }
 
 #[test]
@@ -214,7 +351,9 @@ fn inclusion_proofs() {
     let log = AuditLog::open(
         dir.path(),
         key(),
-        AuditOptions::default().sync(SyncMode::None).segment_max_bytes(8192),
+        AuditOptions::default()
+            .sync(SyncMode::None)
+            .segment_max_bytes(8192),
     )
     .unwrap();
     for i in 0..100 {
@@ -230,7 +369,10 @@ fn inclusion_proofs() {
         let back: govdata::audit::InclusionProof = serde_json::from_str(&json).unwrap();
         back.verify(&key()).unwrap();
         let mut forged = p.clone();
-        forged.payload = forged.payload.replace("\"allow\"", "\"deny\"").replace("\"deny\"", "\"allow\"");
+        forged.payload = forged
+            .payload
+            .replace("\"allow\"", "\"deny\"")
+            .replace("\"deny\"", "\"allow\"");
         if forged.payload != p.payload {
             assert_eq!(forged.verify(&key()).unwrap_err().code(), "audit_tampered");
         }
@@ -248,7 +390,10 @@ fn sm3_suite_and_concurrent_batches() {
             AuditLog::open(
                 dir.path(),
                 key(),
-                AuditOptions::default().sync(mode).suite(HashSuite::Sm3).segment_max_bytes(32 << 10),
+                AuditOptions::default()
+                    .sync(mode)
+                    .suite(HashSuite::Sm3)
+                    .segment_max_bytes(32 << 10),
             )
             .unwrap(),
         );
@@ -259,7 +404,8 @@ fn sm3_suite_and_concurrent_batches() {
                     let mut seqs = Vec::new();
                     for i in 0..50u64 {
                         if i % 10 == 0 {
-                            let evs: Vec<Event> = (0..5).map(|k| sample_event(i * 10 + k)).collect();
+                            let evs: Vec<Event> =
+                                (0..5).map(|k| sample_event(i * 10 + k)).collect();
                             seqs.extend(log.append_batch(&evs).unwrap());
                         } else {
                             seqs.push(log.append(&sample_event(i).field("t", t)).unwrap());
@@ -269,7 +415,10 @@ fn sm3_suite_and_concurrent_batches() {
                 })
             })
             .collect();
-        let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let mut all: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         all.sort();
         assert_eq!(all, (1..=all.len() as u64).collect::<Vec<_>>());
         let cp = log.checkpoint();
@@ -289,11 +438,19 @@ fn sm3_suite_and_concurrent_batches() {
 fn wrong_key_and_bad_key_files() {
     let dir = TempDir::new("engine");
     drop(AuditLog::open(dir.path(), key(), AuditOptions::default()).unwrap());
-    let err = AuditLog::open(dir.path(), SealingKey::from_bytes([9; 32]), AuditOptions::default()).unwrap_err();
+    let err = AuditLog::open(
+        dir.path(),
+        SealingKey::from_bytes([9; 32]),
+        AuditOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "key_invalid");
     let kf = dir.join("short.key");
     std::fs::write(&kf, [1u8; 31]).unwrap();
-    assert_eq!(SealingKey::from_file(&kf).err().unwrap().code(), "key_invalid");
+    assert_eq!(
+        SealingKey::from_file(&kf).err().unwrap().code(),
+        "key_invalid"
+    );
     std::fs::write(&kf, KEY).unwrap();
     assert!(SealingKey::from_file(&kf).is_ok());
 }

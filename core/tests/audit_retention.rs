@@ -1,6 +1,13 @@
 //! Retention: six calendar months (not 180 days), whole sealed segments only, only
 //! with a verified backup, the purge itself recorded; backup and restore.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod audit_support;
 
 use audit_support::*;
@@ -12,7 +19,9 @@ use std::time::Duration;
 const DAY: i64 = 86_400_000;
 
 fn clocked(start: &str) -> (Arc<AtomicI64>, AuditOptions) {
-    let now = Arc::new(AtomicI64::new(Timestamp::parse(start).unwrap().unix_millis()));
+    let now = Arc::new(AtomicI64::new(
+        Timestamp::parse(start).unwrap().unix_millis(),
+    ));
     let c = now.clone();
     let clock: Clock = Arc::new(move || Timestamp::from_unix_millis(c.load(Ordering::SeqCst)));
     let opts = AuditOptions::default()
@@ -38,7 +47,12 @@ fn year_of_records(dir: &TempDir) -> (Arc<AtomicI64>, AuditLog) {
         }
         now.fetch_add(DAY, Ordering::SeqCst);
     }
-    now.store(Timestamp::parse("2025-08-31T12:00:00Z").unwrap().unix_millis(), Ordering::SeqCst);
+    now.store(
+        Timestamp::parse("2025-08-31T12:00:00Z")
+            .unwrap()
+            .unix_millis(),
+        Ordering::SeqCst,
+    );
     (now, log)
 }
 
@@ -66,7 +80,10 @@ fn purge_needs_a_verified_backup_and_is_recorded() {
     let (_now, log) = year_of_records(&dir);
     let total = log.last_seq();
     // No backup yet: refused.
-    assert_eq!(log.purge(date("2025-01-01")).unwrap_err().code(), "audit_retention");
+    assert_eq!(
+        log.purge(date("2025-01-01")).unwrap_err().code(),
+        "audit_retention"
+    );
 
     let b = log.backup(backup.path()).unwrap();
     assert!(b.copied.len() > 100, "{}", b.copied.len());
@@ -82,8 +99,13 @@ fn purge_needs_a_verified_backup_and_is_recorded() {
     assert_eq!(through, 310);
     let records = log.records().unwrap();
     assert_eq!(records[0].seq, through + 1);
-    assert!(records.iter().all(|x| x.event.kind != "decision" || x.time >= date("2025-01-01").start()));
-    let purge = records.iter().find(|x| x.event.kind == "audit.purge").unwrap();
+    assert!(records
+        .iter()
+        .all(|x| x.event.kind != "decision" || x.time >= date("2025-01-01").start()));
+    let purge = records
+        .iter()
+        .find(|x| x.event.kind == "audit.purge")
+        .unwrap();
     assert_eq!(purge.event.fields["through_seq"], through);
     let v = log.verify().unwrap();
     assert_eq!(v.purged_through, Some(through));
@@ -95,14 +117,20 @@ fn purge_needs_a_verified_backup_and_is_recorded() {
     let n = bytes.len();
     bytes[n / 2] ^= 1;
     std::fs::write(backup.join(&next), &bytes).unwrap();
-    assert_eq!(log.purge(date("2025-02-01")).unwrap_err().code(), "audit_retention");
+    assert_eq!(
+        log.purge(date("2025-02-01")).unwrap_err().code(),
+        "audit_retention"
+    );
 
     // A segment removed by hand, not by purge, is tampering.
     drop(log);
     let victim = dir.join(&next);
     std::fs::remove_file(&victim).unwrap();
     let err = AuditLog::verify_dir(dir.path(), &key(), None).unwrap_err();
-    assert!(matches!(err, govdata::Error::AuditTampered { seq, .. } if seq == through + 1), "{err:?}");
+    assert!(
+        matches!(err, govdata::Error::AuditTampered { seq, .. } if seq == through + 1),
+        "{err:?}"
+    );
     // Once the backup copy is repaired, restoring from it brings the deleted segment
     // back, and the purged ones with it.
     std::fs::write(backup.join(&next), {
@@ -128,7 +156,10 @@ fn purge_keeps_the_open_segment_and_young_segments() {
     for i in 0..50 {
         log.append(&sample_event(i)).unwrap();
     }
-    now.store(Timestamp::parse("2025-06-01").unwrap().unix_millis(), Ordering::SeqCst);
+    now.store(
+        Timestamp::parse("2025-06-01").unwrap().unix_millis(),
+        Ordering::SeqCst,
+    );
     log.backup(backup.path()).unwrap();
     // Only one, open segment: nothing to purge.
     let r = log.purge(date("2024-06-01")).unwrap();

@@ -134,11 +134,7 @@ impl SealingKey {
         let mut key = Zeroizing::new([0u8; 32]);
         if bytes.len() != Self::LEN {
             return Err(Error::KeyInvalid {
-                message: format!(
-                    "a sealing key is {} bytes, not {}",
-                    Self::LEN,
-                    bytes.len()
-                ),
+                message: format!("a sealing key is {} bytes, not {}", Self::LEN, bytes.len()),
             });
         }
         key.copy_from_slice(bytes);

@@ -162,7 +162,9 @@ pub(crate) enum FrameRead<'a> {
     /// The frame runs past the end of the data.
     Incomplete,
     /// The frame is complete but its checksum is wrong (or its length is impossible).
-    BadChecksum { len: usize },
+    BadChecksum {
+        len: usize,
+    },
 }
 
 pub(crate) fn read_frame(b: &[u8]) -> FrameRead<'_> {
@@ -360,7 +362,10 @@ impl Meta {
         if file.format != "govdata-audit" || file.version != VERSION {
             return Err(bad("is not govdata audit metadata of a known version"));
         }
-        let suite: HashSuite = file.suite.parse().map_err(|_| bad("names an unknown hash suite"))?;
+        let suite: HashSuite = file
+            .suite
+            .parse()
+            .map_err(|_| bad("names an unknown hash suite"))?;
         let mac = make(suite)?;
         if !super::crypto::ct_eq(key_check(&mac).as_bytes(), file.key_check.as_bytes()) {
             return Err(Error::KeyInvalid {

@@ -51,7 +51,7 @@ pub use time::{Date, Timestamp};
 use crate::engine::{Decision, DecisionSink, Request};
 use crate::error::{Error, Result};
 use crate::model::{Action, Inventory};
-use crypto::{label, parse_hash, ct_eq, Hash, Mac32};
+use crypto::{ct_eq, label, parse_hash, Hash, Mac32};
 use format::{
     encode_frame, segment_name, sync_dir, Header, Meta, Seal, FRAME_OVERHEAD, HEADER_LEN,
     KIND_RECORD, MAX_PAYLOAD, META_FILE, SEAL_FRAME_LEN, TORN_DIR,
@@ -309,7 +309,9 @@ impl Checkpoint {
 
     fn check(&self, mac: &Mac32, log_id: &[u8; 16]) -> Result<()> {
         if &self.log_id != log_id {
-            return Err(Error::request("the checkpoint belongs to another audit log"));
+            return Err(Error::request(
+                "the checkpoint belongs to another audit log",
+            ));
         }
         let expect = mac.mac(&[
             label::CHECKPOINT,
@@ -342,7 +344,11 @@ impl fmt::Display for Checkpoint {
 impl FromStr for Checkpoint {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::request(format!("invalid checkpoint `{s}`: expected gdaudit1:<log id>:<seq>:<head>:<mac>"));
+        let bad = || {
+            Error::request(format!(
+                "invalid checkpoint `{s}`: expected gdaudit1:<log id>:<seq>:<head>:<mac>"
+            ))
+        };
         let parts: Vec<&str> = s.trim().split(':').collect();
         let [tag, id, seq, head, mac] = parts[..] else {
             return Err(bad());
@@ -403,6 +409,8 @@ impl Writer {
 /// it to an engine with `engine.set_decision_sink(Some(log.clone()))`.
 pub struct AuditLog {
     dir: PathBuf,
+    suite: HashSuite,
+    log_id: [u8; 16],
     meta: Mutex<Meta>,
     mac: Mac32,
     options: AuditOptions,
@@ -467,7 +475,10 @@ impl AuditLog {
             if !format::list_segments(&dir)?.is_empty() {
                 return Err(Error::AuditTampered {
                     seq: 0,
-                    message: format!("`{}` holds segments but no metadata (deleted)", dir.display()),
+                    message: format!(
+                        "`{}` holds segments but no metadata (deleted)",
+                        dir.display()
+                    ),
                 });
             }
             let mut log_id = [0u8; 16];
@@ -538,7 +549,11 @@ impl AuditLog {
                 let torn = TornTail {
                     segment: index,
                     offset: *off as u64,
-                    first_lost_seq: if s.header.is_some() { s.next_seq } else { exp_seq },
+                    first_lost_seq: if s.header.is_some() {
+                        s.next_seq
+                    } else {
+                        exp_seq
+                    },
                     reason: reason.clone(),
                 };
                 let kept = dir.join(TORN_DIR);
@@ -612,6 +627,8 @@ impl AuditLog {
         };
         Ok(AuditLog {
             dir,
+            suite: meta.suite,
+            log_id: meta.log_id,
             meta: Mutex::new(meta),
             mac,
             options,
@@ -623,7 +640,12 @@ impl AuditLog {
         })
     }
 
-    fn fresh_writer(dir: &Path, mac: &Mac32, header: &Header, _t: Option<Timestamp>) -> Result<Writer> {
+    fn fresh_writer(
+        dir: &Path,
+        mac: &Mac32,
+        header: &Header,
+        _t: Option<Timestamp>,
+    ) -> Result<Writer> {
         let file = create_segment(dir, mac, header)?;
         Ok(Writer {
             file: Arc::new(file),
@@ -653,7 +675,7 @@ impl AuditLog {
 
     /// The hash suite of the log.
     pub fn suite(&self) -> HashSuite {
-        self.meta().suite
+        self.suite
     }
 
     /// The sync mode appends use.
@@ -714,27 +736,37 @@ impl AuditLog {
         self.append_payloads(time, &payloads)
     }
 
-    fn append_payloads(&self, time: Timestamp, payloads: &[Vec<u8>]) -> Result<RangeInclusive<u64>> {
+    fn append_payloads(
+        &self,
+        time: Timestamp,
+        payloads: &[Vec<u8>],
+    ) -> Result<RangeInclusive<u64>> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _flight = InFlight(&self.in_flight);
         let mut w = self.lock();
         w.usable()?;
+        // Sealing writes under the lock, after any sync running outside it: wait for
+        // that sync before numbering the batch, so that the batch stays contiguous.
+        let bytes: u64 = payloads
+            .iter()
+            .map(|p| (p.len() + FRAME_OVERHEAD) as u64)
+            .sum();
+        let may_roll = w.seg_len + bytes + SEAL_FRAME_LEN as u64 > self.options.segment_max_bytes
+            || self.is_old(&w, time);
+        while may_roll && w.syncing {
+            w = self.cond.wait(w).unwrap_or_else(|p| p.into_inner());
+        }
+        w.usable()?;
         let first = w.next_seq;
-        let meta = self.meta();
+        let suite = self.suite;
         for p in payloads {
             let frame = (p.len() + FRAME_OVERHEAD) as u64;
             let full = w.seg_len + frame + SEAL_FRAME_LEN as u64 > self.options.segment_max_bytes;
-            let old = match (w.seg_first_time, self.options.segment_max_age) {
-                (Some(t0), Some(age)) => {
-                    time.unix_millis() - t0.unix_millis() >= i64::try_from(age.as_millis()).unwrap_or(i64::MAX)
-                }
-                _ => false,
-            };
+            let old = self.is_old(&w, time);
             if w.next_seq > w.seg_first_seq && (full || old) {
-                w = self.roll(w, &meta)?;
+                w = self.roll(w)?;
             }
             let seq = w.next_seq;
-            let suite = meta.suite;
             let leaf = suite.leaf(seq, p);
             let head = suite.link(&w.head, &leaf);
             let tag = self.mac.record_tag(&head);
@@ -768,15 +800,29 @@ impl AuditLog {
         }
     }
 
+    /// Whether the open segment's first record is older than the age limit at `time`.
+    fn is_old(&self, w: &Writer, time: Timestamp) -> bool {
+        match (w.seg_first_time, self.options.segment_max_age) {
+            (Some(t0), Some(age)) => {
+                time.unix_millis() - t0.unix_millis()
+                    >= i64::try_from(age.as_millis()).unwrap_or(i64::MAX)
+            }
+            _ => false,
+        }
+    }
+
     /// Writes the buffer (under the lock, no sync in progress) and optionally syncs.
     fn write_out(&self, w: &mut Writer, sync: bool) -> Result<()> {
-        let res = (&*w.file).write_all(&w.buf).and_then(|_| {
-            if sync {
-                w.file.sync_data()
-            } else {
-                Ok(())
-            }
-        });
+        let res =
+            (&*w.file).write_all(&w.buf).and_then(
+                |_| {
+                    if sync {
+                        w.file.sync_data()
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
         match res {
             Ok(()) => {
                 w.written_len += w.buf.len() as u64;
@@ -849,8 +895,9 @@ impl AuditLog {
         }
     }
 
-    /// Seals the open segment and begins the next one (under the lock).
-    fn roll<'a>(&'a self, mut w: MutexGuard<'a, Writer>, meta: &Meta) -> Result<MutexGuard<'a, Writer>> {
+    /// Seals the open segment and begins the next one (under the lock, which it
+    /// never releases: callers wait for a running sync first).
+    fn roll<'a>(&'a self, mut w: MutexGuard<'a, Writer>) -> Result<MutexGuard<'a, Writer>> {
         while w.syncing {
             w = self.cond.wait(w).unwrap_or_else(|p| p.into_inner());
         }
@@ -860,16 +907,16 @@ impl AuditLog {
             first_seq: w.seg_first_seq,
             last_seq: w.next_seq - 1,
             head: w.head,
-            root: merkle::root(meta.suite, &w.leaves),
+            root: merkle::root(self.suite, &w.leaves),
             sealed_at: self.now().unix_millis(),
         };
         let mut buf = std::mem::take(&mut w.buf);
-        seal.encode_frame(&self.mac, &meta.log_id, &mut buf);
+        seal.encode_frame(&self.mac, &self.log_id, &mut buf);
         w.buf = buf;
         self.write_out(&mut w, true)?;
         let header = Header {
-            suite: meta.suite,
-            log_id: meta.log_id,
+            suite: self.suite,
+            log_id: self.log_id,
             index: w.seg_index + 1,
             first_seq: w.next_seq,
             prev_head: w.head,
@@ -912,13 +959,15 @@ impl AuditLog {
     /// Seals the open segment now and begins a new one (for instance before a backup
     /// at the end of a day). Does nothing when the open segment holds no record.
     pub fn seal(&self) -> Result<()> {
-        let w = self.lock();
+        let mut w = self.lock();
+        while w.syncing {
+            w = self.cond.wait(w).unwrap_or_else(|p| p.into_inner());
+        }
         w.usable()?;
         if w.next_seq == w.seg_first_seq {
             return Ok(());
         }
-        let meta = self.meta();
-        self.roll(w, &meta).map(|_| ())
+        self.roll(w).map(|_| ())
     }
 
     /// Syncs and closes the log: later appends are `audit_unavailable` (so an engine
@@ -938,7 +987,7 @@ impl AuditLog {
     /// A checkpoint of the current head (covering every record appended so far).
     pub fn checkpoint(&self) -> Checkpoint {
         let w = self.lock();
-        Checkpoint::new(&self.mac, self.meta().log_id, w.next_seq - 1, w.head)
+        Checkpoint::new(&self.mac, self.log_id, w.next_seq - 1, w.head)
     }
 
     /// Checks every record, link and seal and reports the first bad sequence number as
@@ -1019,7 +1068,10 @@ impl AuditLog {
 
     /// Reads every record in order (verifying each); the way workflows rebuild their
     /// state from the log. An error from `f` stops the walk and is returned.
-    pub fn for_each_record(&self, mut f: impl FnMut(AuditRecord) -> Result<()>) -> Result<VerifyReport> {
+    pub fn for_each_record(
+        &self,
+        mut f: impl FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<VerifyReport> {
         let limit = self.snapshot()?;
         let meta = self.meta();
         let mut cb = |seq: u64, p: &[u8]| f(record::decode_payload(seq, p)?);
@@ -1047,14 +1099,28 @@ impl AuditLog {
 
     /// Appends the record of one decision (what the engine does through
     /// [`DecisionSink`]; for decisions made elsewhere).
-    pub fn record_decision(&self, request: &Request, inventory: &Inventory, decision: &Decision) -> Result<u64> {
+    pub fn record_decision(
+        &self,
+        request: &Request,
+        inventory: &Inventory,
+        decision: &Decision,
+    ) -> Result<u64> {
         self.append(&Event::from_decision(request, inventory, decision))
     }
 }
 
 impl DecisionSink for AuditLog {
-    fn record(&self, request: &Request, inventory: &Inventory, decision: &Decision) -> Result<Option<u64>> {
-        if !self.options.scope.records(request.action, decision.allowed()) {
+    fn record(
+        &self,
+        request: &Request,
+        inventory: &Inventory,
+        decision: &Decision,
+    ) -> Result<Option<u64>> {
+        if !self
+            .options
+            .scope
+            .records(request.action, decision.allowed())
+        {
             return Ok(None);
         }
         self.record_decision(request, inventory, decision).map(Some)

@@ -79,7 +79,9 @@ impl AuditQuery {
         if self.kind.is_some() && Some(&e.kind) != self.kind.as_ref() {
             return false;
         }
-        if self.since.is_some_and(|t| record.time < t) || self.until.is_some_and(|t| record.time >= t) {
+        if self.since.is_some_and(|t| record.time < t)
+            || self.until.is_some_and(|t| record.time >= t)
+        {
             return false;
         }
         true
@@ -103,7 +105,11 @@ impl AuditLog {
         self.query_in(query, None)
     }
 
-    fn query_in(&self, query: &AuditQuery, inventory: Option<&Inventory>) -> Result<Vec<AuditRecord>> {
+    fn query_in(
+        &self,
+        query: &AuditQuery,
+        inventory: Option<&Inventory>,
+    ) -> Result<Vec<AuditRecord>> {
         let mut out = Vec::new();
         self.for_each_record(|r| {
             if query.matches(&r, inventory) {

@@ -280,7 +280,8 @@ pub(crate) fn encode_payload(time: Timestamp, event: &Event) -> Result<Vec<u8>> 
         outcome: event.outcome,
         fields: &event.fields,
     };
-    serde_json::to_vec(&p).map_err(|e| Error::request(format!("cannot encode the audit event: {e}")))
+    serde_json::to_vec(&p)
+        .map_err(|e| Error::request(format!("cannot encode the audit event: {e}")))
 }
 
 pub(crate) fn decode_payload(seq: u64, payload: &[u8]) -> Result<AuditRecord> {

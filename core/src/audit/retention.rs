@@ -7,7 +7,7 @@
 //! the chain head after it) is kept under the MAC in the metadata, so that a segment
 //! deleted any other way is tampering.
 
-use super::crypto::{label, parse_hash, ct_eq, Hash, HashSuite, Mac32};
+use super::crypto::{ct_eq, label, parse_hash, Hash, HashSuite, Mac32};
 use super::format::{
     list_segments, segment_name, sync_dir, write_atomic, Horizon, Meta, Seal, BACKUPS_FILE,
     META_FILE,
@@ -93,7 +93,10 @@ fn read_registry(dir: &Path, mac: &Mac32) -> Result<Vec<BackupEntry>> {
     };
     let bad = || Error::AuditTampered {
         seq: 0,
-        message: format!("the backup registry `{}` does not authenticate (modified)", path.display()),
+        message: format!(
+            "the backup registry `{}` does not authenticate (modified)",
+            path.display()
+        ),
     };
     let reg: Registry = serde_json::from_slice(&text).map_err(|_| bad())?;
     let tag = parse_hash(&reg.mac).ok_or_else(bad)?;
@@ -133,7 +136,12 @@ struct Sealed {
     max_time: Option<super::Timestamp>,
 }
 
-fn scan_sealed(path: &Path, ctx: &Ctx<'_>, index: u64, mut want: Option<(u64, &mut Vec<u8>)>) -> Result<Sealed> {
+fn scan_sealed(
+    path: &Path,
+    ctx: &Ctx<'_>,
+    index: u64,
+    mut want: Option<(u64, &mut Vec<u8>)>,
+) -> Result<Sealed> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut max_time = None;
     let s = scan::scan_segment(&bytes, ctx, index, false, None, true, &mut |seq, p| {
@@ -188,8 +196,15 @@ impl AuditLog {
         let dest = dest.as_ref();
         fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
         let dest = dest.canonicalize().map_err(|e| Error::io(dest, e))?;
-        if dest == self.dir.canonicalize().map_err(|e| Error::io(&self.dir, e))? {
-            return Err(Error::request("a backup must go to another directory than the log"));
+        if dest
+            == self
+                .dir
+                .canonicalize()
+                .map_err(|e| Error::io(&self.dir, e))?
+        {
+            return Err(Error::request(
+                "a backup must go to another directory than the log",
+            ));
         }
         let meta = self.meta();
         let ctx = self.ctx(&meta);
@@ -241,7 +256,10 @@ impl AuditLog {
         if verified.torn_tail.is_some() || verified.sealed_segments != verified.segments {
             return Err(Error::AuditTampered {
                 seq: verified.torn_tail.as_ref().map_or(0, |t| t.first_lost_seq),
-                message: format!("the backup in `{}` does not verify as complete sealed segments", dest.display()),
+                message: format!(
+                    "the backup in `{}` does not verify as complete sealed segments",
+                    dest.display()
+                ),
             });
         }
         let mut reg = read_registry(&self.dir, &self.mac)?;
@@ -308,7 +326,10 @@ impl AuditLog {
             let tag = hex::encode(s.tag);
             let held = reg.iter().find(|e| {
                 e.segments.get(&i) == Some(&tag)
-                    && fs::read(Path::new(&e.dest).join(segment_name(i))).ok().as_deref() == Some(&s.bytes[..])
+                    && fs::read(Path::new(&e.dest).join(segment_name(i)))
+                        .ok()
+                        .as_deref()
+                        == Some(&s.bytes[..])
             });
             match held {
                 Some(e) => {
@@ -551,9 +572,15 @@ impl InclusionProof {
         {
             return Err(bad("the record is not in the sealed range"));
         }
-        let path = self.path.iter().map(|p| h(p)).collect::<Result<Vec<Hash>>>()?;
+        let path = self
+            .path
+            .iter()
+            .map(|p| h(p))
+            .collect::<Result<Vec<Hash>>>()?;
         let leaf = suite.leaf(self.seq, self.payload.as_bytes());
-        if merkle::root_from_path(suite, self.leaf_index, self.tree_size, &leaf, &path) != Some(seal.root) {
+        if merkle::root_from_path(suite, self.leaf_index, self.tree_size, &leaf, &path)
+            != Some(seal.root)
+        {
             return Err(bad("the audit path does not lead to the sealed root"));
         }
         record::decode_payload(self.seq, self.payload.as_bytes())

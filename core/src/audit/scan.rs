@@ -7,8 +7,8 @@
 
 use super::crypto::{ct_eq, Hash, HashSuite, Mac32};
 use super::format::{
-    list_segments, read_frame, FrameRead, Header, Meta, Seal, HEADER_LEN,
-    KIND_RECORD, KIND_SEAL, SEAL_FRAME_LEN,
+    list_segments, read_frame, FrameRead, Header, Meta, Seal, HEADER_LEN, KIND_RECORD, KIND_SEAL,
+    SEAL_FRAME_LEN,
 };
 use super::merkle;
 use super::{Checkpoint, TornTail, VerifyReport};
@@ -144,7 +144,9 @@ pub(crate) fn scan_segment(
                 }
                 return Err(ScanError::at(
                     seq,
-                    format!("segment {index}: the frame of record {seq} fails its checksum (modified)"),
+                    format!(
+                        "segment {index}: the frame of record {seq} fails its checksum (modified)"
+                    ),
                 ));
             }
         };
@@ -152,7 +154,10 @@ pub(crate) fn scan_segment(
             KIND_RECORD => {
                 if frame.seq != seq {
                     let what = if frame.seq > seq {
-                        format!("record {seq} is missing (record {} is in its place)", frame.seq)
+                        format!(
+                            "record {seq} is missing (record {} is in its place)",
+                            frame.seq
+                        )
                     } else {
                         format!(
                             "record {seq} is out of order (record {} is in its place: repeated or moved)",
@@ -187,7 +192,9 @@ pub(crate) fn scan_segment(
                 if !ct_eq(&s.tag(ctx.mac, &ctx.log_id), frame.tag) {
                     return Err(ScanError::at(
                         seq,
-                        format!("segment {index}: the seal does not authenticate (modified or forged)"),
+                        format!(
+                            "segment {index}: the seal does not authenticate (modified or forged)"
+                        ),
                     ));
                 }
                 if s.index != index || s.first_seq != header.first_seq || frame.seq != s.last_seq {
@@ -234,7 +241,9 @@ pub(crate) fn scan_segment(
             other => {
                 return Err(ScanError::at(
                     seq,
-                    format!("segment {index}: unknown frame kind {other} where record {seq} should be"),
+                    format!(
+                        "segment {index}: unknown frame kind {other} where record {seq} should be"
+                    ),
                 ));
             }
         }
@@ -299,12 +308,12 @@ pub(crate) fn live_segments(dir: &Path, meta: &Meta) -> Result<Vec<(u64, PathBuf
         .collect())
 }
 
+/// A consumer of the authenticated records of a walk.
+pub(crate) type OnRecord<'a> = &'a mut dyn FnMut(u64, &[u8]) -> Result<()>;
+
 /// Walks every segment of a log: verifies it all and hands each record to
 /// `on_record` (in order). Without a callback, segments are checked in parallel.
-pub(crate) fn walk(
-    w: &Walk<'_>,
-    on_record: Option<&mut dyn FnMut(u64, &[u8]) -> Result<()>>,
-) -> Result<VerifyReport> {
+pub(crate) fn walk(w: &Walk<'_>, on_record: Option<OnRecord<'_>>) -> Result<VerifyReport> {
     let ctx = Ctx {
         suite: w.meta.suite,
         mac: w.mac,
@@ -332,11 +341,11 @@ pub(crate) fn walk(
     let mut expect_seq = base_seq;
     let mut expect_head = base_head;
     let check = |k: usize,
-                     scan: std::result::Result<SegScan, ScanError>,
-                     expect_seq: &mut u64,
-                     expect_head: &mut Hash,
-                     report: &mut VerifyReport,
-                     wanted: &mut Option<Hash>|
+                 scan: std::result::Result<SegScan, ScanError>,
+                 expect_seq: &mut u64,
+                 expect_head: &mut Hash,
+                 report: &mut VerifyReport,
+                 wanted: &mut Option<Hash>|
      -> Result<()> {
         let index = segs_idx[k];
         let expected_index = base_index + k as u64;
@@ -368,7 +377,9 @@ pub(crate) fn walk(
         if !ct_eq(&h.prev_head, expect_head) {
             return Err(Error::AuditTampered {
                 seq: *expect_seq,
-                message: format!("segment {index} does not continue the chain of the segment before it"),
+                message: format!(
+                    "segment {index} does not continue the chain of the segment before it"
+                ),
             });
         }
         if s.seal.is_none() && k + 1 < n {
@@ -411,18 +422,40 @@ pub(crate) fn walk(
                 .enumerate()
                 .map(|(k, (i, p))| {
                     let bytes = read_limited(p, limit_of(*i))?;
-                    Ok(scan_segment(&bytes, &ctx, *i, k + 1 == n, want, false, &mut |_, _| Ok(())))
+                    Ok(scan_segment(
+                        &bytes,
+                        &ctx,
+                        *i,
+                        k + 1 == n,
+                        want,
+                        false,
+                        &mut |_, _| Ok(()),
+                    ))
                 })
                 .collect();
             for (k, s) in scans.into_iter().enumerate() {
-                check(k, s?, &mut expect_seq, &mut expect_head, &mut report, &mut wanted)?;
+                check(
+                    k,
+                    s?,
+                    &mut expect_seq,
+                    &mut expect_head,
+                    &mut report,
+                    &mut wanted,
+                )?;
             }
         }
         Some(f) => {
             for (k, (i, p)) in segs.iter().enumerate() {
                 let bytes = read_limited(p, limit_of(*i))?;
                 let s = scan_segment(&bytes, &ctx, *i, k + 1 == n, want, false, f);
-                check(k, s, &mut expect_seq, &mut expect_head, &mut report, &mut wanted)?;
+                check(
+                    k,
+                    s,
+                    &mut expect_seq,
+                    &mut expect_head,
+                    &mut report,
+                    &mut wanted,
+                )?;
             }
         }
     }

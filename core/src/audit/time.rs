@@ -40,7 +40,11 @@ impl Timestamp {
     /// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 in UTC
     /// (`YYYY-MM-DDTHH:MM:SS[.fff]Z`).
     pub fn parse(text: &str) -> Result<Self> {
-        let bad = || Error::request(format!("invalid time `{text}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z"));
+        let bad = || {
+            Error::request(format!(
+                "invalid time `{text}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z"
+            ))
+        };
         if text.len() == 10 {
             return Ok(Date::parse(text)?.start());
         }

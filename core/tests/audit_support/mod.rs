@@ -47,14 +47,28 @@ impl Drop for TempDir {
 
 /// A decision-like event of about 200 bytes of payload.
 pub fn sample_event(i: u64) -> Event {
-    let users = ["zhang.san", "li.si", "wang.wu", "zhao.liu", "huzheng.analyst"];
+    let users = [
+        "zhang.san",
+        "li.si",
+        "wang.wu",
+        "zhao.liu",
+        "huzheng.analyst",
+    ];
     let depts = ["gongan", "gongan", "renshe", "renshe", "gongan-huzheng"];
     let k = (i % 5) as usize;
     let mut e = Event::new("decision")
         .user(users[k])
         .department(depts[k])
-        .action(if i % 3 == 0 { Action::Export } else { Action::Query })
-        .resource(Resource::dataset(if i % 2 == 0 { "hukou" } else { "social-insurance" }));
+        .action(if i % 3 == 0 {
+            Action::Export
+        } else {
+            Action::Query
+        })
+        .resource(Resource::dataset(if i % 2 == 0 {
+            "hukou"
+        } else {
+            "social-insurance"
+        }));
     e.decision = Some(if i % 4 == 0 {
         govdata::audit::Verdict::Deny
     } else {
@@ -95,7 +109,11 @@ pub fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
