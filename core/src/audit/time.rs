@@ -94,10 +94,27 @@ impl fmt::Display for Timestamp {
         let day = self.0.div_euclid(MS_PER_DAY);
         let ms = self.0.rem_euclid(MS_PER_DAY);
         let d = Date::from_days(day);
-        let (h, rem) = (ms / 3_600_000, ms % 3_600_000);
-        let (m, rem) = (rem / 60_000, rem % 60_000);
-        let (s, milli) = (rem / 1000, rem % 1000);
-        write!(f, "{d}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+        if !(0..=9999).contains(&d.year) {
+            let (h, rem) = (ms / 3_600_000, ms % 3_600_000);
+            let (m, rem) = (rem / 60_000, rem % 60_000);
+            return write!(f, "{d}T{h:02}:{m:02}:{:02}.{:03}Z", rem / 1000, rem % 1000);
+        }
+        // Hot path (every appended record): no formatting machinery.
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, i64::from(d.year));
+        put(5, 2, i64::from(d.month));
+        put(8, 2, i64::from(d.day));
+        put(11, 2, ms / 3_600_000);
+        put(14, 2, ms / 60_000 % 60);
+        put(17, 2, ms / 1000 % 60);
+        put(20, 3, ms % 1000);
+        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
     }
 }
 
