@@ -1,5 +1,6 @@
 //! `govdata`: the command line of the govdata policy engine.
 
+mod audit;
 mod decide;
 mod demo;
 mod output;
@@ -27,6 +28,9 @@ enum Command {
     Decide(decide::Args),
     /// Walk through one request per article of the regulation with the default pack.
     Demo,
+    /// The audit log: verify, query, backup, restore, purge, tail.
+    #[command(subcommand)]
+    Audit(Box<audit::AuditCommand>),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +39,6 @@ fn main() -> ExitCode {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
         Command::Demo => demo::run(),
+        Command::Audit(cmd) => audit::run(&cmd),
     }
 }
