@@ -98,15 +98,16 @@ unsafe fn publish(engine: Engine, out: *mut *mut gd_engine) -> FfiResult {
     Ok(gd_status::GD_OK)
 }
 
-/// Parses request JSON: syntax errors are `GD_ERR_MALFORMED_JSON`, well-formed JSON
-/// that is not a valid request is the core's `request_invalid`.
+/// Parses request JSON with the core's rules. Text that is not JSON at all is
+/// `GD_ERR_MALFORMED_JSON`; JSON that is not a valid request is the core's
+/// `request_invalid`. The syntax check runs only on the error path.
 fn parse_request(json: &str) -> Result<Request, Failure> {
-    match serde_json::from_str::<Request>(json) {
-        Ok(request) => Ok(request),
-        Err(e) if e.is_syntax() || e.is_eof() => Err(malformed("request", &e)),
-        // Let the core word the error, as it does for every other binding.
-        Err(_) => Request::from_json_str(json).map_err(Failure::from),
-    }
+    Request::from_json_str(json).map_err(|e| {
+        match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+            Err(syntax) if syntax.is_syntax() || syntax.is_eof() => malformed("request", &syntax),
+            _ => Failure::from(e),
+        }
+    })
 }
 
 /// Parses JSON text into a value; syntax errors are `GD_ERR_MALFORMED_JSON`.
