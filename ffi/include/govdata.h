@@ -93,7 +93,9 @@ typedef enum {
   GD_ERR_NULL_ARGUMENT = 2,
   // A string argument is not valid UTF-8.
   GD_ERR_INVALID_UTF8 = 3,
-  // A JSON argument is not well-formed JSON (syntax error or truncated text).
+  // A JSON argument is not well-formed JSON (syntax error or truncated text). The
+  // core and the other bindings report such text as `request_invalid` (a request) or
+  // `inventory_invalid` (an inventory or record); C gets this finer status.
   GD_ERR_MALFORMED_JSON = 4,
   // A string argument is longer than `GD_MAX_INPUT_LEN` bytes.
   GD_ERR_INPUT_TOO_LARGE = 5,
