@@ -57,7 +57,7 @@ gcc "${cflags[@]}" ffi/examples/decide.c -o "$out/decide_static" "$lib_dir/libgo
 echo "== c: running under valgrind"
 export RUST_BACKTRACE=0
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
-    --errors-for-leak-kinds=definite --track-origins=yes)
+    --errors-for-leak-kinds=definite)
 failed=0
 run() {
   local name=$1; shift
