@@ -51,6 +51,25 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".to_owned())
 }
 
+/// How a value that does not fit is named in an error (serde's wording for JSON).
+fn unexpected<'a>(obj: &Bound<'_, PyAny>) -> de::Unexpected<'a> {
+    if obj.is_none() {
+        de::Unexpected::Unit
+    } else if obj.is_instance_of::<PyBool>() {
+        de::Unexpected::Other("a boolean")
+    } else if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>() {
+        de::Unexpected::Other("a number")
+    } else if obj.is_instance_of::<PyString>() {
+        de::Unexpected::Other("a string")
+    } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        de::Unexpected::Seq
+    } else if obj.is_instance_of::<PyDict>() {
+        de::Unexpected::Map
+    } else {
+        de::Unexpected::Other("a value with no JSON form")
+    }
+}
+
 fn with_str<R>(s: &Bound<'_, PyString>, f: impl FnOnce(&str) -> R) -> Result<R> {
     let text = s.to_cow()?;
     Ok(f(&text))
@@ -132,11 +151,22 @@ impl<'de> de::Deserializer<'de> for Depythonizer<'_, '_> {
                 let text = s.to_cow()?;
                 visitor.visit_enum(IntoDeserializer::<DeError>::into_deserializer(&*text))
             }
-            Err(_) => Err(de::Error::invalid_type(
-                de::Unexpected::Other(&type_name(self.0)),
-                &"a string",
-            )),
+            Err(_) => Err(de::Error::invalid_type(unexpected(self.0), &"a string")),
         }
+    }
+
+    /// A struct is read from an object only (serde would also take an array).
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let obj = self.0;
+        if obj.is_instance_of::<PyDict>() || obj.cast::<PyMapping>().is_ok() {
+            return self.deserialize_any(visitor);
+        }
+        Err(de::Error::invalid_type(unexpected(obj), &"an object"))
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -149,7 +179,7 @@ impl<'de> de::Deserializer<'de> for Depythonizer<'_, '_> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map
         identifier ignored_any
     }
 }
