@@ -28,6 +28,16 @@ fn _panic_for_test() -> PyResult<()> {
     })
 }
 
+/// For benchmarks: reads a request dict into the core's `Request` and drops it (the
+/// cost of the Python boundary on the way in).
+#[pyfunction]
+fn _parse_request(request: &Bound<'_, PyAny>) -> PyResult<()> {
+    error::guard(|| {
+        convert::request(request).map_err(error::to_py)?;
+        Ok(())
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", govdata::VERSION)?;
@@ -45,5 +55,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DECISIONS", vec!["allow", "deny"])?;
     m.add("RECORD_KINDS", vec!["department", "vendor", "user", "dataset", "system"])?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(_parse_request, m)?)?;
     Ok(())
 }
