@@ -17,6 +17,7 @@ engine in a Rust loop, to show what the Python boundary costs), and batch throug
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -152,7 +153,7 @@ def main() -> int:
         *[f"| {a} | {'yes' if ok else 'NO'} | {fig} |" for a, ok, fig in checks],
     ]
     env = (f"Python {platform.python_version()}, govdata {govdata.__version__}, cedarpy "
-           f"{getattr(cedarpy, '__version__', '?')}, {os.cpu_count()} cores, {platform.machine()}")
+           f"{importlib.metadata.version("cedarpy")}, {os.cpu_count()} cores, {platform.machine()}")
     print("\n".join(lines))
     print()
     print(env)

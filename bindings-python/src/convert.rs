@@ -25,8 +25,8 @@ pub fn request_from_parts(
     context: Option<&Bound<'_, PyAny>>,
 ) -> CoreResult<Request> {
     let principal = principal.ok_or_else(|| request_invalid("missing field `principal`"))?;
-    let principal: String = crate::de::from_py(principal)
-        .map_err(|e| request_invalid(format!("`principal`: {e}")))?;
+    let principal: String =
+        crate::de::from_py(principal).map_err(|e| request_invalid(format!("`principal`: {e}")))?;
     let action = self::action(action.ok_or_else(|| request_invalid("missing field `action`"))?)?;
     let resource =
         self::resource(resource.ok_or_else(|| request_invalid("missing field `resource`"))?)?;
@@ -46,8 +46,7 @@ pub fn action(obj: &Bound<'_, PyAny>) -> CoreResult<Action> {
 
 /// A resource: a dataset id, or a mapping `{"type": ..., "id": ...}`.
 pub fn resource(obj: &Bound<'_, PyAny>) -> CoreResult<Resource> {
-    crate::de::from_py::<Resource>(obj)
-        .map_err(|e| request_invalid(format!("`resource`: {e}")))
+    crate::de::from_py::<Resource>(obj).map_err(|e| request_invalid(format!("`resource`: {e}")))
 }
 
 /// A context mapping; `None` is the empty context.
@@ -55,8 +54,9 @@ pub fn context(obj: Option<&Bound<'_, PyAny>>) -> CoreResult<Context> {
     match obj {
         None => Ok(Context::default()),
         Some(o) if o.is_none() => Ok(Context::default()),
-        Some(o) => crate::de::from_py::<Context>(o)
-            .map_err(|e| request_invalid(format!("`context`: {e}"))),
+        Some(o) => {
+            crate::de::from_py::<Context>(o).map_err(|e| request_invalid(format!("`context`: {e}")))
+        }
     }
 }
 

@@ -179,8 +179,7 @@ impl Engine {
         guard(|| {
             let action = convert::action(action).map_err(to_py)?;
             let context = convert::context(context).map_err(to_py)?;
-            let items: Vec<Bound<'py, PyAny>> =
-                requests_items(resources)?;
+            let items: Vec<Bound<'py, PyAny>> = requests_items(resources)?;
             let parsed = items
                 .iter()
                 .map(convert::resource)
@@ -275,7 +274,12 @@ impl Engine {
     }
 
     /// For benchmarks: decides `request` `n` times in Rust and returns the seconds taken.
-    fn _time_decide_in_rust(&self, py: Python<'_>, request: &Bound<'_, PyAny>, n: u64) -> PyResult<f64> {
+    fn _time_decide_in_rust(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        n: u64,
+    ) -> PyResult<f64> {
         guard(|| {
             let request = convert::request(request).map_err(to_py)?;
             let engine = &self.inner;
@@ -292,7 +296,11 @@ impl Engine {
     /// For benchmarks and differential tests against other Cedar bindings: the pack as
     /// Cedar text, the whole inventory as Cedar entities JSON, and each request as a
     /// Cedar request dict.
-    fn _plain_cedar<'py>(&self, py: Python<'py>, requests: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn _plain_cedar<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         guard(|| {
             let plain = self.inner.plain_cedar().map_err(to_py)?;
             let out = PyDict::new(py);
@@ -418,7 +426,11 @@ impl Decision {
     /// The obligations the host must apply before acting on an allow.
     #[getter]
     fn obligations(&self) -> Vec<&str> {
-        self.inner.obligations().iter().map(String::as_str).collect()
+        self.inner
+            .obligations()
+            .iter()
+            .map(String::as_str)
+            .collect()
     }
     /// The version (hash) of the policy pack that decided.
     #[getter]

@@ -16,24 +16,104 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-create_exception!(govdata, GovdataError, PyException, "The root of every govdata error; `.code` is the stable error code.");
-create_exception!(govdata, PolicyParseError, GovdataError, "A policy file does not parse (`policy_parse`).");
-create_exception!(govdata, PolicyValidationError, GovdataError, "A policy does not validate against the schema (`policy_validation`).");
+create_exception!(
+    govdata,
+    GovdataError,
+    PyException,
+    "The root of every govdata error; `.code` is the stable error code."
+);
+create_exception!(
+    govdata,
+    PolicyParseError,
+    GovdataError,
+    "A policy file does not parse (`policy_parse`)."
+);
+create_exception!(
+    govdata,
+    PolicyValidationError,
+    GovdataError,
+    "A policy does not validate against the schema (`policy_validation`)."
+);
 create_exception!(govdata, PolicyAnnotationError, GovdataError, "A policy lacks an annotation, repeats an id or names an unknown obligation (`policy_annotation`).");
-create_exception!(govdata, SchemaInvalidError, GovdataError, "The schema does not parse or is invalid (`schema_invalid`).");
+create_exception!(
+    govdata,
+    SchemaInvalidError,
+    GovdataError,
+    "The schema does not parse or is invalid (`schema_invalid`)."
+);
 create_exception!(govdata, InventoryInvalidError, GovdataError, "An inventory or inventory update is rejected; nothing of it was applied (`inventory_invalid`).");
-create_exception!(govdata, UnknownEntityError, GovdataError, "A request names an entity the inventory does not hold (`unknown_entity`).");
-create_exception!(govdata, RequestInvalidError, GovdataError, "A request is malformed (`request_invalid`).");
-create_exception!(govdata, AuditTamperedError, GovdataError, "The audit log failed verification (`audit_tampered`).");
-create_exception!(govdata, AuditRetentionError, GovdataError, "A purge would remove audit records younger than the retention floor (`audit_retention`).");
-create_exception!(govdata, AuditUnavailableError, GovdataError, "The audit log refuses appends after a write or sync failure (`audit_unavailable`).");
-create_exception!(govdata, CryptoAuthFailedError, GovdataError, "Decryption or an integrity check failed (`crypto_auth_failed`).");
-create_exception!(govdata, KeyNotFoundError, GovdataError, "No key with this id is known (`key_not_found`).");
-create_exception!(govdata, KeyDestroyedError, GovdataError, "The dataset's data key was destroyed (`key_destroyed`).");
-create_exception!(govdata, KeyInvalidError, GovdataError, "Key material has the wrong size or form (`key_invalid`).");
-create_exception!(govdata, WorkflowInvalidError, GovdataError, "A workflow step is not allowed in the current state (`workflow_invalid`).");
-create_exception!(govdata, IoError, GovdataError, "An operating-system I/O error (`io`).");
-create_exception!(govdata, InternalError, GovdataError, "A defect inside govdata (a panic) stopped the operation; nothing was applied (`internal`).");
+create_exception!(
+    govdata,
+    UnknownEntityError,
+    GovdataError,
+    "A request names an entity the inventory does not hold (`unknown_entity`)."
+);
+create_exception!(
+    govdata,
+    RequestInvalidError,
+    GovdataError,
+    "A request is malformed (`request_invalid`)."
+);
+create_exception!(
+    govdata,
+    AuditTamperedError,
+    GovdataError,
+    "The audit log failed verification (`audit_tampered`)."
+);
+create_exception!(
+    govdata,
+    AuditRetentionError,
+    GovdataError,
+    "A purge would remove audit records younger than the retention floor (`audit_retention`)."
+);
+create_exception!(
+    govdata,
+    AuditUnavailableError,
+    GovdataError,
+    "The audit log refuses appends after a write or sync failure (`audit_unavailable`)."
+);
+create_exception!(
+    govdata,
+    CryptoAuthFailedError,
+    GovdataError,
+    "Decryption or an integrity check failed (`crypto_auth_failed`)."
+);
+create_exception!(
+    govdata,
+    KeyNotFoundError,
+    GovdataError,
+    "No key with this id is known (`key_not_found`)."
+);
+create_exception!(
+    govdata,
+    KeyDestroyedError,
+    GovdataError,
+    "The dataset's data key was destroyed (`key_destroyed`)."
+);
+create_exception!(
+    govdata,
+    KeyInvalidError,
+    GovdataError,
+    "Key material has the wrong size or form (`key_invalid`)."
+);
+create_exception!(
+    govdata,
+    WorkflowInvalidError,
+    GovdataError,
+    "A workflow step is not allowed in the current state (`workflow_invalid`)."
+);
+create_exception!(
+    govdata,
+    IoError,
+    GovdataError,
+    "An operating-system I/O error (`io`)."
+);
+create_exception!(
+    govdata,
+    InternalError,
+    GovdataError,
+    "A defect inside govdata (a panic) stopped the operation; nothing was applied (`internal`)."
+);
 
 /// The code of [`InternalError`].
 pub const INTERNAL: &str = "internal";

@@ -45,15 +45,30 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Decision>()?;
     m.add_class::<engine::Reason>()?;
     error::register(m)?;
-    m.add("ERROR_CODES", names(govdata::error::ERROR_CODES.iter().copied()))?;
+    m.add(
+        "ERROR_CODES",
+        names(govdata::error::ERROR_CODES.iter().copied()),
+    )?;
     m.add("ACTIONS", names(Action::ALL.iter().map(|a| a.as_str())))?;
     m.add("GRADES", names(Grade::ALL.iter().map(|a| a.as_str())))?;
     m.add("STAGES", names(Stage::ALL.iter().map(|a| a.as_str())))?;
-    m.add("PERSONAL_INFO", names(PersonalInfo::ALL.iter().map(|a| a.as_str())))?;
-    m.add("SHARE_TYPES", names(ShareType::ALL.iter().map(|a| a.as_str())))?;
-    m.add("SCENARIO_RISKS", names(ScenarioRisk::ALL.iter().map(|a| a.as_str())))?;
+    m.add(
+        "PERSONAL_INFO",
+        names(PersonalInfo::ALL.iter().map(|a| a.as_str())),
+    )?;
+    m.add(
+        "SHARE_TYPES",
+        names(ShareType::ALL.iter().map(|a| a.as_str())),
+    )?;
+    m.add(
+        "SCENARIO_RISKS",
+        names(ScenarioRisk::ALL.iter().map(|a| a.as_str())),
+    )?;
     m.add("DECISIONS", vec!["allow", "deny"])?;
-    m.add("RECORD_KINDS", vec!["department", "vendor", "user", "dataset", "system"])?;
+    m.add(
+        "RECORD_KINDS",
+        vec!["department", "vendor", "user", "dataset", "system"],
+    )?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(_parse_request, m)?)?;
     Ok(())
