@@ -153,7 +153,7 @@ def main() -> int:
         *[f"| {a} | {'yes' if ok else 'NO'} | {fig} |" for a, ok, fig in checks],
     ]
     env = (f"Python {platform.python_version()}, govdata {govdata.__version__}, cedarpy "
-           f"{importlib.metadata.version("cedarpy")}, {os.cpu_count()} cores, {platform.machine()}")
+           f"{importlib.metadata.version('cedarpy')}, {os.cpu_count()} cores, {platform.machine()}")
     print("\n".join(lines))
     print()
     print(env)
