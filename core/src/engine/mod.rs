@@ -437,6 +437,44 @@ impl PlainCedar {
             .map_err(|e| Error::request(e.to_string()))
     }
 
+    /// The whole entity store in Cedar's entities JSON format (parseable without a
+    /// schema), for peers such as a Cedar binding in another language.
+    pub fn entities_json(&self) -> Result<serde_json::Value> {
+        self.entities
+            .to_json_value()
+            .map_err(|e| Error::inventory("store", e))
+    }
+
+    /// Every policy of the pack as Cedar text, in load order.
+    pub fn policies_text(&self) -> String {
+        let mut text = String::new();
+        for p in self.pack.policies() {
+            text.push_str(p.text());
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The Cedar request for `request` in the JSON form Cedar bindings take:
+    /// `principal`, `action` and `resource` as entity uid strings, `context` as JSON.
+    pub fn request_json(&self, request: &Request) -> Result<serde_json::Value> {
+        let r = self.cedar_request(request)?;
+        let uid = |u: Option<&cedar_policy::EntityUid>| {
+            u.map(|u| serde_json::Value::String(u.to_string()))
+                .unwrap_or(serde_json::Value::Null)
+        };
+        let context = match r.context() {
+            Some(c) => c.to_json_value().map_err(Error::request)?,
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        Ok(serde_json::json!({
+            "principal": uid(r.principal()),
+            "action": uid(r.action()),
+            "resource": uid(r.resource()),
+            "context": context,
+        }))
+    }
+
     /// Plain Cedar's answer: `is_authorized` over the whole set and store.
     pub fn is_authorized(&self, request: &cedar_policy::Request) -> cedar_policy::Response {
         cedar_policy::Authorizer::new().is_authorized(
