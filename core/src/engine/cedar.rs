@@ -31,6 +31,8 @@ pub struct ResolvedApproval {
 
 /// What the engine knows of one policy on this thread.
 pub(crate) struct LocalPolicy {
+    /// The position in the pack: reasons are reported in pack order.
+    pub(crate) order: usize,
     pub(crate) text: Arc<ReasonText>,
     pub(crate) forbid: bool,
     pub(crate) obligations: Arc<[String]>,
@@ -173,6 +175,7 @@ impl Local {
             policies.insert(
                 id,
                 LocalPolicy {
+                    order: i,
                     text: Arc::new(ReasonText {
                         policy: info.id().to_owned(),
                         article: info.article().to_owned(),

@@ -242,12 +242,13 @@ impl Engine {
         let mut errors = diagnostics.errors().peekable();
         if errors.peek().is_some() {
             // Fail closed: a policy that could not be evaluated denies the request.
-            let mut reasons: Vec<Reason> = diagnostics
+            let mut fired: Vec<&LocalPolicy> = diagnostics
                 .reason()
                 .filter_map(|id| local.policies.get(id))
                 .filter(|p| p.forbid)
-                .map(reason)
                 .collect();
+            fired.sort_by_key(|p| p.order);
+            let mut reasons: Vec<Reason> = fired.into_iter().map(reason).collect();
             for err in errors {
                 let cedar_policy::AuthorizationError::PolicyEvaluationError(err) = err;
                 let text = local
@@ -262,7 +263,14 @@ impl Engine {
             return Ok(deny(reasons));
         }
 
-        let determining = diagnostics.reason().filter_map(|id| local.policies.get(id));
+        // Cedar reports the determining policies in no fixed order; report them in the
+        // order of the pack so that the same request always gets the same decision.
+        let mut determining: Vec<&LocalPolicy> = diagnostics
+            .reason()
+            .filter_map(|id| local.policies.get(id))
+            .collect();
+        determining.sort_by_key(|p| p.order);
+        let determining = determining.into_iter();
         if response.decision() == cedar_policy::Decision::Allow {
             let mut reasons = Vec::new();
             let mut obligations: Vec<String> = Vec::new();
