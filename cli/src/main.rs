@@ -27,7 +27,7 @@ enum Command {
     /// Decide one request and print the decision JSON: exit 0 allow, 1 deny, 2 error.
     Decide(decide::Args),
     /// Walk through one request per article of the regulation with the default pack.
-    Demo,
+    Demo(demo::Args),
     /// The audit log: verify, query, backup, restore, purge, tail.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
-        Command::Demo => demo::run(),
+        Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
     }
 }
