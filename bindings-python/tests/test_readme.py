@@ -29,3 +29,13 @@ def test_own_organisation_snippet_runs(tmp_path, monkeypatch):
     shutil.copy(ROOT / "policies" / "examples" / "inventory.json", tmp_path / "inventory.json")
     monkeypatch.chdir(tmp_path)
     exec(compile(BLOCKS[1], "README.md", "exec"), {})
+
+
+ROOT_BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+
+
+def test_the_project_readme_python_quickstart_runs(capsys):
+    assert ROOT_BLOCKS
+    for block in ROOT_BLOCKS:
+        exec(compile(block, "README.md", "exec"), {})
+    assert "第十七条" in capsys.readouterr().out
