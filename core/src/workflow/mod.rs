@@ -932,20 +932,6 @@ impl Workflows {
             kind: "dataset",
             id: dataset.to_owned(),
         })?;
-        if let Some(open) = self.inner.read().destructions.values().find(|d| {
-            d.dataset == dataset
-                && matches!(
-                    d.status,
-                    DestructionStatus::Requested | DestructionStatus::Approved
-                )
-        }) {
-            return Err(Error::WorkflowInvalid {
-                message: format!(
-                    "dataset `{dataset}` already has an open destruction request `{}` ({})",
-                    open.id, open.status
-                ),
-            });
-        }
         let decision = self.decide(
             requester,
             Action::RequestDestruction,
@@ -962,6 +948,20 @@ impl Workflows {
         };
         if !decision.allowed() {
             return self.refused(&attempt, decision);
+        }
+        if let Some(open) = self.inner.read().destructions.values().find(|d| {
+            d.dataset == dataset
+                && matches!(
+                    d.status,
+                    DestructionStatus::Requested | DestructionStatus::Approved
+                )
+        }) {
+            return Err(Error::WorkflowInvalid {
+                message: format!(
+                    "dataset `{dataset}` already has an open destruction request `{}` ({})",
+                    open.id, open.status
+                ),
+            });
         }
         let id = format!("dst-{:06}", self.inner.read().destruction_counter + 1);
         let event = self.event(
