@@ -60,7 +60,10 @@ pub fn ts(s: &str) -> Timestamp {
 
 impl Fixture {
     pub fn new() -> Self {
-        Fixture::with(AuditOptions::default().sync(SyncMode::None), WorkflowConfig::default())
+        Fixture::with(
+            AuditOptions::default().sync(SyncMode::None),
+            WorkflowConfig::default(),
+        )
     }
 
     pub fn with(options: AuditOptions, config: WorkflowConfig) -> Self {
@@ -72,12 +75,24 @@ impl Fixture {
         let config = config.clock(clock);
         let engine = Arc::new(Engine::with_defaults().unwrap());
         let log = Arc::new(
-            AuditLog::open(dir.path().join("audit"), SealingKey::from_bytes([9; 32]), options.clone())
-                .unwrap(),
+            AuditLog::open(
+                dir.path().join("audit"),
+                SealingKey::from_bytes([9; 32]),
+                options.clone(),
+            )
+            .unwrap(),
         );
         engine.set_decision_sink(Some(log.clone()));
         let flows = Workflows::open(engine.clone(), log.clone(), config.clone()).unwrap();
-        Fixture { dir, now, engine, log, flows, options, config }
+        Fixture {
+            dir,
+            now,
+            engine,
+            log,
+            flows,
+            options,
+            config,
+        }
     }
 
     /// Closes everything and opens it again from the log alone: a restart.
@@ -90,8 +105,12 @@ impl Fixture {
         // The old log refuses appends from now on; the new one reads it all back.
         self.log.close().unwrap();
         let log = Arc::new(
-            AuditLog::open(self.dir.path().join("audit"), SealingKey::from_bytes([9; 32]), self.options.clone())
-                .unwrap(),
+            AuditLog::open(
+                self.dir.path().join("audit"),
+                SealingKey::from_bytes([9; 32]),
+                self.options.clone(),
+            )
+            .unwrap(),
         );
         engine.set_decision_sink(Some(log.clone()));
         self.flows = Workflows::open(engine.clone(), log.clone(), self.config.clone()).unwrap();
@@ -109,7 +128,9 @@ impl Fixture {
 
     /// Decides a request given as JSON.
     pub fn decide(&self, json: serde_json::Value) -> Decision {
-        self.engine.decide(&Request::from_json(&json).unwrap()).unwrap()
+        self.engine
+            .decide(&Request::from_json(&json).unwrap())
+            .unwrap()
     }
 
     /// Adds or replaces a user of the inventory.
@@ -120,7 +141,12 @@ impl Fixture {
     }
 
     pub fn kinds(&self) -> Vec<String> {
-        self.log.records().unwrap().into_iter().map(|r| r.event.kind).collect()
+        self.log
+            .records()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event.kind)
+            .collect()
     }
 }
 
@@ -139,4 +165,3 @@ pub fn application() -> ShareApplication {
 pub fn reasons(d: &Decision) -> Vec<&str> {
     d.reason_ids()
 }
-
