@@ -93,6 +93,19 @@ pub enum Error {
         /// What is wrong with the key (never the key itself).
         message: String,
     },
+    /// The policies refused an operation that the library carries out itself (a key
+    /// operation of the vault, for instance).
+    #[error("`{principal}` may not `{action}` on `{resource}`: {message}")]
+    AccessDenied {
+        /// The acting user.
+        principal: String,
+        /// The action that was refused.
+        action: String,
+        /// The resource it was refused on.
+        resource: String,
+        /// Why: the deciding policies, or the obligation that could not be met.
+        message: String,
+    },
     /// A workflow step is not allowed in the current state.
     #[error("workflow: {message}")]
     WorkflowInvalid {
@@ -159,6 +172,7 @@ pub const ERROR_CODES: &[&str] = &[
     "key_not_found",
     "key_destroyed",
     "key_invalid",
+    "access_denied",
     "workflow_invalid",
     "io",
 ];
@@ -181,6 +195,7 @@ impl Error {
             Error::KeyNotFound { .. } => "key_not_found",
             Error::KeyDestroyed { .. } => "key_destroyed",
             Error::KeyInvalid { .. } => "key_invalid",
+            Error::AccessDenied { .. } => "access_denied",
             Error::WorkflowInvalid { .. } => "workflow_invalid",
             Error::Io { .. } => "io",
         }
@@ -199,6 +214,12 @@ impl Error {
                 Some("restore the log from a verified backup and investigate the modification")
             }
             Error::UnknownEntity { .. } => Some("add the record to the inventory first"),
+            Error::AccessDenied { .. } => Some(
+                "key operations are for the platform operator's key_admin and security_officer, never vendor staff (Art. 7, 16); important and core data need a witness",
+            ),
+            Error::KeyDestroyed { .. } => {
+                Some("the data was crypto-shredded (Art. 15) and cannot be recovered")
+            }
             _ => None,
         }
     }
