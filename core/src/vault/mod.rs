@@ -934,3 +934,6 @@ fn with_temp_output(
     }
     result
 }
+
+#[cfg(test)]
+mod vectors;
