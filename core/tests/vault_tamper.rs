@@ -77,7 +77,7 @@ fn flipped_bits_anywhere_in_a_stream_fail() {
 fn truncated_streams_fail() {
     for &suite in Suite::ALL {
         let f = fixture("trunc", suite);
-        for len in [0, 10, CHUNK, 2 * CHUNK, 3 * CHUNK + 100, 40 * CHUNK] {
+        for len in [0, 10, CHUNK, 2 * CHUNK, 3 * CHUNK + 100, 12 * CHUNK] {
             let (ct, hlen) = sealed_stream(&f, suite, len, 2);
             let mut cuts = vec![hlen, hlen + 1, hlen + 15, ct.len() - 1, ct.len() - 16, hlen - 1, 5];
             // At every chunk boundary: the classic truncation attack on chunked

@@ -38,8 +38,12 @@ impl Drop for Scratch {
 pub const MASTER: [u8; 32] = [0x42; 32];
 pub const OTHER_MASTER: [u8; 32] = [0x24; 32];
 
+/// One engine per test binary: loading the pack is the slow part of a fixture.
 pub fn engine() -> Arc<Engine> {
-    Arc::new(Engine::with_defaults().unwrap())
+    static ENGINE: std::sync::OnceLock<Arc<Engine>> = std::sync::OnceLock::new();
+    ENGINE
+        .get_or_init(|| Arc::new(Engine::with_defaults().unwrap()))
+        .clone()
 }
 
 pub fn admin() -> Operator {
