@@ -3,6 +3,7 @@
 mod decide;
 mod demo;
 mod output;
+mod vault;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ enum Command {
     Decide(decide::Args),
     /// Walk through one request per article of the regulation with the default pack.
     Demo,
+    /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
+    Vault(vault::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +38,6 @@ fn main() -> ExitCode {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
         Command::Demo => demo::run(),
+        Command::Vault(args) => vault::run(&args),
     }
 }
