@@ -5,6 +5,11 @@
 //! `cargo bench -p govdata-benches --bench vault` (see RESULTS-vault.md for the flags
 //! that enable the AVX-512 backend of ChaCha20).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark that cannot set up or run has nothing to report"
+)]
+
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use govdata::model::Grade;
 use govdata::vault::{MasterKey, Operator, Suite, Vault, VaultConfig};
@@ -29,7 +34,10 @@ impl Drop for Bench {
 }
 
 fn vault(chunk: usize) -> Bench {
-    let dir = std::env::temp_dir().join(format!("govdata-bench-vault-{}-{chunk}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "govdata-bench-vault-{}-{chunk}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     let engine = Arc::new(Engine::with_defaults().unwrap());
     let admin = Operator::new("key.admin");
@@ -73,8 +81,15 @@ fn seal(v: &Vault, suite: Suite, pt: &[u8]) -> Vec<u8> {
 
 fn stream_rates(v: &Vault, suite: Suite, pt: &[u8], min: Duration) -> (f64, f64) {
     let enc = rate(pt.len(), min, || {
-        v.encrypt_stream("hukou", Grade::L4, suite, &mut &pt[..], &mut std::io::sink(), None)
-            .unwrap();
+        v.encrypt_stream(
+            "hukou",
+            Grade::L4,
+            suite,
+            &mut &pt[..],
+            &mut std::io::sink(),
+            None,
+        )
+        .unwrap();
     });
     let ct = seal(v, suite, pt);
     let dec = rate(pt.len(), min, || {
@@ -100,16 +115,18 @@ const OPENSSL_ARGS: &[&str] = &[
 
 /// `openssl speed -elapsed -evp chacha20-poly1305` on one core, in bytes/s.
 fn openssl_chacha() -> Option<f64> {
-    let out = Command::new("openssl")
-        .args(OPENSSL_ARGS)
-        .output()
-        .ok()?;
+    let out = Command::new("openssl").args(OPENSSL_ARGS).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
         .rev()
         .find(|l| l.to_ascii_lowercase().starts_with("chacha20-poly1305"))?;
-    let k: f64 = line.split_whitespace().last()?.trim_end_matches('k').parse().ok()?;
+    let k: f64 = line
+        .split_whitespace()
+        .last()?
+        .trim_end_matches('k')
+        .parse()
+        .ok()?;
     Some(k * 1000.0)
 }
 
@@ -130,7 +147,12 @@ fn compare() {
     let b = vault(govdata::vault::DEFAULT_CHUNK_SIZE);
     let pt = data(STREAM_LEN);
     let openssl = openssl_chacha();
-    let (x_enc, x_dec) = stream_rates(&b.vault, Suite::XChaCha20Poly1305, &pt, Duration::from_secs(3));
+    let (x_enc, x_dec) = stream_rates(
+        &b.vault,
+        Suite::XChaCha20Poly1305,
+        &pt,
+        Duration::from_secs(3),
+    );
     let sm4 = &pt[..64 << 20];
     let (s_enc, s_dec) = stream_rates(&b.vault, Suite::Sm4Gcm, sm4, Duration::from_secs(2));
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -146,7 +168,10 @@ fn compare() {
     println!("|---|---|---|---|");
     match openssl {
         Some(o) => {
-            println!("| OpenSSL chacha20-poly1305, 1 core, 1 MiB buffers | {} | | 1.00× |", gbs(o));
+            println!(
+                "| OpenSSL chacha20-poly1305, 1 core, 1 MiB buffers | {} | | 1.00× |",
+                gbs(o)
+            );
             println!(
                 "| vault xchacha20poly1305 | {} | {} | {:.2}× / {:.2}× |",
                 gbs(x_enc),
@@ -164,7 +189,11 @@ fn compare() {
         }
         None => {
             println!("| OpenSSL | not available | | |");
-            println!("| vault xchacha20poly1305 | {} | {} | |", gbs(x_enc), gbs(x_dec));
+            println!(
+                "| vault xchacha20poly1305 | {} | {} | |",
+                gbs(x_enc),
+                gbs(x_dec)
+            );
             println!("| vault sm4-gcm | {} | {} | |", gbs(s_enc), gbs(s_dec));
         }
     }
@@ -178,13 +207,20 @@ fn records(c: &mut Criterion) {
         for len in [64usize, 1024, 16 * 1024] {
             let pt = data(len);
             g.throughput(Throughput::Bytes(len as u64));
-            g.bench_with_input(BenchmarkId::new(format!("encrypt/{suite}"), len), &pt, |bn, pt| {
-                bn.iter(|| black_box(b.vault.encrypt("hukou", Grade::L4, pt).unwrap()))
-            });
-            let ct = b.vault.encrypt_with("hukou", Grade::L4, suite, &pt).unwrap();
-            g.bench_with_input(BenchmarkId::new(format!("decrypt/{suite}"), len), &ct, |bn, ct| {
-                bn.iter(|| black_box(b.vault.decrypt("hukou", Grade::L4, ct).unwrap()))
-            });
+            g.bench_with_input(
+                BenchmarkId::new(format!("encrypt/{suite}"), len),
+                &pt,
+                |bn, pt| bn.iter(|| black_box(b.vault.encrypt("hukou", Grade::L4, pt).unwrap())),
+            );
+            let ct = b
+                .vault
+                .encrypt_with("hukou", Grade::L4, suite, &pt)
+                .unwrap();
+            g.bench_with_input(
+                BenchmarkId::new(format!("decrypt/{suite}"), len),
+                &ct,
+                |bn, ct| bn.iter(|| black_box(b.vault.decrypt("hukou", Grade::L4, ct).unwrap())),
+            );
         }
     }
     g.finish();

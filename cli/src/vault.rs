@@ -95,7 +95,11 @@ enum VaultCommand {
         #[command(flatten)]
         common: Common,
         /// The dataset whose data key to rotate.
-        #[arg(long, required_unless_present = "new_master_key_file", conflicts_with = "new_master_key_file")]
+        #[arg(
+            long,
+            required_unless_present = "new_master_key_file",
+            conflicts_with = "new_master_key_file"
+        )]
         dataset: Option<String>,
         /// Rotate the master key to the 32 raw bytes of this file.
         #[arg(long, value_name = "FILE")]
@@ -140,8 +144,8 @@ impl KeyEventSink for FileSink {
             path: self.path.display().to_string(),
             source: e,
         };
-        let mut line = serde_json::to_string(event)
-            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let mut line =
+            serde_json::to_string(event).map_err(|e| io(std::io::Error::other(e.to_string())))?;
         line.push('\n');
         let mut f = OpenOptions::new()
             .create(true)

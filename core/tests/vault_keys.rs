@@ -1,12 +1,17 @@
 //! Key operations: crypto-shredding, the `manage_keys` decisions, key events, and the
 //! integrity and crash safety of the key store.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "helpers of the tests fail loudly too"
+)]
+
 mod vault_support;
 
 use govdata::model::Grade;
 use govdata::vault::{
-    KeyEventSink, KeyOperation, MasterKey, MemoryKeyEventSink, Operator, Suite, Vault,
-    VaultConfig,
+    KeyEventSink, KeyOperation, MasterKey, MemoryKeyEventSink, Operator, Suite, Vault, VaultConfig,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -37,12 +42,29 @@ fn shred_destroys_every_copy_of_the_key() {
         // Two versions, several committed states, so several backups hold the keys.
         f.vault.rotate_key(&admin(), "social-insurance").unwrap();
         f.vault.rotate_key(&admin(), "population-stats").unwrap();
-        let record = f.vault.encrypt("social-insurance", Grade::L3, b"insured").unwrap();
-        let stream = encrypt_stream(&f.vault, "social-insurance", Grade::L3, suite, &data(9000, 1));
+        let record = f
+            .vault
+            .encrypt("social-insurance", Grade::L3, b"insured")
+            .unwrap();
+        let stream = encrypt_stream(
+            &f.vault,
+            "social-insurance",
+            Grade::L3,
+            suite,
+            &data(9000, 1),
+        );
         let other = f.vault.encrypt("hukou", Grade::L4, b"unaffected").unwrap();
-        let ids: Vec<String> = f.vault.keys("social-insurance").into_iter().map(|k| k.id).collect();
+        let ids: Vec<String> = f
+            .vault
+            .keys("social-insurance")
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
         assert_eq!(ids.len(), 2);
-        let wrapped: Vec<String> = ids.iter().map(|id| f.vault.wrapped_key_hex(id).unwrap()).collect();
+        let wrapped: Vec<String> = ids
+            .iter()
+            .map(|id| f.vault.wrapped_key_hex(id).unwrap())
+            .collect();
         // Before: the wrapped keys are in the store and in the backups.
         let files = all_files(&f.dir());
         assert!(files.len() >= 3, "{files:?}");
@@ -60,20 +82,35 @@ fn shred_destroys_every_copy_of_the_key() {
         for p in all_files(&f.dir()) {
             let bytes = std::fs::read(&p).unwrap();
             for w in &wrapped {
-                assert!(!contains(&bytes, w.as_bytes()), "{} holds a wrapped key (hex)", p.display());
+                assert!(
+                    !contains(&bytes, w.as_bytes()),
+                    "{} holds a wrapped key (hex)",
+                    p.display()
+                );
                 let raw = hex::decode(w).unwrap();
-                assert!(!contains(&bytes, &raw), "{} holds a wrapped key (raw)", p.display());
+                assert!(
+                    !contains(&bytes, &raw),
+                    "{} holds a wrapped key (raw)",
+                    p.display()
+                );
             }
         }
         assert!(ids.iter().all(|id| f.vault.wrapped_key_hex(id).is_none()));
         for e in [
-            f.vault.decrypt("social-insurance", Grade::L3, &record).unwrap_err(),
+            f.vault
+                .decrypt("social-insurance", Grade::L3, &record)
+                .unwrap_err(),
             decrypt_stream(&f.vault, "social-insurance", Grade::L3, &stream).unwrap_err(),
-            f.vault.encrypt("social-insurance", Grade::L3, b"new").unwrap_err(),
+            f.vault
+                .encrypt("social-insurance", Grade::L3, b"new")
+                .unwrap_err(),
         ] {
             assert_eq!(e.code(), "key_destroyed");
         }
-        assert_eq!(f.vault.decrypt("hukou", Grade::L4, &other).unwrap(), b"unaffected");
+        assert_eq!(
+            f.vault.decrypt("hukou", Grade::L4, &other).unwrap(),
+            b"unaffected"
+        );
 
         // A reopened vault (nothing cached) agrees.
         let dir = f.dir();
@@ -85,18 +122,30 @@ fn shred_destroys_every_copy_of_the_key() {
         )
         .unwrap();
         assert_eq!(
-            vault.decrypt("social-insurance", Grade::L3, &record).unwrap_err().code(),
+            vault
+                .decrypt("social-insurance", Grade::L3, &record)
+                .unwrap_err()
+                .code(),
             "key_destroyed"
         );
         let keys = vault.keys("social-insurance");
         assert!(keys.iter().all(|k| k.status.as_str() == "destroyed"));
         assert_eq!(keys[0].destroyed_by.as_deref(), Some("key.admin"));
         // Shredding twice is reported, not silently repeated.
-        assert_eq!(vault.shred(&admin(), "social-insurance").unwrap_err().code(), "key_destroyed");
+        assert_eq!(
+            vault
+                .shred(&admin(), "social-insurance")
+                .unwrap_err()
+                .code(),
+            "key_destroyed"
+        );
 
         // The shred is recorded with key ids, operator and time, never key bytes.
         let events = f.sink.events();
-        let shred = events.iter().find(|e| e.operation == KeyOperation::Shred).unwrap();
+        let shred = events
+            .iter()
+            .find(|e| e.operation == KeyOperation::Shred)
+            .unwrap();
         assert_eq!(shred.key_ids, ids);
         assert_eq!(shred.operator, "key.admin");
         assert_eq!(shred.dataset.as_deref(), Some("social-insurance"));
@@ -116,22 +165,36 @@ fn key_operations_are_decided_by_the_policies() {
     for who in ["vendor.li", "zhang.san", "ops.engineer", "nobody"] {
         let op = Operator::new(who);
         let e = f.vault.rotate_key(&op, "hukou").unwrap_err();
-        assert!(matches!(e.code(), "access_denied" | "unknown_entity"), "{who}: {e}");
+        assert!(
+            matches!(e.code(), "access_denied" | "unknown_entity"),
+            "{who}: {e}"
+        );
         let e = f.vault.shred(&op, "hukou").unwrap_err();
-        assert!(matches!(e.code(), "access_denied" | "unknown_entity"), "{who}: {e}");
+        assert!(
+            matches!(e.code(), "access_denied" | "unknown_entity"),
+            "{who}: {e}"
+        );
         let e = f
             .vault
             .rotate_master_key(&op, Box::new(MasterKey::from_bytes(&OTHER_MASTER).unwrap()))
             .unwrap_err();
-        assert!(matches!(e.code(), "access_denied" | "unknown_entity"), "{who}: {e}");
+        assert!(
+            matches!(e.code(), "access_denied" | "unknown_entity"),
+            "{who}: {e}"
+        );
     }
-    let e = f.vault.shred(&Operator::new("vendor.li"), "hukou").unwrap_err();
+    let e = f
+        .vault
+        .shred(&Operator::new("vendor.li"), "hukou")
+        .unwrap_err();
     assert!(e.to_string().contains("art16-vendor-no-keys"), "{e}");
     // Nothing refused was recorded or done.
     assert_eq!(f.sink.events().len(), events_before);
     assert_eq!(f.vault.keys("hukou").len(), 1);
     // The security officer of the operator may.
-    f.vault.rotate_key(&Operator::new("ops.admin"), "hukou").unwrap();
+    f.vault
+        .rotate_key(&Operator::new("ops.admin"), "hukou")
+        .unwrap();
 }
 
 #[test]
@@ -166,13 +229,28 @@ fn every_key_operation_is_recorded() {
     let f = fixture("events", Suite::Sm4Gcm);
     f.vault.rotate_key(&admin(), "hukou").unwrap();
     f.vault
-        .rotate_master_key(&admin(), Box::new(MasterKey::from_bytes(&OTHER_MASTER).unwrap()))
+        .rotate_master_key(
+            &admin(),
+            Box::new(MasterKey::from_bytes(&OTHER_MASTER).unwrap()),
+        )
         .unwrap();
     f.vault.shred(&admin(), "hukou").unwrap();
-    let ops: Vec<&str> = f.sink.events().iter().map(|e| e.operation.as_str()).collect();
+    let ops: Vec<&str> = f
+        .sink
+        .events()
+        .iter()
+        .map(|e| e.operation.as_str())
+        .collect();
     assert_eq!(
         ops,
-        ["init_store", "create_key", "create_key", "rotate_key", "rotate_master_key", "shred"]
+        [
+            "init_store",
+            "create_key",
+            "create_key",
+            "rotate_key",
+            "rotate_master_key",
+            "shred"
+        ]
     );
 }
 
@@ -198,7 +276,10 @@ fn an_unrecordable_key_operation_does_not_happen() {
         f.engine.clone(),
     )
     .unwrap();
-    assert_eq!(vault.shred(&admin(), "hukou").unwrap_err().code(), "audit_unavailable");
+    assert_eq!(
+        vault.shred(&admin(), "hukou").unwrap_err().code(),
+        "audit_unavailable"
+    );
     assert_eq!(vault.decrypt("hukou", Grade::L4, &record).unwrap(), b"x");
     assert_eq!(vault.keys("hukou")[0].status.as_str(), "active");
 }
@@ -218,13 +299,18 @@ fn an_edited_or_swapped_key_store_is_refused() {
     let store = dir.join("keystore.json");
     let original = std::fs::read_to_string(&store).unwrap();
     let json: serde_json::Value = serde_json::from_str(&original).unwrap();
-    let put = |v: &serde_json::Value| std::fs::write(&store, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    let put = |v: &serde_json::Value| {
+        std::fs::write(&store, serde_json::to_vec_pretty(v).unwrap()).unwrap()
+    };
 
     // An edited status.
     let mut edited = json.clone();
     edited["body"]["keys"][0]["status"] = "retired".into();
     put(&edited);
-    assert_eq!(reopen(&dir, &MASTER).unwrap_err().code(), "crypto_auth_failed");
+    assert_eq!(
+        reopen(&dir, &MASTER).unwrap_err().code(),
+        "crypto_auth_failed"
+    );
 
     // Two entries' wrapped keys swapped.
     let mut swapped = json.clone();
@@ -232,21 +318,33 @@ fn an_edited_or_swapped_key_store_is_refused() {
     swapped["body"]["keys"][0]["wrapped"] = swapped["body"]["keys"][1]["wrapped"].clone();
     swapped["body"]["keys"][1]["wrapped"] = a;
     put(&swapped);
-    assert_eq!(reopen(&dir, &MASTER).unwrap_err().code(), "crypto_auth_failed");
+    assert_eq!(
+        reopen(&dir, &MASTER).unwrap_err().code(),
+        "crypto_auth_failed"
+    );
 
     // An entry removed.
     let mut removed = json.clone();
     removed["body"]["keys"].as_array_mut().unwrap().remove(0);
     put(&removed);
-    assert_eq!(reopen(&dir, &MASTER).unwrap_err().code(), "crypto_auth_failed");
+    assert_eq!(
+        reopen(&dir, &MASTER).unwrap_err().code(),
+        "crypto_auth_failed"
+    );
 
     // Truncated, and not JSON at all.
     std::fs::write(&store, &original.as_bytes()[..original.len() / 2]).unwrap();
-    assert_eq!(reopen(&dir, &MASTER).unwrap_err().code(), "crypto_auth_failed");
+    assert_eq!(
+        reopen(&dir, &MASTER).unwrap_err().code(),
+        "crypto_auth_failed"
+    );
 
     // The wrong master key is named as such.
     std::fs::write(&store, &original).unwrap();
-    assert_eq!(reopen(&dir, &OTHER_MASTER).unwrap_err().code(), "key_invalid");
+    assert_eq!(
+        reopen(&dir, &OTHER_MASTER).unwrap_err().code(),
+        "key_invalid"
+    );
 
     // A store from another vault with the same master key: its MAC is valid, but the
     // data keys are not this vault's, so this vault's data does not decrypt.
@@ -254,7 +352,10 @@ fn an_edited_or_swapped_key_store_is_refused() {
     let other = fixture("store-other", Suite::XChaCha20Poly1305);
     std::fs::copy(other.dir().join("keystore.json"), &store).unwrap();
     let v = reopen(&dir, &MASTER).unwrap();
-    assert_eq!(v.decrypt("hukou", Grade::L4, &record).unwrap_err().code(), "crypto_auth_failed");
+    assert_eq!(
+        v.decrypt("hukou", Grade::L4, &record).unwrap_err().code(),
+        "crypto_auth_failed"
+    );
 }
 
 #[test]
@@ -273,7 +374,9 @@ fn the_key_store_survives_an_interrupted_write() {
     assert!(!tmp.exists());
     assert_eq!(v.decrypt("hukou", Grade::L4, &record).unwrap(), b"durable");
     // A crash in a backup write leaves debris in the backup directory: cleaned too.
-    let btmp = dir.join("backups").join("keystore-00000000000000000099.json.tmp");
+    let btmp = dir
+        .join("backups")
+        .join("keystore-00000000000000000099.json.tmp");
     std::fs::write(&btmp, b"{\"partial").unwrap();
     v.rotate_key(&admin(), "hukou").unwrap();
     assert!(!btmp.exists());
@@ -283,7 +386,10 @@ fn the_key_store_survives_an_interrupted_write() {
     let latest = backups.last().unwrap().clone();
     drop(v);
     std::fs::write(&store, b"\0\0\0").unwrap();
-    assert_eq!(reopen(&dir, &MASTER).unwrap_err().code(), "crypto_auth_failed");
+    assert_eq!(
+        reopen(&dir, &MASTER).unwrap_err().code(),
+        "crypto_auth_failed"
+    );
     std::fs::copy(&latest, &store).unwrap();
     let v = reopen(&dir, &MASTER).unwrap();
     assert_eq!(v.decrypt("hukou", Grade::L4, &record).unwrap(), b"durable");
@@ -297,7 +403,10 @@ fn a_store_changed_by_another_process_is_not_overwritten() {
     let second = reopen(&dir, &MASTER).unwrap();
     second.rotate_key(&admin(), "hukou").unwrap();
     // The first handle's view is stale: its write is refused, not lost over the other.
-    assert_eq!(f.vault.rotate_key(&admin(), "hukou").unwrap_err().code(), "io");
+    assert_eq!(
+        f.vault.rotate_key(&admin(), "hukou").unwrap_err().code(),
+        "io"
+    );
     assert_eq!(reopen(&dir, &MASTER).unwrap().keys("hukou").len(), 2);
 }
 
@@ -324,24 +433,40 @@ fn init_refuses_an_existing_store_and_the_wrong_people() {
     assert!(!s.path().join("v").join("keystore.json").exists());
     assert!(sink.events().is_empty());
     // Bad master keys.
-    assert_eq!(MasterKey::from_bytes(&[1u8; 31]).err().unwrap().code(), "key_invalid");
+    assert_eq!(
+        MasterKey::from_bytes(&[1u8; 31]).err().unwrap().code(),
+        "key_invalid"
+    );
     let kf = s.path().join("short.key");
     std::fs::write(&kf, [0u8; 33]).unwrap();
-    assert_eq!(MasterKey::from_file(&kf, Suite::default()).err().unwrap().code(), "key_invalid");
+    assert_eq!(
+        MasterKey::from_file(&kf, Suite::default())
+            .err()
+            .unwrap()
+            .code(),
+        "key_invalid"
+    );
 }
 
 #[test]
 fn unknown_datasets_and_keys() {
     let f = fixture("unknown", Suite::XChaCha20Poly1305);
     assert_eq!(
-        f.vault.encrypt("traffic-flow", Grade::L1, b"x").unwrap_err().code(),
+        f.vault
+            .encrypt("traffic-flow", Grade::L1, b"x")
+            .unwrap_err()
+            .code(),
         "key_not_found"
     );
     let record = f.vault.encrypt("hukou", Grade::L4, b"x").unwrap();
     let other = fixture("unknown-2", Suite::XChaCha20Poly1305);
     // A key id this vault never had, for a dataset it never saw.
     assert_eq!(
-        other.vault.decrypt("traffic-flow", Grade::L4, &record).unwrap_err().code(),
+        other
+            .vault
+            .decrypt("traffic-flow", Grade::L4, &record)
+            .unwrap_err()
+            .code(),
         "key_not_found"
     );
 }

@@ -1,6 +1,12 @@
 //! Round trips of records and streams for both suites: sizes around chunk and batch
 //! boundaries, suite changes, data-key and master-key rotation.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "helpers of the tests fail loudly too"
+)]
+
 mod vault_support;
 
 use govdata::model::Grade;
@@ -118,8 +124,17 @@ fn streams_do_not_depend_on_read_sizes() {
 #[test]
 fn data_written_under_one_default_suite_stays_readable_under_another() {
     let f = fixture("suites", Suite::XChaCha20Poly1305);
-    let record = f.vault.encrypt("hukou", Grade::L4, b"written under xchacha").unwrap();
-    let stream = encrypt_stream(&f.vault, "hukou", Grade::L4, Suite::XChaCha20Poly1305, &data(9000, 2));
+    let record = f
+        .vault
+        .encrypt("hukou", Grade::L4, b"written under xchacha")
+        .unwrap();
+    let stream = encrypt_stream(
+        &f.vault,
+        "hukou",
+        Grade::L4,
+        Suite::XChaCha20Poly1305,
+        &data(9000, 2),
+    );
     let dir = f.dir();
     drop(f.vault);
     // Reopen with SM4-GCM as the default for new data.
@@ -131,8 +146,14 @@ fn data_written_under_one_default_suite_stays_readable_under_another() {
     .unwrap();
     let new = vault.encrypt("hukou", Grade::L4, b"new").unwrap();
     assert_eq!(Header::parse(&new).unwrap().0.suite(), Suite::Sm4Gcm);
-    assert_eq!(vault.decrypt("hukou", Grade::L4, &record).unwrap(), b"written under xchacha");
-    assert_eq!(decrypt_stream(&vault, "hukou", Grade::L4, &stream).unwrap(), data(9000, 2));
+    assert_eq!(
+        vault.decrypt("hukou", Grade::L4, &record).unwrap(),
+        b"written under xchacha"
+    );
+    assert_eq!(
+        decrypt_stream(&vault, "hukou", Grade::L4, &stream).unwrap(),
+        data(9000, 2)
+    );
 }
 
 #[test]
@@ -176,8 +197,14 @@ fn master_key_rotation_rewraps_keys_without_touching_data() {
     let after = f.vault.status().unwrap();
     assert_ne!(after.master_key_id, before.master_key_id);
     assert_eq!(after.master_algorithm, "sm4-gcm");
-    assert_ne!(f.vault.wrapped_key_hex(&before.keys[0].id).unwrap(), wrapped_before);
-    assert_eq!(f.vault.decrypt("hukou", Grade::L4, &record).unwrap(), b"kept");
+    assert_ne!(
+        f.vault.wrapped_key_hex(&before.keys[0].id).unwrap(),
+        wrapped_before
+    );
+    assert_eq!(
+        f.vault.decrypt("hukou", Grade::L4, &record).unwrap(),
+        b"kept"
+    );
     // Backups sealed by the old master key are gone; one under the new key remains.
     assert_eq!(after.backups, 1);
     let dir = f.dir();
@@ -212,7 +239,14 @@ fn files_round_trip_with_progress() {
     let seen = std::sync::atomic::AtomicU64::new(0);
     let progress = |n: u64| seen.store(n, std::sync::atomic::Ordering::Relaxed);
     f.vault
-        .encrypt_file("hukou", Grade::L4, Suite::XChaCha20Poly1305, &input, &sealed, Some(&progress))
+        .encrypt_file(
+            "hukou",
+            Grade::L4,
+            Suite::XChaCha20Poly1305,
+            &input,
+            &sealed,
+            Some(&progress),
+        )
         .unwrap();
     assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 100_000);
     f.vault

@@ -1,6 +1,12 @@
 //! Every way a ciphertext can be altered, for both suites: each is
 //! `crypto_auth_failed`, and no plaintext comes out.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "helpers of the tests fail loudly too"
+)]
+
 mod vault_support;
 
 use govdata::model::Grade;
@@ -28,7 +34,10 @@ fn sealed_stream(f: &Fixture, suite: Suite, len: usize, seed: u8) -> (Vec<u8>, u
 fn every_flipped_bit_of_a_record_fails() {
     for &suite in Suite::ALL {
         let f = fixture("flip-rec", suite);
-        let ct = f.vault.encrypt("hukou", Grade::L4, b"a short record").unwrap();
+        let ct = f
+            .vault
+            .encrypt("hukou", Grade::L4, b"a short record")
+            .unwrap();
         for byte in 0..ct.len() {
             for bit in 0..8 {
                 let mut bad = ct.clone();
@@ -79,7 +88,15 @@ fn truncated_streams_fail() {
         let f = fixture("trunc", suite);
         for len in [0, 10, CHUNK, 2 * CHUNK, 3 * CHUNK + 100, 12 * CHUNK] {
             let (ct, hlen) = sealed_stream(&f, suite, len, 2);
-            let mut cuts = vec![hlen, hlen + 1, hlen + 15, ct.len() - 1, ct.len() - 16, hlen - 1, 5];
+            let mut cuts = vec![
+                hlen,
+                hlen + 1,
+                hlen + 15,
+                ct.len() - 1,
+                ct.len() - 16,
+                hlen - 1,
+                5,
+            ];
             // At every chunk boundary: the classic truncation attack on chunked
             // encryption without a last-chunk flag.
             let mut b = hlen + SEALED;
@@ -173,7 +190,10 @@ fn ciphertexts_moved_to_another_dataset_or_grade_fail() {
             f.vault.decrypt("social-insurance", Grade::L4, &record),
             "record to another dataset",
         );
-        auth_failed(f.vault.decrypt("hukou", Grade::L3, &record), "record to another grade");
+        auth_failed(
+            f.vault.decrypt("hukou", Grade::L3, &record),
+            "record to another grade",
+        );
         auth_failed(
             decrypt_stream(&f.vault, "social-insurance", Grade::L4, &stream),
             "stream to another dataset",
@@ -187,10 +207,16 @@ fn ciphertexts_moved_to_another_dataset_or_grade_fail() {
             decrypt_stream(&f.vault, "hukou", Grade::L4, &record),
             "record as stream",
         );
-        auth_failed(f.vault.decrypt("hukou", Grade::L4, &stream), "stream as record");
+        auth_failed(
+            f.vault.decrypt("hukou", Grade::L4, &stream),
+            "stream as record",
+        );
         // Garbage and empty input.
         auth_failed(f.vault.decrypt("hukou", Grade::L4, b""), "empty record");
-        auth_failed(decrypt_stream(&f.vault, "hukou", Grade::L4, b"GDVT"), "bare magic");
+        auth_failed(
+            decrypt_stream(&f.vault, "hukou", Grade::L4, b"GDVT"),
+            "bare magic",
+        );
     }
 }
 
@@ -216,7 +242,10 @@ fn a_tampered_file_never_produces_an_output_file() {
             .decrypt_file("hukou", Grade::L4, &sealed, &out, None)
             .unwrap_err();
         assert_eq!(err.code(), "crypto_auth_failed");
-        assert!(!out.exists(), "{suite}: output created from a truncated file");
+        assert!(
+            !out.exists(),
+            "{suite}: output created from a truncated file"
+        );
         let leftovers: Vec<_> = std::fs::read_dir(f.scratch.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -330,7 +330,11 @@ pub(crate) fn seal_record(header: &Header, sealer: &Sealer, plaintext: &[u8]) ->
 }
 
 /// Opens one record whose header (of `header_len` bytes) was already parsed.
-pub(crate) fn open_record(sealer: &Sealer, ciphertext: &[u8], header_len: usize) -> Result<Vec<u8>> {
+pub(crate) fn open_record(
+    sealer: &Sealer,
+    ciphertext: &[u8],
+    header_len: usize,
+) -> Result<Vec<u8>> {
     let body = &ciphertext[header_len..];
     let mut out = vec![0u8; body.len().saturating_sub(TAG_LEN)];
     sealer.open_chunk(0, true, body, &mut out)?;
@@ -397,6 +401,10 @@ fn read_batch(
 /// Progress: called with the number of input bytes consumed so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
+/// The work on one batch: seal or open its chunks (numbered from the first argument)
+/// into the output buffer; returns how many chunks it held.
+type BatchWork<'a> = dyn Fn(u64, &Batch, &mut Vec<u8>) -> Result<u64> + Sync + 'a;
+
 /// Encrypts or decrypts a stream batch by batch: while the thread pool works on batch
 /// k, this thread writes batch k-1 and reads batch k+1. Memory: two input and two
 /// output batches, each a few chunks per core.
@@ -406,7 +414,7 @@ fn pipeline(
     in_cap: usize,
     progress: Option<Progress<'_>>,
     first: Option<Vec<u8>>,
-    work: &(dyn Fn(u64, &Batch, &mut Vec<u8>) -> Result<u64> + Sync),
+    work: &BatchWork<'_>,
 ) -> Result<u64> {
     let mut carry: Option<u8> = None;
     let mut cur = Batch {
@@ -512,7 +520,14 @@ pub(crate) fn seal_stream(
         results.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(n as u64)
     };
-    pipeline(reader, writer, in_cap, progress, Some(header.encode()), &work)
+    pipeline(
+        reader,
+        writer,
+        in_cap,
+        progress,
+        Some(header.encode()),
+        &work,
+    )
 }
 
 /// Decrypts a stream (its header already read) from `reader` into `writer`; returns

@@ -196,7 +196,13 @@ impl KeyProvider for MasterKey {
         let cipher = Cipher::new(self.suite, &self.kek)?;
         let mut body = Zeroizing::new([0u8; KEY_LEN]);
         body.copy_from_slice(&wrapped[n..n + KEY_LEN]);
-        cipher.open(&wrapped[..n], context, &mut body[..], &wrapped[n + KEY_LEN..], &bad)?;
+        cipher.open(
+            &wrapped[..n],
+            context,
+            &mut body[..],
+            &wrapped[n + KEY_LEN..],
+            &bad,
+        )?;
         Ok(SecretKey::from_array(*body))
     }
 

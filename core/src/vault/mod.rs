@@ -127,9 +127,7 @@ impl VaultConfig {
 
     fn check(&self) -> Result<()> {
         let c = self.chunk_size;
-        let ok = c.is_power_of_two()
-            && c >= 1 << MIN_CHUNK_LOG2
-            && c <= 1 << MAX_CHUNK_LOG2;
+        let ok = c.is_power_of_two() && (1 << MIN_CHUNK_LOG2..=1 << MAX_CHUNK_LOG2).contains(&c);
         if ok {
             Ok(())
         } else {
@@ -323,7 +321,10 @@ impl Vault {
         let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| Error::CryptoAuthFailed {
-                message: format!("key store `{}` is damaged (not a key store)", path.display()),
+                message: format!(
+                    "key store `{}` is damaged (not a key store)",
+                    path.display()
+                ),
             })?;
         value["body"]["master_algorithm"]
             .as_str()
@@ -390,11 +391,16 @@ impl Vault {
         next.generation = state.body.generation + 1;
         let bytes = self.with_provider(|p| next.seal(p))?;
         let seq = match (event, &self.config.sink) {
-            (Some(event), Some(sink)) => Some(sink.record_key_event(event).map_err(|e| {
-                Error::AuditUnavailable {
-                    message: format!("the key event cannot be recorded, nothing was changed: {e}"),
-                }
-            })?),
+            (Some(event), Some(sink)) => {
+                Some(
+                    sink.record_key_event(event)
+                        .map_err(|e| Error::AuditUnavailable {
+                            message: format!(
+                                "the key event cannot be recorded, nothing was changed: {e}"
+                            ),
+                        })?,
+                )
+            }
             _ => None,
         };
         store::write_atomic(&store::store_path(dir), &bytes, scrub)?;
@@ -454,9 +460,12 @@ impl Vault {
             entry.version,
             &entry.id,
         )?;
-        let key = state.cache.get(&entry.id).ok_or_else(|| Error::KeyNotFound {
-            id: entry.id.clone(),
-        })?;
+        let key = state
+            .cache
+            .get(&entry.id)
+            .ok_or_else(|| Error::KeyNotFound {
+                id: entry.id.clone(),
+            })?;
         let sealer = Sealer::new(&header, key, dataset, grade)?;
         Ok((header, sealer))
     }
@@ -586,10 +595,8 @@ impl Vault {
         output: &Path,
         progress: Option<Progress<'_>>,
     ) -> Result<u64> {
-        let mut reader = BufReader::with_capacity(
-            1 << 16,
-            File::open(input).map_err(|e| Error::io(input, e))?,
-        );
+        let mut reader =
+            BufReader::with_capacity(1 << 16, File::open(input).map_err(|e| Error::io(input, e))?);
         with_temp_output(output, |w| {
             self.encrypt_stream(dataset, grade, suite, &mut reader, w, progress)
         })
@@ -606,10 +613,8 @@ impl Vault {
         output: &Path,
         progress: Option<Progress<'_>>,
     ) -> Result<u64> {
-        let mut reader = BufReader::with_capacity(
-            1 << 16,
-            File::open(input).map_err(|e| Error::io(input, e))?,
-        );
+        let mut reader =
+            BufReader::with_capacity(1 << 16, File::open(input).map_err(|e| Error::io(input, e))?);
         with_temp_output(output, |w| {
             self.decrypt_stream(dataset, grade, &mut reader, w, progress)
         })
@@ -707,9 +712,10 @@ impl Vault {
             }
             self.entry_key(&mut state, i)?;
             let e = &next.keys[i];
-            let key = state.cache.get(&e.id).ok_or_else(|| Error::KeyNotFound {
-                id: e.id.clone(),
-            })?;
+            let key = state
+                .cache
+                .get(&e.id)
+                .ok_or_else(|| Error::KeyNotFound { id: e.id.clone() })?;
             let ctx = store::wrap_context(&e.id, &e.dataset, e.version);
             let wrapped = new.wrap(key, &ctx)?;
             next.keys[i].wrapped = Some(hex::encode(wrapped));

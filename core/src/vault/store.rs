@@ -192,7 +192,10 @@ pub(crate) fn backup_dir(dir: &Path) -> PathBuf {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(TEMP_SUFFIX);
     path.with_file_name(name)
 }

@@ -16,10 +16,12 @@ const AAD_50: &str = "50515253c0c1c2c3c4c5c6c7";
 /// RFC 8439 section 2.8.2: the ChaCha20-Poly1305 AEAD that XChaCha20-Poly1305 extends.
 #[test]
 fn rfc8439_chacha20poly1305() {
-    let ct = h("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
+    let ct = h(
+        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
                 3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36
                 92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
-                3ff4def08e4b7a9de576d26586cec64b6116");
+                3ff4def08e4b7a9de576d26586cec64b6116",
+    );
     let tag = h("1ae10b594f09e26a7e902ecbd0600691");
     let cipher = ChaCha20Poly1305::new_from_slice(&h(KEY_80)).unwrap();
     let nonce = h("070000004041424344454647");
@@ -38,10 +40,12 @@ fn rfc8439_chacha20poly1305() {
 /// draft-irtf-cfrg-xchacha-03 appendix A.3.1.
 #[test]
 fn xchacha20poly1305_draft_vector() {
-    let ct = h("bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb
+    let ct = h(
+        "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb
                 731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452
                 2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9
-                21f9664c97637da9768812f615c68b13b52e");
+                21f9664c97637da9768812f615c68b13b52e",
+    );
     let tag = h("c0875924c1c7987947deafd8780acf49");
     let key = SecretKey::from_slice(&h(KEY_80)).unwrap();
     let cipher = Cipher::new(Suite::XChaCha20Poly1305, &key).unwrap();
@@ -59,10 +63,14 @@ fn xchacha20poly1305_draft_vector() {
 /// RFC 8998 appendix A.1: SM4-GCM.
 #[test]
 fn rfc8998_sm4_gcm() {
-    let pt = h("AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD
-                EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA");
-    let ct = h("17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735
-                D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D");
+    let pt = h(
+        "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD
+                EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA",
+    );
+    let ct = h(
+        "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735
+                D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D",
+    );
     let tag = h("83DE3541E4C2B58177E065A9BF7B62EC");
     let aad = h("FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2");
     let nonce = h("00001234567800000000ABCD");
@@ -75,13 +83,17 @@ fn rfc8998_sm4_gcm() {
     let t = cipher.seal(&nonce, &aad, &mut buf).unwrap();
     assert_eq!(buf, ct);
     assert_eq!(t.as_slice(), tag.as_slice());
-    cipher.open(&nonce, &aad, &mut buf, &tag, &|| "x".into()).unwrap();
+    cipher
+        .open(&nonce, &aad, &mut buf, &tag, &|| "x".into())
+        .unwrap();
     assert_eq!(buf, pt);
     // A flipped tag bit fails and wipes the buffer.
     let mut bad = tag.clone();
     bad[0] ^= 1;
     let mut buf = ct.clone();
-    let err = cipher.open(&nonce, &aad, &mut buf, &bad, &|| "x".into()).unwrap_err();
+    let err = cipher
+        .open(&nonce, &aad, &mut buf, &bad, &|| "x".into())
+        .unwrap_err();
     assert_eq!(err.code(), "crypto_auth_failed");
     assert!(buf.iter().all(|b| *b == 0));
 }

@@ -1,7 +1,11 @@
 //! Shared set-up of the vault tests: a scratch directory, an engine with the default
 //! pack and the example inventory, and a vault in between.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different part")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test set-up outside #[test] functions fails loudly"
+)]
 
 use govdata::vault::{MasterKey, MemoryKeyEventSink, Operator, Suite, Vault, VaultConfig};
 use govdata::Engine;
@@ -97,7 +101,13 @@ pub fn data(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-pub fn encrypt_stream(v: &Vault, dataset: &str, grade: govdata::model::Grade, suite: Suite, pt: &[u8]) -> Vec<u8> {
+pub fn encrypt_stream(
+    v: &Vault,
+    dataset: &str,
+    grade: govdata::model::Grade,
+    suite: Suite,
+    pt: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let n = v
         .encrypt_stream(dataset, grade, suite, &mut &pt[..], &mut out, None)
