@@ -310,3 +310,154 @@ pub fn run(args: &Args) -> ExitCode {
         Err(e) => fail(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The vault subcommands as `govdata vault` parses them.
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: VaultCommand,
+    }
+
+    fn run(args: &[&str]) -> govdata::Result<()> {
+        let cli = Cli::try_parse_from(std::iter::once("vault").chain(args.iter().copied()))
+            .map_err(|e| govdata::Error::Io {
+                path: "<args>".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        run_inner(&Args {
+            command: cli.command,
+        })
+    }
+
+    #[test]
+    fn the_fixed_command_shapes_work_end_to_end() {
+        let dir = std::env::temp_dir().join(format!("govdata-cli-vault-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = |n: &str| dir.join(n).display().to_string();
+        std::fs::write(p("master.key"), [7u8; 32]).unwrap();
+        let plain: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(p("in"), &plain).unwrap();
+        let (v, mk) = (p("v"), p("master.key"));
+
+        run(&["init", &v, "--master-key-file", &mk]).unwrap();
+        run(&[
+            "encrypt",
+            &v,
+            "--master-key-file",
+            &mk,
+            "--dataset",
+            "hukou",
+            "--grade",
+            "L4",
+            "--suite",
+            "sm4-gcm",
+            &p("in"),
+            &p("sealed"),
+        ])
+        .unwrap();
+        run(&[
+            "decrypt",
+            &v,
+            "--master-key-file",
+            &mk,
+            "--dataset",
+            "hukou",
+            "--grade",
+            "L4",
+            &p("sealed"),
+            &p("out"),
+        ])
+        .unwrap();
+        assert_eq!(std::fs::read(p("out")).unwrap(), plain);
+
+        // A flipped bit: non-zero exit, and OUT is not created.
+        let mut sealed = std::fs::read(p("sealed")).unwrap();
+        sealed[100_000] ^= 1;
+        std::fs::write(p("bad"), &sealed).unwrap();
+        let e = run(&[
+            "decrypt",
+            &v,
+            "--master-key-file",
+            &mk,
+            "--dataset",
+            "hukou",
+            "--grade",
+            "L4",
+            &p("bad"),
+            &p("out2"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.code(), "crypto_auth_failed");
+        assert!(!dir.join("out2").exists());
+
+        // Vendor staff may not shred; the key administrator may, and then nothing decrypts.
+        let e = run(&[
+            "shred",
+            &v,
+            "--master-key-file",
+            &mk,
+            "--dataset",
+            "hukou",
+            "--as",
+            "vendor.li",
+        ])
+        .unwrap_err();
+        assert_eq!(e.code(), "access_denied");
+        run(&["shred", &v, "--master-key-file", &mk, "--dataset", "hukou"]).unwrap();
+        let e = run(&[
+            "decrypt",
+            &v,
+            "--master-key-file",
+            &mk,
+            "--dataset",
+            "hukou",
+            "--grade",
+            "L4",
+            &p("sealed"),
+            &p("out3"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.code(), "key_destroyed");
+        assert!(!dir.join("out3").exists());
+
+        // Key events were recorded, one per line.
+        let events = std::fs::read_to_string(dir.join("v").join("key-events.jsonl")).unwrap();
+        let ops: Vec<String> = events
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["operation"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(ops, ["init_store", "create_key", "shred"]);
+        run(&["status", &v, "--master-key-file", &mk]).unwrap();
+        std::fs::write(p("master2.key"), [8u8; 32]).unwrap();
+        run(&[
+            "rotate",
+            &v,
+            "--master-key-file",
+            &mk,
+            "--new-master-key-file",
+            &p("master2.key"),
+        ])
+        .unwrap();
+        run(&[
+            "rotate",
+            &v,
+            "--master-key-file",
+            &p("master2.key"),
+            "--dataset",
+            "traffic-flow",
+        ])
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
