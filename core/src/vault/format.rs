@@ -377,12 +377,13 @@ fn read_batch(
     buf: &mut Vec<u8>,
     cap: usize,
 ) -> Result<bool> {
-    buf.clear();
-    if let Some(b) = carry.take() {
-        buf.push(b);
-    }
-    let start = buf.len();
+    // Full batches reuse the buffer as it is: no clearing, no zero-filling.
     buf.resize(cap, 0);
+    let mut start = 0;
+    if let Some(b) = carry.take() {
+        buf[0] = b;
+        start = 1;
+    }
     let n = read_full(reader, &mut buf[start..]).map_err(|e| Error::io("<input>", e))?;
     buf.truncate(start + n);
     if buf.len() < cap {
@@ -433,6 +434,7 @@ fn pipeline(
     };
     let mut out_cur: Vec<u8> = Vec::new();
     let mut out_prev: Vec<u8> = Vec::new();
+    let mut prev_pending = false;
     let mut index: u64 = 0;
     let mut consumed: u64 = 0;
     loop {
@@ -440,11 +442,10 @@ fn pipeline(
         let (done, io) = rayon::join(
             || work(index, &cur, &mut out_cur),
             || -> Result<bool> {
-                if !out_prev.is_empty() {
+                if prev_pending {
                     writer
                         .write_all(&out_prev)
                         .map_err(|e| Error::io("<output>", e))?;
-                    out_prev.clear();
                 }
                 if cur_last {
                     return Ok(true);
@@ -460,13 +461,17 @@ fn pipeline(
                 return Err(e);
             }
         };
-        io?;
+        if let Err(e) = io {
+            out_cur.zeroize();
+            return Err(e);
+        }
         index += chunks;
         consumed += cur.buf.len() as u64;
         if let Some(p) = progress {
             p(consumed);
         }
         std::mem::swap(&mut out_cur, &mut out_prev);
+        prev_pending = true;
         if cur_last {
             break;
         }
@@ -476,6 +481,7 @@ fn pipeline(
         .write_all(&out_prev)
         .map_err(|e| Error::io("<output>", e))?;
     out_prev.zeroize();
+    out_cur.zeroize();
     cur.buf.zeroize();
     next.buf.zeroize();
     writer.flush().map_err(|e| Error::io("<output>", e))?;
@@ -502,7 +508,6 @@ pub(crate) fn seal_stream(
         let len = batch.buf.len();
         // An empty final batch is only possible for an empty input: one empty chunk.
         let n = if len == 0 { 1 } else { len.div_ceil(chunk) };
-        out.clear();
         out.resize(len + n * TAG_LEN, 0);
         let results: Vec<Result<()>> = batch
             .buf
@@ -555,7 +560,6 @@ pub(crate) fn open_stream(
                 message: format!("chunk {} is truncated", base + n as u64 - 1),
             });
         }
-        out.clear();
         out.resize(len - n * TAG_LEN, 0);
         let results: Vec<Result<()>> = batch
             .buf
