@@ -116,3 +116,12 @@ fn hmac_known_answers() {
         "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
     );
 }
+
+/// The vault is shared between threads behind an `Arc`, like the engine.
+#[test]
+fn vault_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<super::Vault>();
+    check::<super::MasterKey>();
+    check::<super::SecretKey>();
+}
