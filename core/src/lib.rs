@@ -6,12 +6,14 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod policy;
+pub mod vault;
 
 pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
 pub use error::{Error, Result};
 pub use model::{Action, Inventory};
 pub use policy::PolicyPack;
+pub use vault::Vault;
 
 /// The version of govdata (the crate, the wheel, the npm package and the C header agree).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
