@@ -98,6 +98,12 @@ create_exception!(
 );
 create_exception!(
     govdata,
+    AccessDeniedError,
+    GovdataError,
+    "The engine refused an operation on keys or records (`access_denied`)."
+);
+create_exception!(
+    govdata,
     WorkflowInvalidError,
     GovdataError,
     "A workflow step is not allowed in the current state (`workflow_invalid`)."
@@ -135,6 +141,7 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         ErrorCode::KeyNotFound => py.get_type::<KeyNotFoundError>(),
         ErrorCode::KeyDestroyed => py.get_type::<KeyDestroyedError>(),
         ErrorCode::KeyInvalid => py.get_type::<KeyInvalidError>(),
+        ErrorCode::AccessDenied => py.get_type::<AccessDeniedError>(),
         ErrorCode::WorkflowInvalid => py.get_type::<WorkflowInvalidError>(),
         ErrorCode::Io => py.get_type::<IoError>(),
     }

@@ -120,6 +120,7 @@ NOT_YET_REACHABLE = {
     "key_not_found",
     "key_destroyed",
     "key_invalid",
+    "access_denied",
     "workflow_invalid",
 }
 

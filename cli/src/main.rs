@@ -4,6 +4,7 @@ mod audit;
 mod decide;
 mod demo;
 mod output;
+mod vault;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ enum Command {
     /// The audit log: verify, query, backup, restore, purge, tail.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
+    /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
+    Vault(vault::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +43,6 @@ fn main() -> ExitCode {
         Command::Decide(args) => decide::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
+        Command::Vault(args) => vault::run(&args),
     }
 }

@@ -93,6 +93,19 @@ pub enum Error {
         /// What is wrong with the key (never the key itself).
         message: String,
     },
+    /// The policies refused an operation that the library carries out itself (a key
+    /// operation of the vault, for instance).
+    #[error("`{principal}` may not `{action}` on `{resource}`: {message}")]
+    AccessDenied {
+        /// The acting user.
+        principal: String,
+        /// The action that was refused.
+        action: String,
+        /// The resource it was refused on.
+        resource: String,
+        /// Why: the deciding policies, or the obligation that could not be met.
+        message: String,
+    },
     /// A workflow step is not allowed in the current state.
     #[error("workflow: {message}")]
     WorkflowInvalid {
@@ -159,6 +172,7 @@ pub const ERROR_CODES: &[&str] = &[
     "key_not_found",
     "key_destroyed",
     "key_invalid",
+    "access_denied",
     "workflow_invalid",
     "io",
 ];
@@ -197,6 +211,8 @@ pub enum ErrorCode {
     KeyDestroyed,
     /// `key_invalid`
     KeyInvalid,
+    /// `access_denied`
+    AccessDenied,
     /// `workflow_invalid`
     WorkflowInvalid,
     /// `io`
@@ -220,6 +236,7 @@ impl ErrorCode {
         ErrorCode::KeyNotFound,
         ErrorCode::KeyDestroyed,
         ErrorCode::KeyInvalid,
+        ErrorCode::AccessDenied,
         ErrorCode::WorkflowInvalid,
         ErrorCode::Io,
     ];
@@ -241,6 +258,7 @@ impl ErrorCode {
             ErrorCode::KeyNotFound => "key_not_found",
             ErrorCode::KeyDestroyed => "key_destroyed",
             ErrorCode::KeyInvalid => "key_invalid",
+            ErrorCode::AccessDenied => "access_denied",
             ErrorCode::WorkflowInvalid => "workflow_invalid",
             ErrorCode::Io => "io",
         }
@@ -276,6 +294,7 @@ impl Error {
             Error::KeyNotFound { .. } => ErrorCode::KeyNotFound,
             Error::KeyDestroyed { .. } => ErrorCode::KeyDestroyed,
             Error::KeyInvalid { .. } => ErrorCode::KeyInvalid,
+            Error::AccessDenied { .. } => ErrorCode::AccessDenied,
             Error::WorkflowInvalid { .. } => ErrorCode::WorkflowInvalid,
             Error::Io { .. } => ErrorCode::Io,
         }
@@ -294,6 +313,12 @@ impl Error {
                 Some("restore the log from a verified backup and investigate the modification")
             }
             Error::UnknownEntity { .. } => Some("add the record to the inventory first"),
+            Error::AccessDenied { .. } => Some(
+                "key operations are for the platform operator's key_admin and security_officer, never vendor staff (Art. 7, 16); important and core data need a witness",
+            ),
+            Error::KeyDestroyed { .. } => {
+                Some("the data was crypto-shredded (Art. 15) and cannot be recovered")
+            }
             _ => None,
         }
     }

@@ -137,6 +137,8 @@ typedef enum {
   GD_ERR_WORKFLOW_INVALID = 114,
   // Core `io`: an operating-system I/O error.
   GD_ERR_IO = 115,
+  // Core `access_denied`: the engine refused an operation on keys or records.
+  GD_ERR_ACCESS_DENIED = 116,
 } gd_status;
 
 // The type of the resource in `gd_engine_check`.

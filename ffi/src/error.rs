@@ -73,6 +73,8 @@ pub enum gd_status {
     GD_ERR_WORKFLOW_INVALID = 114,
     /// Core `io`: an operating-system I/O error.
     GD_ERR_IO = 115,
+    /// Core `access_denied`: the engine refused an operation on keys or records.
+    GD_ERR_ACCESS_DENIED = 116,
 }
 
 impl gd_status {
@@ -103,6 +105,7 @@ impl gd_status {
         gd_status::GD_ERR_KEY_INVALID,
         gd_status::GD_ERR_WORKFLOW_INVALID,
         gd_status::GD_ERR_IO,
+        gd_status::GD_ERR_ACCESS_DENIED,
     ];
 
     /// The whole mapping: the status's C name and, for the statuses that mirror a
@@ -137,6 +140,7 @@ impl gd_status {
             GD_ERR_KEY_INVALID => (c"GD_ERR_KEY_INVALID", Some(c"key_invalid")),
             GD_ERR_WORKFLOW_INVALID => (c"GD_ERR_WORKFLOW_INVALID", Some(c"workflow_invalid")),
             GD_ERR_IO => (c"GD_ERR_IO", Some(c"io")),
+            GD_ERR_ACCESS_DENIED => (c"GD_ERR_ACCESS_DENIED", Some(c"access_denied")),
         }
     }
 

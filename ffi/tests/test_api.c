@@ -128,6 +128,7 @@ static void test_version_and_statuses(void) {
         { GD_ERR_KEY_INVALID, "GD_ERR_KEY_INVALID", "key_invalid" },
         { GD_ERR_WORKFLOW_INVALID, "GD_ERR_WORKFLOW_INVALID", "workflow_invalid" },
         { GD_ERR_IO, "GD_ERR_IO", "io" },
+        { GD_ERR_ACCESS_DENIED, "GD_ERR_ACCESS_DENIED", "access_denied" },
     };
     int named = 0;
     for (int s = -5; s < 300; s++) {

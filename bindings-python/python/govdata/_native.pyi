@@ -163,6 +163,9 @@ class KeyDestroyedError(GovdataError):
 class KeyInvalidError(GovdataError):
     code: ClassVar[Literal["key_invalid"]]
 
+class AccessDeniedError(GovdataError):
+    code: ClassVar[Literal["access_denied"]]
+
 class WorkflowInvalidError(GovdataError):
     code: ClassVar[Literal["workflow_invalid"]]
 

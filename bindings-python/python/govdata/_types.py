@@ -52,6 +52,7 @@ ErrorCode = Literal[
     "key_not_found",
     "key_destroyed",
     "key_invalid",
+    "access_denied",
     "workflow_invalid",
     "io",
     "internal",

@@ -158,7 +158,7 @@ impl SealingKey {
     /// A new random key from the operating system's generator.
     pub fn generate() -> Result<Self> {
         let mut key = Zeroizing::new([0u8; 32]);
-        getrandom::getrandom(&mut key[..]).map_err(|e| Error::KeyInvalid {
+        getrandom::fill(&mut key[..]).map_err(|e| Error::KeyInvalid {
             message: format!("cannot generate a key: {e}"),
         })?;
         Ok(SealingKey(key))

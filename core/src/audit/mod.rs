@@ -484,7 +484,7 @@ impl AuditLog {
                 });
             }
             let mut log_id = [0u8; 16];
-            getrandom::getrandom(&mut log_id).map_err(|e| Error::AuditUnavailable {
+            getrandom::fill(&mut log_id).map_err(|e| Error::AuditUnavailable {
                 message: format!("cannot draw a log id: {e}"),
             })?;
             let meta = Meta {
