@@ -468,3 +468,89 @@ fn a_dataset_has_one_open_destruction_at_a_time() {
         "request_invalid"
     );
 }
+
+#[test]
+fn crypto_erase_runs_the_vaults_shred() {
+    use govdata::model::Grade;
+    use govdata::vault::{MasterKey, Operator, Vault, VaultConfig};
+    let f = Fixture::new();
+    let admin = Operator::new("key.admin");
+    let vault = Arc::new(
+        Vault::init(
+            VaultConfig::new(f.dir.path().join("vault")),
+            Box::new(MasterKey::from_bytes(&[7u8; 32]).unwrap()),
+            f.engine.clone(),
+            &admin,
+        )
+        .unwrap(),
+    );
+    vault.rotate_key(&admin, "population-stats").unwrap();
+    let sealed = vault
+        .encrypt(
+            "population-stats",
+            Grade::L2,
+            b"2024 population by district",
+        )
+        .unwrap();
+    f.flows.set_shredder(Some(vault.clone()));
+
+    // The operator's administrator, who may both destroy and manage keys, executes.
+    let d = approved(&f, DestructionMethod::CryptoErase, Some("ops.admin"));
+    let d = done(
+        f.flows
+            .execute_destruction("ops.admin", &d.id, witnessed("key.admin"))
+            .unwrap(),
+    );
+    let key_ids = d.execution.unwrap().key_ids;
+    assert!(!key_ids.is_empty());
+    assert_eq!(
+        vault
+            .decrypt("population-stats", Grade::L2, &sealed)
+            .unwrap_err()
+            .code(),
+        "key_destroyed"
+    );
+    // The vault's own manage_keys decision is in the log beside the destruction record.
+    let records = f.log.records().unwrap();
+    assert!(records.iter().any(|r| r.event.kind == "decision"
+        && r.event.action == Some(govdata::Action::ManageKeys)
+        && r.event.user.as_deref() == Some("ops.admin")));
+    let executed = records
+        .iter()
+        .find(|r| r.event.kind == "destruction.executed")
+        .unwrap();
+    assert_eq!(executed.event.fields["key_ids"], json!(key_ids));
+}
+
+#[test]
+fn a_shred_the_vault_refuses_leaves_the_destruction_approved() {
+    use govdata::vault::{MasterKey, Operator, Vault, VaultConfig};
+    let f = Fixture::new();
+    let admin = Operator::new("key.admin");
+    let vault = Arc::new(
+        Vault::init(
+            VaultConfig::new(f.dir.path().join("vault")),
+            Box::new(MasterKey::from_bytes(&[7u8; 32]).unwrap()),
+            f.engine.clone(),
+            &admin,
+        )
+        .unwrap(),
+    );
+    vault.rotate_key(&admin, "population-stats").unwrap();
+    f.flows.set_shredder(Some(vault));
+    // li.si may destroy the department's data but does not manage keys.
+    let d = approved(&f, DestructionMethod::CryptoErase, None);
+    let err = f
+        .flows
+        .execute_destruction("li.si", &d.id, witnessed("zhang.san"))
+        .unwrap_err();
+    assert_eq!(err.code(), "access_denied");
+    let d = f.flows.destruction(&d.id).unwrap();
+    assert_eq!(d.status, DestructionStatus::Approved);
+    assert_eq!(d.failures.len(), 1);
+    assert!(d.failures[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .starts_with("[access_denied]"));
+}

@@ -248,3 +248,16 @@ impl Shredder for MemoryShredder {
         }
     }
 }
+
+/// Crypto-erasure through the vault: its shred destroys every copy of the dataset's
+/// data keys (the live store and its backups), itself a `manage_keys` decision for
+/// `operator` (and `witness`, under dual control) and a key event.
+impl Shredder for crate::vault::Vault {
+    fn shred(&self, dataset: &str, operator: &str, witness: Option<&str>) -> Result<Vec<String>> {
+        let mut op = crate::vault::Operator::new(operator);
+        if let Some(w) = witness {
+            op = op.with_witness(w);
+        }
+        Ok(crate::vault::Vault::shred(self, &op, dataset)?.key_ids)
+    }
+}
