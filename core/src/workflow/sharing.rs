@@ -39,6 +39,21 @@ impl ShareStatus {
     }
 }
 
+impl std::str::FromStr for ShareStatus {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        use ShareStatus::*;
+        [Submitted, Approved, Rejected, Provisioned, Revoked, Expired]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                crate::error::Error::request(format!(
+                    "unknown sharing status `{s}`, expected one of: submitted, approved, rejected, provisioned, revoked, expired"
+                ))
+            })
+    }
+}
+
 impl fmt::Display for ShareStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
