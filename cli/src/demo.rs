@@ -4,6 +4,8 @@
 
 use crate::output::fail;
 use govdata::audit::{AuditLog, AuditOptions, SealingKey};
+use govdata::model::Grade;
+use govdata::vault::{MasterKey, Operator, SecretKey, Suite, Vault, VaultConfig};
 use govdata::{Decision, Engine, Request};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -213,7 +215,7 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 fn walk(dir: &Path) -> govdata::Result<()> {
-    let engine = Engine::with_defaults()?;
+    let engine = Arc::new(Engine::with_defaults()?);
     let pack = engine.pack();
     println!("govdata — 大数据平台（一期）政务数据安全管理办法, as code");
     println!(
@@ -254,6 +256,8 @@ fn walk(dir: &Path) -> govdata::Result<()> {
         println!();
     }
 
+    vault_walk(dir, &engine, &log)?;
+
     let checkpoint = log.checkpoint();
     let report = log.verify_with(&checkpoint)?;
     println!("第八条 审计日志校验 audit log verification");
@@ -263,5 +267,97 @@ fn walk(dir: &Path) -> govdata::Result<()> {
         report.segments,
         checkpoint.seq()
     );
+    Ok(())
+}
+
+/// 第七条 and 第十五条: a dataset's file encrypted in the vault, its key shredded, and the
+/// file unreadable afterwards.
+fn vault_walk(dir: &Path, engine: &Arc<Engine>, log: &Arc<AuditLog>) -> govdata::Result<()> {
+    println!("第七条 存储加密 / 第十五条 销毁 — the vault");
+    let master = SecretKey::random()?;
+    let config = VaultConfig::new(dir.join("vault")).with_sink(log.clone());
+    let admin = Operator::new("key.admin");
+    let vault = Vault::init(
+        config,
+        Box::new(MasterKey::from_bytes(master.expose_secret())?),
+        engine.clone(),
+        &admin,
+    )?;
+    let dataset = "social-insurance";
+    let key = vault.rotate_key(&admin, dataset)?;
+    println!(
+        "    key.admin creates the data key of `{dataset}`: {}",
+        key.id
+    );
+
+    let plain = dir.join("social-insurance.csv");
+    let sealed = dir.join("social-insurance.csv.gdv");
+    let back = dir.join("social-insurance.decrypted.csv");
+    let rows = "id,name,insured_since\n1,张某,2015-03\n2,李某,2019-11\n";
+    std::fs::write(&plain, rows.repeat(2000)).map_err(|e| govdata::Error::Io {
+        path: plain.display().to_string(),
+        source: e,
+    })?;
+    let n = vault.encrypt_file(
+        dataset,
+        Grade::L3,
+        Suite::XChaCha20Poly1305,
+        &plain,
+        &sealed,
+        None,
+    )?;
+    println!(
+        "    encrypts {} bytes of `{dataset}` (XChaCha20-Poly1305, 64 KiB chunks) → {}",
+        n,
+        sealed.display()
+    );
+    vault.decrypt_file(dataset, Grade::L3, &sealed, &back, None)?;
+    let same = std::fs::read(&back).ok() == std::fs::read(&plain).ok();
+    println!(
+        "    {} decrypts it again{}",
+        if same { "✔" } else { "✘" },
+        if same {
+            ", byte for byte"
+        } else {
+            ", but the bytes differ"
+        }
+    );
+    match vault.decrypt_file(
+        dataset,
+        Grade::L4,
+        &sealed,
+        &back.with_extension("l4"),
+        None,
+    ) {
+        Err(e) => println!("    ✘ read as another grade: error[{}] {e}", e.code()),
+        Ok(_) => println!("    read as another grade succeeded (unexpected)"),
+    }
+
+    let vendor = Operator::new("vendor.li");
+    match vault.shred(&vendor, dataset) {
+        Err(e) => println!(
+            "    ✘ vendor.li tries to shred the key: error[{}] {e}",
+            e.code()
+        ),
+        Ok(_) => println!("    vendor.li shredded the key (unexpected)"),
+    }
+    let report = vault.shred(&admin, dataset)?;
+    println!(
+        "    key.admin crypto-shreds `{dataset}`: keys {} destroyed, {} key-store backup(s) scrubbed (audit record #{})",
+        report.key_ids.join(", "),
+        report.backups_scrubbed,
+        report.event_seq.map_or_else(|| "-".to_owned(), |s| s.to_string())
+    );
+    match vault.decrypt_file(
+        dataset,
+        Grade::L3,
+        &sealed,
+        &dir.join("after-shred.csv"),
+        None,
+    ) {
+        Err(e) => println!("    ✘ decrypting afterwards: error[{}] {e}", e.code()),
+        Ok(_) => println!("    decrypting afterwards succeeded (unexpected)"),
+    }
+    println!();
     Ok(())
 }

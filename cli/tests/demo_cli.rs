@@ -40,6 +40,10 @@ fn demo_walks_every_article_and_verifies_its_log() {
     }
     assert!(text.contains("art17-no-vendor-superadmin"));
     assert!(text.contains("✔ intact"), "{text}");
+    assert!(
+        text.contains("key_destroyed"),
+        "the demo shows decryption failing after the shred: {text}"
+    );
 }
 
 #[test]

@@ -1129,6 +1129,31 @@ impl DecisionSink for AuditLog {
     }
 }
 
+/// Key events (creation, rotation, shredding — Art. 7, 15) become audit records of
+/// kind `key.<operation>`, with the key ids, operator, witness and master key id;
+/// never key material.
+impl crate::vault::KeyEventSink for AuditLog {
+    fn record_key_event(&self, event: &crate::vault::KeyEvent) -> Result<u64> {
+        let mut e = Event::new(format!("key.{}", event.operation.as_str()))
+            .user(event.operator.clone())
+            .action(Action::ManageKeys)
+            .field("key_ids", event.key_ids.clone())
+            .field("policy_version", event.policy_version.clone())
+            .field("master_key_id", event.master_key_id.clone())
+            .field("time_unix", event.time);
+        if let Some(d) = &event.dataset {
+            e = e.resource(crate::engine::Resource::dataset(d.clone()));
+        }
+        if let Some(w) = &event.witness {
+            e = e.field("witness", w.clone());
+        }
+        if let Some(seq) = event.decision_seq {
+            e = e.field("decision_seq", seq);
+        }
+        self.append(&e)
+    }
+}
+
 impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.sync();
