@@ -13,14 +13,14 @@
 use crate::decide::load_pack;
 use crate::output::fail;
 use clap::{Args, Subcommand};
-use govdata::audit::{AuditLog, AuditOptions, Event, SealingKey, Timestamp};
+use govdata::audit::{AuditLog, AuditOptions, SealingKey, Timestamp};
 use govdata::model::ScenarioRisk;
-use govdata::vault::{KeyEvent, KeyEventSink, MasterKey, Vault, VaultConfig};
+use govdata::vault::{MasterKey, Vault, VaultConfig};
 use govdata::workflow::{
     DestructionMethod, ExecutionDetails, ShareApplication, ShareStatus, Step, WorkflowConfig,
     Workflows,
 };
-use govdata::{Action, DestructionRequest, Engine, Inventory, Resource, SharingRequest};
+use govdata::{DestructionRequest, Engine, Inventory, SharingRequest};
 use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
@@ -423,31 +423,6 @@ fn print_shares(shares: &[SharingRequest]) {
     println!("{} request(s)", shares.len());
 }
 
-/// Records the vault's key events in the audit log, beside the destruction record.
-struct AuditKeySink(Arc<AuditLog>);
-
-impl KeyEventSink for AuditKeySink {
-    fn record_key_event(&self, event: &KeyEvent) -> govdata::Result<u64> {
-        let mut e = Event::new(format!("vault.{}", event.operation.as_str()))
-            .user(event.operator.clone())
-            .action(Action::ManageKeys)
-            .field("key_ids", event.key_ids.clone())
-            .field("policy_version", event.policy_version.clone())
-            .field("master_key_id", event.master_key_id.clone())
-            .field(govdata::audit::RETAIN_FIELD, true);
-        if let Some(d) = &event.dataset {
-            e = e.resource(Resource::dataset(d.clone()));
-        }
-        if let Some(w) = &event.witness {
-            e = e.field("witness", w.clone());
-        }
-        if let Some(s) = event.decision_seq {
-            e = e.field("decision_seq", s);
-        }
-        self.0.append(&e)
-    }
-}
-
 /// Runs `govdata destroy …`.
 pub fn run_destroy(cmd: &DestroyCommand) -> ExitCode {
     match cmd {
@@ -501,7 +476,7 @@ pub fn run_destroy(cmd: &DestroyCommand) -> ExitCode {
                     let master = MasterKey::from_file(key_file, suite)?;
                     let config = VaultConfig::new(dir)
                         .with_suite(suite)
-                        .with_sink(Arc::new(AuditKeySink(o.log.clone())));
+                        .with_sink(o.log.clone());
                     let v = Vault::open(config, Box::new(master), o.engine.clone())?;
                     o.flows.set_shredder(Some(Arc::new(v)));
                 }

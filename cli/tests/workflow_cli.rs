@@ -287,6 +287,15 @@ fn a_destruction_from_request_to_crypto_erase_through_the_vault() {
     assert_eq!(execution["executor"], "ops.admin");
     assert_eq!(execution["key_ids"].as_array().unwrap().len(), 1);
 
+    // The vault's shred and the destruction record are both in the audit log.
+    let log = env.dir.join("log");
+    let seal = env.dir.join("seal.key");
+    let out = govdata(&["audit", "tail", s(&log), "--key-file", s(&seal), "-n", "3"]);
+    let tail = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tail.contains("\"key.shred\"") && tail.contains("\"destruction.executed\""),
+        "{tail}"
+    );
     let out = govdata(&[
         "vault",
         "status",
