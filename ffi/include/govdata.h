@@ -17,8 +17,9 @@
  *   returned through uint8_t ** (with a size_t length) belong to the caller: free each
  *   with gd_buffer_free(buf, len), which wipes it first.
  * - Byte buffer arguments (keys, plaintext, ciphertext) are a pointer followed by a
- *   size_t length. Keys are never copied into messages; the library wipes the key
- *   material it derives when the handle that holds it is freed.
+ *   size_t length. Key bytes are read during the call and never kept as given nor
+ *   put into a message; a vault's master and data keys are wiped from memory when
+ *   the vault is freed.
  * - String arguments are UTF-8, NUL-terminated unless a size_t length follows them,
  *   and at most GD_MAX_INPUT_LEN bytes. NULL, an empty string, invalid UTF-8,
  *   malformed JSON and oversized input each have their own status.
@@ -298,8 +299,8 @@ int gd_last_error_message(char *buf,
 // if there is none, sealed with the `key_len`-byte key at `key` (`GD_AUDIT_KEY_LEN`
 // bytes; the log never stores it, keep it safe). `sync_mode` is a `gd_sync_mode`. On
 // success writes the new handle to `*out` (free it with `gd_audit_free`); on failure
-// `*out` is untouched. The library keeps no copy of the key bytes beyond the log's own
-// sealing state, which is wiped when the log is closed.
+// `*out` is untouched. The key bytes are read during the call and not kept: the log
+// holds only the MAC state derived from them.
 //
 // A torn tail left by a crash is cut back to the last complete record and kept
 // aside under `dir/torn/`.

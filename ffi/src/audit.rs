@@ -99,8 +99,8 @@ pub(crate) unsafe fn opt_audit_handle<'a>(ptr: *const gd_audit) -> Option<&'a gd
 /// if there is none, sealed with the `key_len`-byte key at `key` (`GD_AUDIT_KEY_LEN`
 /// bytes; the log never stores it, keep it safe). `sync_mode` is a `gd_sync_mode`. On
 /// success writes the new handle to `*out` (free it with `gd_audit_free`); on failure
-/// `*out` is untouched. The library keeps no copy of the key bytes beyond the log's own
-/// sealing state, which is wiped when the log is closed.
+/// `*out` is untouched. The key bytes are read during the call and not kept: the log
+/// holds only the MAC state derived from them.
 ///
 /// A torn tail left by a crash is cut back to the last complete record and kept
 /// aside under `dir/torn/`.
