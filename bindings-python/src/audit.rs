@@ -191,6 +191,7 @@ fn checkpoint(text: Option<&str>) -> CoreResult<Option<Checkpoint>> {
 /// Thread-safe; attach it to an engine (`engine.attach_audit(log)`) and every decision
 /// is recorded. The sealing key (32 bytes, or the path of a file holding them) is
 /// never stored or shown.
+#[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct AuditLog {
     inner: Arc<govdata::audit::AuditLog>,
@@ -282,7 +283,10 @@ impl AuditLog {
     /// promises. Keyword arguments other than the named ones become the event's free
     /// fields (JSON values).
     #[pyo3(signature = (kind, /, *, user=None, department=None, action=None, resource=None, decision=None, policies=None, policy_version=None, outcome=None, **fields))]
-    #[expect(clippy::too_many_arguments, reason = "one keyword argument per event field")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per event field"
+    )]
     fn append_event(
         &self,
         py: Python<'_>,
@@ -299,7 +303,8 @@ impl AuditLog {
     ) -> PyResult<u64> {
         guard(|| {
             let value = |o: &Bound<'_, PyAny>, name: &str| -> CoreResult<Value> {
-                crate::de::from_py::<Value>(o).map_err(|e| request_invalid(format!("`{name}`: {e}")))
+                crate::de::from_py::<Value>(o)
+                    .map_err(|e| request_invalid(format!("`{name}`: {e}")))
             };
             let mut m = Map::new();
             m.insert("kind".into(), Value::String(kind.to_owned()));
@@ -495,7 +500,11 @@ impl AuditLog {
     /// (`"YYYY-MM-DD"` or a `date`), each only when a verified backup holds it, and
     /// records the purge. Anything younger than six calendar months is refused with
     /// `AuditRetentionError`.
-    fn purge<'py>(&self, py: Python<'py>, before: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn purge<'py>(
+        &self,
+        py: Python<'py>,
+        before: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let before = date(before)?;
             let log = &self.inner;
@@ -568,6 +577,7 @@ impl AuditLog {
 
 /// What `AuditLog.view` showed: the `view_audit` decision (recorded in the log) and
 /// the records, empty when it denies.
+#[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct AuditView {
     decision: Py<Decision>,

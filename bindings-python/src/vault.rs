@@ -95,6 +95,7 @@ fn config(
 /// by a master key the host supplies. Every key operation is a `manage_keys`
 /// decision of the engine and is recorded in the audit log (when one is given).
 /// Thread-safe.
+#[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct Vault {
     inner: govdata::Vault,
@@ -108,7 +109,10 @@ impl Vault {
     /// wraps with (the same by default).
     #[staticmethod]
     #[pyo3(signature = (dir, *, engine, master_key=None, master_key_env=None, operator="key.admin", witness=None, audit=None, suite="xchacha20poly1305", master_suite=None, chunk_size=None, system=None))]
-    #[expect(clippy::too_many_arguments, reason = "keyword arguments of the vault's configuration")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of the vault's configuration"
+    )]
     fn init(
         py: Python<'_>,
         dir: PathBuf,
@@ -125,7 +129,9 @@ impl Vault {
     ) -> PyResult<Self> {
         guard(|| {
             let data_suite = suite.parse::<Suite>().map_err(to_py)?;
-            let wrap_suite = self::suite(master_suite).map_err(to_py)?.unwrap_or(data_suite);
+            let wrap_suite = self::suite(master_suite)
+                .map_err(to_py)?
+                .unwrap_or(data_suite);
             let key = self::master_key(master_key, master_key_env, wrap_suite)?;
             let config = config(dir, Some(data_suite), chunk_size, system, audit);
             let authorizer = engine.get().core().clone();
@@ -142,7 +148,10 @@ impl Vault {
     /// key raises `KeyInvalidError`; an altered one, `CryptoAuthFailedError`.
     #[staticmethod]
     #[pyo3(signature = (dir, *, engine, master_key=None, master_key_env=None, audit=None, suite=None, chunk_size=None, system=None))]
-    #[expect(clippy::too_many_arguments, reason = "keyword arguments of the vault's configuration")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of the vault's configuration"
+    )]
     fn open(
         py: Python<'_>,
         dir: PathBuf,
