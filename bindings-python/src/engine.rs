@@ -1,5 +1,6 @@
 //! `Engine`, `Decision` and `Reason`: thin wrappers over the core's types.
 
+use crate::audit::AuditLog;
 use crate::convert::{self, InventorySource, PolicySource};
 use crate::error::{guard, to_py};
 use govdata::engine::Resource;
@@ -8,12 +9,17 @@ use govdata::{Error, PolicyPack, Request};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 type CoreResult<T> = Result<T, Error>;
 
 /// Runs `f` without the GIL (other Python threads run meanwhile), guarding against panics.
-fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> CoreResult<T> + Send) -> PyResult<T> {
+pub(crate) fn detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> CoreResult<T> + Send,
+) -> PyResult<T> {
     py.detach(|| guard(|| f().map_err(to_py)))
 }
 
@@ -21,20 +27,58 @@ fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> CoreResult<T> + Send) -
 #[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct Engine {
-    inner: govdata::Engine,
+    inner: Arc<govdata::Engine>,
+    /// Whether an audit log is attached: a decision then appends (and may sync) a
+    /// record, so it is made without the GIL.
+    audited: AtomicBool,
+}
+
+impl Engine {
+    fn wrap(inner: govdata::Engine, audit: Option<&Bound<'_, AuditLog>>) -> Self {
+        let engine = Engine {
+            inner: Arc::new(inner),
+            audited: AtomicBool::new(false),
+        };
+        if let Some(log) = audit {
+            engine.attach(log.get());
+        }
+        engine
+    }
+
+    fn attach(&self, log: &AuditLog) {
+        self.inner.set_decision_sink(Some(log.sink()));
+        self.audited.store(true, Ordering::Release);
+    }
+
+    /// The core engine, shared (the vault decides key operations with it).
+    pub(crate) fn core(&self) -> &Arc<govdata::Engine> {
+        &self.inner
+    }
+
+    fn decide_request(&self, py: Python<'_>, request: Request) -> PyResult<Decision> {
+        let engine = &self.inner;
+        let inner = if self.audited.load(Ordering::Acquire) {
+            detached(py, || engine.decide(&request))?
+        } else {
+            engine.decide(&request).map_err(to_py)?
+        };
+        Ok(Decision { inner })
+    }
 }
 
 #[pymethods]
 impl Engine {
     /// An engine over a policy pack (a directory, or a list of directories whose
     /// first holds the schema; `None` is the default pack) and an inventory (a JSON
-    /// file path or an inventory dict; `None` is an empty inventory).
+    /// file path or an inventory dict; `None` is an empty inventory). With `audit`,
+    /// every decision is recorded in that log (see `attach_audit`).
     #[new]
-    #[pyo3(signature = (policies=None, inventory=None))]
+    #[pyo3(signature = (policies=None, inventory=None, *, audit=None))]
     fn new(
         py: Python<'_>,
         policies: Option<&Bound<'_, PyAny>>,
         inventory: Option<&Bound<'_, PyAny>>,
+        audit: Option<&Bound<'_, AuditLog>>,
     ) -> PyResult<Self> {
         guard(|| {
             let policies = policies
@@ -56,21 +100,42 @@ impl Engine {
                 };
                 Ok(govdata::Engine::new(pack, inventory))
             })?;
-            Ok(Engine { inner })
+            Ok(Engine::wrap(inner, audit))
         })
     }
 
     /// The default policy pack and the example inventory: a city to try the engine on.
     #[staticmethod]
-    fn default(py: Python<'_>) -> PyResult<Self> {
+    #[pyo3(signature = (*, audit=None))]
+    fn default(py: Python<'_>, audit: Option<&Bound<'_, AuditLog>>) -> PyResult<Self> {
         let inner = detached(py, govdata::Engine::with_defaults)?;
-        Ok(Engine { inner })
+        Ok(Engine::wrap(inner, audit))
+    }
+
+    /// Records every later decision in `log` (replacing any log attached before):
+    /// each decision then carries its record's `audit_seq`, and a decision that cannot
+    /// be recorded is a deny.
+    fn attach_audit(&self, log: &Bound<'_, AuditLog>) {
+        self.attach(log.get());
+    }
+
+    /// Stops recording decisions.
+    fn detach_audit(&self) {
+        self.inner.set_decision_sink(None);
+        self.audited.store(false, Ordering::Release);
+    }
+
+    /// Whether an audit log records this engine's decisions.
+    #[getter]
+    fn audited(&self) -> bool {
+        self.inner.has_decision_sink()
     }
 
     /// Decides one request, given either as a dict in the wire format or as keywords.
     #[pyo3(signature = (request=None, /, *, principal=None, action=None, resource=None, context=None))]
     fn decide(
         &self,
+        py: Python<'_>,
         request: Option<&Bound<'_, PyAny>>,
         principal: Option<&Bound<'_, PyAny>>,
         action: Option<&Bound<'_, PyAny>>,
@@ -94,16 +159,15 @@ impl Engine {
                 None => convert::request_from_parts(principal, action, resource, context),
             }
             .map_err(to_py)?;
-            let inner = self.inner.decide(&request).map_err(to_py)?;
-            Ok(Decision { inner })
+            self.decide_request(py, request)
         })
     }
 
     /// Decides one request given as JSON text in the wire format.
-    fn decide_json(&self, request: &str) -> PyResult<Decision> {
+    fn decide_json(&self, py: Python<'_>, request: &str) -> PyResult<Decision> {
         guard(|| {
-            let inner = self.inner.decide_json(request).map_err(to_py)?;
-            Ok(Decision { inner })
+            let request = Request::from_json_str(request).map_err(to_py)?;
+            self.decide_request(py, request)
         })
     }
 
@@ -393,7 +457,7 @@ impl Reason {
 #[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct Decision {
-    inner: govdata::Decision,
+    pub(crate) inner: govdata::Decision,
 }
 
 #[pymethods]

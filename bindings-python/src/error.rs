@@ -147,14 +147,27 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
     }
 }
 
-/// A core error as the Python exception of its code. The message is the core's.
+/// A core error as the Python exception of its code. The message is the core's;
+/// `AuditTamperedError` also carries the first bad record's sequence number as `.seq`.
 pub fn to_py(err: Error) -> PyErr {
     let code = err.error_code();
     let message = match err.help() {
         Some(help) => format!("{err} (help: {help})"),
         None => err.to_string(),
     };
-    Python::attach(|py| PyErr::from_type(class(py, code), message))
+    let seq = match &err {
+        Error::AuditTampered { seq, .. } => Some(*seq),
+        _ => None,
+    };
+    Python::attach(|py| {
+        let e = PyErr::from_type(class(py, code), message);
+        if let Some(seq) = seq {
+            // Setting an attribute on a fresh exception instance does not fail; if it
+            // ever did, the exception itself is still the right one.
+            let _ = e.value(py).setattr("seq", seq);
+        }
+        e
+    })
 }
 
 /// A request that cannot be read from its Python form (wrong type, unknown field).

@@ -2,13 +2,16 @@
 //!
 //! Thin by design: arguments are read into the core's own types (through the core's
 //! serde definitions), the core decides, and results and errors are mapped back. No
-//! rule of the engine lives here. Batches, loading and (as they land) encryption and
-//! audit verification run without the GIL.
+//! rule of the engine lives here. Batches, loading, encryption, key operations and
+//! everything that reads or writes the audit log run without the GIL.
 
+mod audit;
 mod convert;
 mod de;
 mod engine;
 mod error;
+mod keys;
+mod vault;
 
 use govdata::model::{Action, Grade, PersonalInfo, ScenarioRisk, ShareType, Stage};
 use pyo3::prelude::*;
@@ -44,6 +47,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::Decision>()?;
     m.add_class::<engine::Reason>()?;
+    m.add_class::<audit::AuditLog>()?;
+    m.add_class::<audit::AuditView>()?;
+    m.add_class::<vault::Vault>()?;
     error::register(m)?;
     m.add(
         "ERROR_CODES",
@@ -65,6 +71,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         names(ScenarioRisk::ALL.iter().map(|a| a.as_str())),
     )?;
     m.add("DECISIONS", vec!["allow", "deny"])?;
+    m.add(
+        "VAULT_SUITES",
+        names(govdata::vault::Suite::ALL.iter().map(|s| s.as_str())),
+    )?;
+    m.add("AUDIT_SUITES", vec!["sha256", "sm3"])?;
+    m.add("SYNC_MODES", vec!["always", "batch", "none"])?;
     m.add(
         "RECORD_KINDS",
         vec!["department", "vendor", "user", "dataset", "system"],

@@ -39,3 +39,10 @@ def test_the_project_readme_python_quickstart_runs(capsys):
     for block in ROOT_BLOCKS:
         exec(compile(block, "README.md", "exec"), {})
     assert "第十七条" in capsys.readouterr().out
+
+
+def test_audit_and_vault_snippet_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(BLOCKS[2], "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "key_destroyed" in out and "张某,3200" in out

@@ -11,12 +11,20 @@ host must apply. Quick start::
                       context={"purpose": "statistics"})
     print(d.decision, [r.policy for r in d.reasons], d.obligations)
 
+Decisions are recorded in a tamper-evident :class:`AuditLog` attached to the engine, and
+a :class:`Vault` encrypts what a job writes::
+
+    log = govdata.AuditLog("audit/", key=sealing_key)        # 32 bytes, or a key file
+    engine = govdata.Engine.default(audit=log)
+    vault = govdata.Vault.init("vault/", master_key=master_key, engine=engine, audit=log)
+
 Every error is a :class:`GovdataError` subclass whose ``.code`` is the engine's stable
 error code (``RequestInvalidError.code == "request_invalid"``).
 """
 
 from ._native import (
     ACTIONS,
+    AUDIT_SUITES,
     DECISIONS,
     ERROR_CODES,
     GRADES,
@@ -25,9 +33,13 @@ from ._native import (
     SCENARIO_RISKS,
     SHARE_TYPES,
     STAGES,
+    SYNC_MODES,
+    VAULT_SUITES,
+    AuditLog,
     AuditRetentionError,
     AuditTamperedError,
     AuditUnavailableError,
+    AuditView,
     CryptoAuthFailedError,
     Decision,
     Engine,
@@ -46,28 +58,43 @@ from ._native import (
     RequestInvalidError,
     SchemaInvalidError,
     UnknownEntityError,
+    Vault,
     WorkflowInvalidError,
     __version__,
 )
 from ._types import (
     Action,
+    AuditRecordDict,
+    AuditScope,
+    AuditSuite,
+    BackupReportDict,
     Channel,
     Context,
     DecisionDict,
     DecisionKind,
     ErrorCode,
     Grade,
+    InclusionProofDict,
     InventoryDict,
+    KeyInfoDict,
+    KeyStatus,
     PersonalInfo,
+    PurgeReportDict,
     ReasonDict,
     RecordKind,
     Request,
     Resource,
     ResourceRef,
     ResourceType,
+    RestoreReportDict,
     ScenarioRisk,
     ShareType,
+    ShredReportDict,
     Stage,
+    SyncMode,
+    VaultStatusDict,
+    VaultSuite,
+    VerifyReportDict,
 )
 
 #: Every exception class by its code (the core's codes, and ``internal``).
@@ -97,6 +124,7 @@ ERRORS_BY_CODE = {
 
 __all__ = [
     "ACTIONS",
+    "AUDIT_SUITES",
     "DECISIONS",
     "ERRORS_BY_CODE",
     "ERROR_CODES",
@@ -106,10 +134,19 @@ __all__ = [
     "SCENARIO_RISKS",
     "SHARE_TYPES",
     "STAGES",
+    "SYNC_MODES",
+    "VAULT_SUITES",
+    "AccessDeniedError",
     "Action",
+    "AuditLog",
+    "AuditRecordDict",
     "AuditRetentionError",
+    "AuditScope",
+    "AuditSuite",
     "AuditTamperedError",
     "AuditUnavailableError",
+    "AuditView",
+    "BackupReportDict",
     "Channel",
     "Context",
     "CryptoAuthFailedError",
@@ -120,18 +157,21 @@ __all__ = [
     "ErrorCode",
     "GovdataError",
     "Grade",
+    "InclusionProofDict",
     "InternalError",
     "InventoryDict",
     "InventoryInvalidError",
     "IoError",
     "KeyDestroyedError",
+    "KeyInfoDict",
     "KeyInvalidError",
-    "AccessDeniedError",
     "KeyNotFoundError",
+    "KeyStatus",
     "PersonalInfo",
     "PolicyAnnotationError",
     "PolicyParseError",
     "PolicyValidationError",
+    "PurgeReportDict",
     "Reason",
     "ReasonDict",
     "RecordKind",
@@ -140,11 +180,18 @@ __all__ = [
     "Resource",
     "ResourceRef",
     "ResourceType",
+    "RestoreReportDict",
     "ScenarioRisk",
     "SchemaInvalidError",
     "ShareType",
+    "ShredReportDict",
     "Stage",
+    "SyncMode",
     "UnknownEntityError",
+    "Vault",
+    "VaultStatusDict",
+    "VaultSuite",
+    "VerifyReportDict",
     "WorkflowInvalidError",
     "__version__",
 ]

@@ -3,22 +3,42 @@
 Kept in sync with the module by ``tests/test_stubs.py``.
 """
 
+import datetime
 import os
-from typing import Any, ClassVar, Iterable, List, Literal, Mapping, Optional, Sequence, Union, overload
+import pathlib
+from types import TracebackType
+from typing import Any, ClassVar, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Type, Union, overload
 
 from govdata._types import (
     Action,
+    AuditRecordDict,
+    AuditScope,
+    AuditSuite,
+    BackupReportDict,
     Context,
     DecisionDict,
     DecisionKind,
+    Grade,
+    InclusionProofDict,
     InventoryDict,
+    KeyInfoDict,
+    PurgeReportDict,
     ReasonDict,
     RecordKind,
     Request,
     Resource,
+    RestoreReportDict,
+    ShredReportDict,
+    SyncMode,
+    VaultStatusDict,
+    VaultSuite,
+    VerifyReportDict,
 )
 
 _Path = Union[str, "os.PathLike[str]"]
+_Key = Union[bytes, bytearray, _Path]
+_Time = Union[str, datetime.date, datetime.datetime]
+_Data = Union[bytes, bytearray]
 
 __version__: str
 ERROR_CODES: List[str]
@@ -30,6 +50,9 @@ SHARE_TYPES: List[str]
 SCENARIO_RISKS: List[str]
 DECISIONS: List[str]
 RECORD_KINDS: List[str]
+VAULT_SUITES: List[str]
+AUDIT_SUITES: List[str]
+SYNC_MODES: List[str]
 
 class Reason:
     """Why a decision came out as it did: one policy and the article behind it."""
@@ -73,9 +96,15 @@ class Engine:
         self,
         policies: Union[_Path, Sequence[_Path], None] = None,
         inventory: Union[_Path, InventoryDict, None] = None,
+        *,
+        audit: Optional["AuditLog"] = None,
     ) -> None: ...
     @staticmethod
-    def default() -> "Engine": ...
+    def default(*, audit: Optional["AuditLog"] = None) -> "Engine": ...
+    def attach_audit(self, log: "AuditLog") -> None: ...
+    def detach_audit(self) -> None: ...
+    @property
+    def audited(self) -> bool: ...
     @overload
     def decide(self, request: Request, /) -> Decision: ...
     @overload
@@ -113,6 +142,166 @@ class Engine:
     def _time_decide_in_rust(self, request: Request, n: int) -> float: ...
     def _plain_cedar(self, requests: Iterable[Request]) -> dict: ...
 
+class AuditView:
+    """What ``AuditLog.view`` showed: the ``view_audit`` decision and the records."""
+
+    @property
+    def decision(self) -> Decision: ...
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def records(self) -> List[AuditRecordDict]: ...
+
+class AuditLog:
+    """The tamper-evident audit log. Thread-safe; the key is never stored or shown."""
+
+    def __init__(
+        self,
+        dir: _Path,
+        key: _Key,
+        *,
+        sync: SyncMode = "always",
+        suite: AuditSuite = "sha256",
+        scope: AuditScope = "all",
+        segment_max_bytes: Optional[int] = None,
+    ) -> None: ...
+    @property
+    def dir(self) -> pathlib.Path: ...
+    @property
+    def suite(self) -> AuditSuite: ...
+    @property
+    def sync_mode(self) -> SyncMode: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def recovery(self) -> Optional[Dict[str, Any]]: ...
+    def append_event(
+        self,
+        kind: str,
+        /,
+        *,
+        user: Optional[str] = None,
+        department: Optional[str] = None,
+        action: Optional[Action] = None,
+        resource: Optional[Resource] = None,
+        decision: Optional[DecisionKind] = None,
+        policies: Optional[Sequence[str]] = None,
+        policy_version: Optional[str] = None,
+        outcome: Optional[Literal["success", "failure"]] = None,
+        **fields: Any,
+    ) -> int: ...
+    def sync(self) -> None: ...
+    def seal(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "AuditLog": ...
+    def __exit__(
+        self,
+        *_exc: Union[Optional[Type[BaseException]], Optional[BaseException], Optional[TracebackType]],
+    ) -> bool: ...
+    def checkpoint(self) -> str: ...
+    def verify(self, checkpoint: Optional[str] = None) -> VerifyReportDict: ...
+    @staticmethod
+    def verify_dir(dir: _Path, key: _Key, checkpoint: Optional[str] = None) -> VerifyReportDict: ...
+    def records(self) -> List[AuditRecordDict]: ...
+    def query(
+        self,
+        *,
+        department: Optional[str] = None,
+        user: Optional[str] = None,
+        action: Optional[Action] = None,
+        dataset: Optional[str] = None,
+        decision: Optional[DecisionKind] = None,
+        kind: Optional[str] = None,
+        since: Optional[_Time] = None,
+        until: Optional[_Time] = None,
+        limit: Optional[int] = None,
+    ) -> List[AuditRecordDict]: ...
+    def view(
+        self,
+        engine: Engine,
+        viewer: str,
+        *,
+        department: Optional[str] = None,
+        user: Optional[str] = None,
+        action: Optional[Action] = None,
+        dataset: Optional[str] = None,
+        decision: Optional[DecisionKind] = None,
+        kind: Optional[str] = None,
+        since: Optional[_Time] = None,
+        until: Optional[_Time] = None,
+        limit: Optional[int] = None,
+    ) -> AuditView: ...
+    def backup(self, dest: _Path) -> BackupReportDict: ...
+    def purge(self, before: Union[str, datetime.date]) -> PurgeReportDict: ...
+    @staticmethod
+    def restore(
+        backup: _Path,
+        dir: _Path,
+        key: _Key,
+        *,
+        sync: SyncMode = "always",
+        suite: AuditSuite = "sha256",
+        scope: AuditScope = "all",
+    ) -> RestoreReportDict: ...
+    def prove(self, seq: int) -> InclusionProofDict: ...
+    @staticmethod
+    def check_proof(proof: InclusionProofDict, key: _Key) -> AuditRecordDict: ...
+
+class Vault:
+    """Envelope encryption: a data key per dataset under a master key. Thread-safe."""
+
+    @staticmethod
+    def init(
+        dir: _Path,
+        *,
+        engine: Engine,
+        master_key: Optional[_Key] = None,
+        master_key_env: Optional[str] = None,
+        operator: str = "key.admin",
+        witness: Optional[str] = None,
+        audit: Optional[AuditLog] = None,
+        suite: VaultSuite = "xchacha20poly1305",
+        master_suite: Optional[VaultSuite] = None,
+        chunk_size: Optional[int] = None,
+        system: Optional[str] = None,
+    ) -> "Vault": ...
+    @staticmethod
+    def open(
+        dir: _Path,
+        *,
+        engine: Engine,
+        master_key: Optional[_Key] = None,
+        master_key_env: Optional[str] = None,
+        audit: Optional[AuditLog] = None,
+        suite: Optional[VaultSuite] = None,
+        chunk_size: Optional[int] = None,
+        system: Optional[str] = None,
+    ) -> "Vault": ...
+    @property
+    def dir(self) -> pathlib.Path: ...
+    @property
+    def default_suite(self) -> VaultSuite: ...
+    def encrypt(self, dataset: str, grade: Grade, data: _Data, *, suite: Optional[VaultSuite] = None) -> bytes: ...
+    def decrypt(self, dataset: str, grade: Grade, data: _Data) -> bytes: ...
+    def encrypt_file(
+        self, dataset: str, grade: Grade, src: _Path, dst: _Path, *, suite: Optional[VaultSuite] = None
+    ) -> int: ...
+    def decrypt_file(self, dataset: str, grade: Grade, src: _Path, dst: _Path) -> int: ...
+    def rotate_key(self, operator: str, dataset: str, *, witness: Optional[str] = None) -> KeyInfoDict: ...
+    def ensure_key(self, operator: str, dataset: str, *, witness: Optional[str] = None) -> KeyInfoDict: ...
+    def rotate_master_key(
+        self,
+        operator: str,
+        *,
+        master_key: Optional[_Key] = None,
+        master_key_env: Optional[str] = None,
+        master_suite: VaultSuite = "xchacha20poly1305",
+        witness: Optional[str] = None,
+    ) -> None: ...
+    def shred(self, operator: str, dataset: str, *, witness: Optional[str] = None) -> ShredReportDict: ...
+    def status(self) -> VaultStatusDict: ...
+    def keys(self, dataset: str) -> List[KeyInfoDict]: ...
+
 def _panic_for_test() -> None: ...
 def _parse_request(request: Request) -> None: ...
 
@@ -144,6 +333,8 @@ class RequestInvalidError(GovdataError):
 
 class AuditTamperedError(GovdataError):
     code: ClassVar[Literal["audit_tampered"]]
+    seq: int
+    """The sequence number of the first bad record."""
 
 class AuditRetentionError(GovdataError):
     code: ClassVar[Literal["audit_retention"]]

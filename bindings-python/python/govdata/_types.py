@@ -13,6 +13,11 @@ ScenarioRisk = Literal["low", "medium", "high"]
 DecisionKind = Literal["allow", "deny"]
 RecordKind = Literal["department", "vendor", "user", "dataset", "system"]
 ResourceType = Literal["Dataset", "System", "AuditLog"]
+VaultSuite = Literal["xchacha20poly1305", "sm4-gcm"]
+AuditSuite = Literal["sha256", "sm3"]
+SyncMode = Literal["always", "batch", "none"]
+AuditScope = Literal["all", "required"]
+KeyStatus = Literal["active", "retired", "destroyed"]
 Action = Literal[
     "query",
     "modify",
@@ -124,3 +129,117 @@ class DecisionDict(TypedDict):
 
 InventoryDict = Dict[str, List[Dict[str, Any]]]
 """An inventory document: departments, vendors, users, datasets, systems."""
+
+
+class AuditRecordDict(TypedDict, total=False):
+    """One audit record: ``seq``, ``time`` (RFC 3339, UTC) and the event's fields."""
+
+    seq: int
+    time: str
+    kind: str
+    user: str
+    department: str
+    action: Action
+    resource: Resource
+    decision: DecisionKind
+    policies: List[str]
+    policy_version: str
+    outcome: Literal["success", "failure"]
+    fields: Dict[str, Any]
+
+
+class TornTailDict(TypedDict):
+    segment: int
+    offset: int
+    first_lost_seq: int
+    reason: str
+
+
+class VerifyReportDict(TypedDict):
+    """What ``AuditLog.verify`` found in an intact log (a tampered one raises)."""
+
+    ok: bool
+    records: int
+    first_seq: Optional[int]
+    last_seq: Optional[int]
+    segments: int
+    sealed_segments: int
+    torn_tail: Optional[TornTailDict]
+    head: Optional[str]
+    purged_through: Optional[int]
+
+
+class BackupReportDict(TypedDict):
+    dest: str
+    copied: List[int]
+    already_present: List[int]
+    verified: VerifyReportDict
+    event_seq: Optional[int]
+
+
+class PurgeReportDict(TypedDict):
+    before: str
+    segments: List[int]
+    through_seq: Optional[int]
+    event_seq: Optional[int]
+
+
+class RestoreReportDict(TypedDict):
+    restored: List[int]
+    verified: VerifyReportDict
+    event_seq: int
+
+
+class ProofSealDict(TypedDict):
+    first_seq: int
+    last_seq: int
+    head: str
+    root: str
+    sealed_at: int
+    tag: str
+
+
+class InclusionProofDict(TypedDict):
+    """Proof that one record is in a sealed segment (check with ``AuditLog.check_proof``)."""
+
+    suite: AuditSuite
+    log_id: str
+    segment: int
+    seq: int
+    payload: str
+    leaf_index: int
+    tree_size: int
+    path: List[str]
+    seal: ProofSealDict
+
+
+class _KeyInfoBase(TypedDict):
+    id: str
+    dataset: str
+    version: int
+    status: KeyStatus
+    created: str
+
+
+class KeyInfoDict(_KeyInfoBase, total=False):
+    """A data key as the vault shows it (never the key itself)."""
+
+    retired: str
+    destroyed: str
+    destroyed_by: str
+
+
+class VaultStatusDict(TypedDict):
+    master_key_id: str
+    master_algorithm: str
+    default_suite: VaultSuite
+    generation: int
+    backups: int
+    keys: List[KeyInfoDict]
+
+
+class ShredReportDict(TypedDict):
+    dataset: str
+    key_ids: List[str]
+    backups_scrubbed: int
+    event_seq: Optional[int]
