@@ -49,6 +49,7 @@ link=(-L"$lib_dir" -Wl,-rpath,"$lib_dir" -lgovdata -lpthread)
 gcc "${cflags[@]}" ffi/tests/test_api.c -o "$out/test_api" "${link[@]}"
 gcc "${cflags[@]}" ffi/tests/test_vectors.c -o "$out/test_vectors" "${link[@]}"
 gcc "${cflags[@]}" ffi/tests/test_audit_vault.c -o "$out/test_audit_vault" "${link[@]}"
+gcc "${cflags[@]}" ffi/tests/test_workflows.c -o "$out/test_workflows" "${link[@]}"
 g++ -std=c++17 -Wall -Wextra -Werror -g -I"$root/ffi/include" -I"$root/ffi/examples" \
   ffi/tests/test_cpp.cpp -o "$out/test_cpp" "${link[@]}"
 gcc "${cflags[@]}" ffi/examples/decide.c -o "$out/decide" "${link[@]}"
@@ -75,6 +76,7 @@ run() {
 run test_api "$out/test_api" "$root"
 run test_vectors "$out/test_vectors" "$root"
 run test_audit_vault "$out/test_audit_vault"
+run test_workflows "$out/test_workflows"
 run test_cpp "$out/test_cpp" "$root"
 run example "$out/decide"
 run example_audit_vault "$out/audit_vault"

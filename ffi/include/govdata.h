@@ -11,7 +11,8 @@
  *   success. gd_status_name() and gd_status_code() name a status; the core's stable
  *   error code ("request_invalid" ...) is what the Rust, Python and Node APIs report.
  * - Out-parameters are written only on success (GD_OK, and GD_DENIED for
- *   gd_engine_check); on failure they are left untouched.
+ *   gd_engine_check and the refused steps of the workflows); on failure they are
+ *   left untouched.
  * - Strings returned through char ** out-parameters belong to the caller: free each
  *   with gd_string_free(). Strings returned as const char * are static. Byte buffers
  *   returned through uint8_t ** (with a size_t length) belong to the caller: free each
@@ -39,8 +40,12 @@
  * - gd_vault: every function may be called concurrently on the same handle. One
  *   process uses a key store at a time. gd_vault_free must not race with any other
  *   use of the handle.
- * - An engine keeps the audit log attached to it, and a vault keeps its engine and
- *   audit log: each handle may be freed in any order once no call on it runs.
+ * - gd_workflows: every function may be called concurrently on the same handle
+ *   (steps are taken one at a time inside). gd_workflows_free must not race with any
+ *   other use of the handle.
+ * - An engine keeps the audit log attached to it, a vault keeps its engine and audit
+ *   log, and workflows keep their engine, audit log and vault: each handle may be
+ *   freed in any order once no call on it runs.
  * - gd_version, gd_status_name, gd_status_code, gd_string_free, gd_buffer_free and
  *   gd_last_error_message are thread-safe.
  */
@@ -234,6 +239,17 @@ typedef struct gd_engine gd_engine;
 // at a time. The vault keeps its own reference to the engine and the audit log it was
 // made with: they may be freed before the vault.
 typedef struct gd_vault gd_vault;
+
+// The sharing and destruction procedures over an engine and its audit log.
+//
+// Thread safety: every function taking a `gd_workflows` may be called on the same
+// handle from any number of threads at once (steps are taken one at a time inside;
+// decisions citing approvals resolve concurrently with them). Only
+// `gd_workflows_free` must not run concurrently with, or be followed by, any other use
+// of the handle. The handle keeps its own reference to the engine, the audit log and
+// the vault: they may be freed before it. Open one `gd_workflows` per engine and log:
+// opening another replaces the first as the engine's approval resolver.
+typedef struct gd_workflows gd_workflows;
 
 #ifdef __cplusplus
 extern "C" {
@@ -816,6 +832,215 @@ int gd_vault_decrypt_file(const gd_vault *vault,
                           const char *input_path,
                           const char *output_path,
                           uint64_t *out_bytes);
+
+// Opens the sharing and destruction procedures over `engine` and `audit`: rebuilds
+// their state from every record of the log (the log is their only store) and installs
+// them as the engine's approval resolver, so that a request's `context.approval` is
+// honoured only when it names an approval of these procedures that is valid for that
+// request. Every step is a decision of `engine` and a record in `audit`. Review
+// deadlines are the national defaults. On success writes the new handle to `*out`
+// (free it with `gd_workflows_free`); on failure `*out` is untouched.
+//
+// Errors: `GD_ERR_AUDIT_TAMPERED` (a record of the log does not verify),
+// `GD_ERR_IO`, and the argument statuses.
+//
+// # Safety
+// `engine` and `audit` are NULL or live handles; `out` is NULL or writable.
+int gd_workflows_open(const gd_engine *engine,
+                      const gd_audit *audit,
+                      gd_workflows **out);
+
+// Releases the procedures. NULL is accepted and ignored. The engine keeps resolving
+// approvals against the state as it stood until another `gd_workflows_open` on it.
+//
+// # Safety
+// `workflows` is NULL or a handle from `gd_workflows_open` that is not freed yet and
+// that no other thread is using; it is not used after this call.
+void gd_workflows_free(gd_workflows *workflows);
+
+// Makes `vault` carry out crypto-erasure (`crypto_erase` destructions run its shred,
+// itself a `manage_keys` decision for the executor and witness); NULL detaches it.
+// Without a vault, executing a `crypto_erase` destruction is `GD_ERR_WORKFLOW_INVALID`.
+// The procedures keep their own reference to the vault.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `vault` is NULL or a live handle.
+int gd_workflows_set_vault(const gd_workflows *workflows,
+                           const gd_vault *vault);
+
+// Submits a sharing request by `requester` (an inventory user) for `dataset`, a
+// `request_share` decision. `application_json` is the request's content:
+// `{"purpose": "…", "legal_basis": "…", "fields": ["name", …], "until": "2099-12-31",
+// "scenario_risk": "low", "recipient_department": "…"}` (the last is optional: the
+// requester's department). Data shared without conditions is approved at once;
+// conditional data waits for the providing department's review; data not for sharing
+// (`none`) is refused.
+//
+// Writes the outcome to `*out_json` (free it with `gd_string_free`):
+// `{"done": true|false, "decision": {…}, "record": {…}|null}` — the decision in the
+// wire format of `gd_engine_decide_json` and the sharing request as it now stands
+// (its `id` is what the later steps take). Returns `GD_OK` when the step happened and
+// `GD_DENIED` when it was refused (the JSON says why, and the refusal is recorded in
+// the log); any other status means no step was taken and `*out_json` is untouched.
+//
+// Errors: `GD_ERR_MALFORMED_JSON` (not JSON), `GD_ERR_REQUEST_INVALID` (an unknown,
+// missing or empty field, a bad date), `GD_ERR_UNKNOWN_ENTITY` (a user or dataset the
+// inventory does not hold), `GD_ERR_AUDIT_UNAVAILABLE` (the step cannot be recorded:
+// nothing changed), and the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `requester`, `dataset` and `application_json`
+// are NULL or NUL-terminated strings; `out_json` is NULL or writable.
+int gd_share_request_json(const gd_workflows *workflows,
+                          const char *requester,
+                          const char *dataset,
+                          const char *application_json,
+                          char **out_json);
+
+// Reviews the submitted sharing request `id` as `reviewer`, a `review_share` decision
+// of the providing department (its security officer or data steward; never the
+// requester, never vendor staff). `approve` non-zero approves, with `comment` (or
+// NULL); zero rejects, with `comment` as the reason, which is then required. The
+// outcome and the statuses are those of `gd_share_request_json`; an approval's id is
+// the record's `approval.id` (`apr-…`), which later requests cite as
+// `context.approval`.
+//
+// Errors: `GD_ERR_UNKNOWN_ENTITY` (no such request), `GD_ERR_WORKFLOW_INVALID` (the
+// request is not waiting for review), `GD_ERR_REQUEST_INVALID` (a blank reason), and
+// the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `reviewer`, `id` and `comment` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int gd_share_review_json(const gd_workflows *workflows,
+                         const char *reviewer,
+                         const char *id,
+                         int approve,
+                         const char *comment,
+                         char **out_json);
+
+// Provisions the approved sharing request `id` to its receiving department as
+// `provisioner` (a `share` decision citing the approval; the policies name who
+// provisions and the obligations that come with it). The outcome and the statuses
+// are those of `gd_share_request_json`; once provisioned, users of the receiving
+// department may cite the approval id in their queries.
+//
+// Errors: `GD_ERR_UNKNOWN_ENTITY`, `GD_ERR_WORKFLOW_INVALID` (not approved, or past
+// its term), and the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `provisioner` and `id` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int gd_share_provision_json(const gd_workflows *workflows,
+                            const char *provisioner,
+                            const char *id,
+                            char **out_json);
+
+// Revokes the approved or provisioned sharing request `id` before its term ends, as
+// `user`, with `reason` (required): a `review_share` decision of the providing
+// department. Its approval no longer resolves. The outcome and the statuses are those
+// of `gd_share_request_json`.
+//
+// Errors: `GD_ERR_UNKNOWN_ENTITY`, `GD_ERR_WORKFLOW_INVALID` (not approved or
+// provisioned), `GD_ERR_REQUEST_INVALID` (a blank reason), and the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `user`, `id` and `reason` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int gd_share_revoke_json(const gd_workflows *workflows,
+                         const char *user,
+                         const char *id,
+                         const char *reason,
+                         char **out_json);
+
+// Requests the destruction of `dataset` by `method` (`"crypto_erase"`,
+// `"logical_delete"`, `"overwrite"` or `"physical_destroy"`) as `requester`, with
+// `reason` (required): a `request_destruction` decision. A dataset has at most one
+// open destruction. The outcome and the statuses are those of
+// `gd_share_request_json`; the record is the destruction request (its `id` is
+// `dst-…`).
+//
+// Errors: `GD_ERR_REQUEST_INVALID` (an unknown method, a blank reason),
+// `GD_ERR_UNKNOWN_ENTITY`, `GD_ERR_WORKFLOW_INVALID` (the dataset already has an open
+// destruction), and the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `requester`, `dataset`, `method` and
+// `reason` are NULL or NUL-terminated strings; `out_json` is NULL or writable.
+int gd_destruction_request_json(const gd_workflows *workflows,
+                                const char *requester,
+                                const char *dataset,
+                                const char *method,
+                                const char *reason,
+                                char **out_json);
+
+// Approves the requested destruction `id` as `approver` (an `approve_destruction`
+// decision: the owning department's security officer, never the requester), granted
+// to `executor` (NULL: the requester), who alone may carry it out within the
+// approval's validity (30 days). The outcome and the statuses are those of
+// `gd_share_request_json`; the approval id is the record's `approval.id`.
+//
+// Errors: `GD_ERR_UNKNOWN_ENTITY`, `GD_ERR_WORKFLOW_INVALID` (not waiting for
+// approval), and the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `approver`, `id` and `executor` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int gd_destruction_approve_json(const gd_workflows *workflows,
+                                const char *approver,
+                                const char *id,
+                                const char *executor,
+                                char **out_json);
+
+// Rejects the requested destruction `id` as `approver`, with `reason` (required): an
+// `approve_destruction` decision. The outcome and the statuses are those of
+// `gd_share_request_json`.
+//
+// Errors: `GD_ERR_UNKNOWN_ENTITY`, `GD_ERR_WORKFLOW_INVALID`,
+// `GD_ERR_REQUEST_INVALID` (a blank reason), and the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `approver`, `id` and `reason` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int gd_destruction_reject_json(const gd_workflows *workflows,
+                               const char *approver,
+                               const char *id,
+                               const char *reason,
+                               char **out_json);
+
+// Carries out the approved destruction `id` as `executor` (a `destroy` decision
+// citing the approval; only the user it was granted to). `details_json` is NULL or
+// `{"witness": "…", "operator": "…", "note": "…"}` (each optional): a witness, another
+// platform user, is required under dual control and for physical destruction, which
+// also names the external operator. `crypto_erase` runs the vault's shred (see
+// `gd_workflows_set_vault`) and records the destroyed key ids; the other methods are
+// carried out by the host and recorded here. The outcome and the statuses are those
+// of `gd_share_request_json`.
+//
+// Errors: `GD_ERR_MALFORMED_JSON`, `GD_ERR_REQUEST_INVALID` (an unknown field),
+// `GD_ERR_UNKNOWN_ENTITY`, `GD_ERR_WORKFLOW_INVALID` (not approved, a lapsed
+// approval, no vault for crypto-erasure), the vault's statuses when its shred fails
+// (`GD_ERR_ACCESS_DENIED`, `GD_ERR_KEY_NOT_FOUND` …; the failure is recorded), and
+// the argument statuses.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `executor`, `id` and `details_json` are NULL
+// or NUL-terminated strings; `out_json` is NULL or writable.
+int gd_destruction_execute_json(const gd_workflows *workflows,
+                                const char *executor,
+                                const char *id,
+                                const char *details_json,
+                                char **out_json);
+
+// Writes every request of both procedures as they stand now to `*out_json` (free it
+// with `gd_string_free`): `{"shares": [{…}, …], "destructions": [{…}, …]}`, each in
+// id order, the sharing requests with their current status (a term that ended is
+// `expired`) and `overdue` flag. For the host's own use: the list is no decision.
+//
+// # Safety
+// `workflows` is NULL or a live handle; `out_json` is NULL or writable.
+int gd_workflows_list_json(const gd_workflows *workflows,
+                           char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,7 +14,8 @@
 //! `header_is_up_to_date` fails when it drifts (`GOVDATA_BLESS=1` rewrites it).
 //!
 //! Each handle of the core has its module: `engine` (`gd_engine_*`), `audit`
-//! (`gd_audit_*`, and attaching a log to an engine) and `vault` (`gd_vault_*`).
+//! (`gd_audit_*`, and attaching a log to an engine), `vault` (`gd_vault_*`) and
+//! `workflows` (`gd_workflows_*`, `gd_share_*`, `gd_destruction_*`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -26,6 +27,7 @@ mod guard;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;
+pub mod workflows;
 
 pub use args::GD_MAX_INPUT_LEN;
 pub use error::gd_status;

@@ -30,7 +30,16 @@ use std::sync::Arc;
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct gd_vault {
-    inner: Vault,
+    // Shared: workflows that crypto-erase through the vault keep it after the handle
+    // is freed.
+    inner: Arc<Vault>,
+}
+
+impl gd_vault {
+    /// Another reference to the vault, for a handle that keeps using it.
+    pub(crate) fn shared(&self) -> Arc<Vault> {
+        Arc::clone(&self.inner)
+    }
 }
 
 /// The security grade of the data (`gd_vault_encrypt` and friends). The grade is bound
@@ -94,6 +103,15 @@ unsafe fn vault_ref<'a>(ptr: *const gd_vault) -> Result<&'a Vault, Failure> {
     }
 }
 
+/// A vault handle argument, as the handle (for the handles that keep the vault).
+///
+/// # Safety
+/// As [`vault_ref`].
+pub(crate) unsafe fn opt_vault_handle<'a>(ptr: *const gd_vault) -> Option<&'a gd_vault> {
+    // SAFETY: forwarded contract of `vault_ref`.
+    unsafe { ptr.as_ref() }
+}
+
 /// The operator and witness arguments of a key operation.
 ///
 /// # Safety
@@ -127,7 +145,9 @@ fn config(dir: &str, audit: Option<&gd_audit>) -> VaultConfig {
 /// # Safety
 /// `out` is non-NULL and writable.
 unsafe fn publish(vault: Vault, out: *mut *mut gd_vault) -> FfiResult {
-    let handle = Box::into_raw(Box::new(gd_vault { inner: vault }));
+    let handle = Box::into_raw(Box::new(gd_vault {
+        inner: Arc::new(vault),
+    }));
     // SAFETY: `out` was checked non-NULL and is writable by the contract.
     unsafe { out.write(handle) };
     Ok(gd_status::GD_OK)
