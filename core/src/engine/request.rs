@@ -19,7 +19,7 @@ pub struct Request {
     /// The resource acted on.
     pub resource: Resource,
     /// The context of the request.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "map_only")]
     pub context: Context,
 }
 
@@ -105,6 +105,29 @@ impl<'de> Deserialize<'de> for Resource {
     }
 }
 
+/// Deserializes a struct from a JSON object only (serde would also take an array).
+fn map_only<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<T, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(V(std::marker::PhantomData))
+}
+
+fn some_map<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    map_only(d).map(Some)
+}
+
 /// The channel a transmission uses (Art. 6, 11).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,7 +160,11 @@ pub struct Context {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario_risk: Option<ScenarioRisk>,
     /// The transmission channel (Art. 6, 11).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_map"
+    )]
     pub channel: Option<Channel>,
     /// A workflow approval id; the engine resolves it and never trusts it as a claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,12 +193,15 @@ impl Request {
 
     /// Parses a request from its JSON text.
     pub fn from_json_str(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(Error::request)
+        let mut de = serde_json::Deserializer::from_str(json);
+        let request: Request = map_only(&mut de).map_err(Error::request)?;
+        de.end().map_err(Error::request)?;
+        Ok(request)
     }
 
     /// Parses a request from a JSON value.
     pub fn from_json(value: &serde_json::Value) -> Result<Self> {
-        Request::deserialize(value).map_err(Error::request)
+        map_only(value).map_err(Error::request)
     }
 
     /// The request as JSON.

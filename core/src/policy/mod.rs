@@ -6,6 +6,8 @@
 //! the index of which policies can apply to each action and resource type. It does
 //! not evaluate requests: that is the engine's job.
 
+pub mod testing;
+
 use crate::error::{Error, Result, SourceError};
 use crate::model::{Action, ResourceKind};
 use cedar_policy::{
