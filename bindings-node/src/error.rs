@@ -76,6 +76,13 @@ pub fn from_panic(payload: &(dyn Any + Send)) -> JsError {
     JsError::new(Code(PANIC), format!("internal error in govdata: {what}"))
 }
 
+/// Runs the body of an export, turning a panic into an error with `.code = "panic"`
+/// (napi's own `catch_unwind` around each export remains as the outer guard).
+pub fn guard<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(from_panic(&*payload)))
+}
+
 /// Builds an `Error` object with `.code` as a value (for a rejected promise or an
 /// element of a batch's result), rather than throwing it.
 pub fn error_object<'env>(env: &'env Env, err: &JsError) -> napi::Result<Object<'env>> {
@@ -101,8 +108,14 @@ mod tests {
     #[test]
     fn codes_are_the_cores_then_the_modules() {
         let all = all_codes();
-        assert_eq!(&all[..govdata::error::ERROR_CODES.len()], govdata::error::ERROR_CODES);
-        assert_eq!(&all[govdata::error::ERROR_CODES.len()..], &[INVALID_ARGUMENT, PANIC]);
+        assert_eq!(
+            &all[..govdata::error::ERROR_CODES.len()],
+            govdata::error::ERROR_CODES
+        );
+        assert_eq!(
+            &all[govdata::error::ERROR_CODES.len()..],
+            &[INVALID_ARGUMENT, PANIC]
+        );
         let err = govdata::Error::RequestInvalid {
             message: "x".into(),
         };

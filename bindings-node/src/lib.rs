@@ -12,9 +12,9 @@ mod convert;
 mod error;
 mod tasks;
 
-use crate::error::{invalid_argument, to_js, Result};
+use crate::error::{guard, invalid_argument, to_js, Result};
 use govdata::model::{Record, RecordKind};
-use govdata::{Inventory, PolicyPack};
+use govdata::{Action, Inventory, PolicyPack};
 use napi::bindgen_prelude::{AsyncTask, Env, Object, Unknown};
 use napi_derive::napi;
 use serde::Deserialize;
@@ -70,15 +70,6 @@ fn load_inventory(value: Option<serde_json::Value>) -> govdata::Result<Inventory
     }
 }
 
-fn read_arg<T: serde::de::DeserializeOwned>(
-    env: &Env,
-    value: Unknown<'_>,
-    what: &str,
-) -> Result<T> {
-    env.from_js_value(value)
-        .map_err(|e| invalid_argument(format!("invalid {what}: {}", e.reason)))
-}
-
 /// The policy engine: a policy pack and an inventory, deciding requests.
 ///
 /// Safe to share across the whole process; decisions never block one another, and
@@ -87,6 +78,7 @@ fn read_arg<T: serde::de::DeserializeOwned>(
 #[derive(Debug)]
 pub struct Engine {
     inner: Arc<govdata::Engine>,
+    stringify: convert::Stringify,
 }
 
 #[napi]
@@ -103,43 +95,60 @@ impl Engine {
         ts_args_type = "options?: { policies?: string | string[]; inventory?: string | Inventory }"
     )]
     pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
-        let options: EngineOptions = match options {
-            Some(value) if !convert::is_nullish(&value)? => {
-                read_arg(&env, value, "engine options")?
-            }
-            _ => EngineOptions::default(),
-        };
-        let pack = load_pack(options.policies).map_err(to_js)?;
-        let inventory = load_inventory(options.inventory).map_err(to_js)?;
-        Ok(Engine {
-            inner: Arc::new(govdata::Engine::new(pack, inventory)),
+        guard(|| {
+            let stringify = convert::Stringify::new(&env)?;
+            let options: EngineOptions = match options {
+                Some(value) if !convert::is_nullish(&value)? => {
+                    stringify.parse(&env, &value, |m| {
+                        invalid_argument(format!("invalid engine options: {m}"))
+                    })?
+                }
+                _ => EngineOptions::default(),
+            };
+            let pack = load_pack(options.policies).map_err(to_js)?;
+            let inventory = load_inventory(options.inventory).map_err(to_js)?;
+            Ok(Engine {
+                inner: Arc::new(govdata::Engine::new(pack, inventory)),
+                stringify,
+            })
         })
     }
 
     /// The default policy pack and the example inventory: a city to try the engine on.
     #[napi(factory, js_name = "default", catch_unwind)]
-    pub fn with_defaults() -> Result<Self> {
-        Ok(Engine {
-            inner: Arc::new(govdata::Engine::with_defaults().map_err(to_js)?),
+    pub fn with_defaults(env: Env) -> Result<Self> {
+        guard(|| {
+            Ok(Engine {
+                inner: Arc::new(govdata::Engine::with_defaults().map_err(to_js)?),
+                stringify: convert::Stringify::new(&env)?,
+            })
         })
     }
 
     /// Decides one request (the wire format) and returns the decision as a plain
     /// object in the wire format. Throws `request_invalid` or `unknown_entity` when no
     /// decision can be made; the caller must treat that as a deny.
-    #[napi(catch_unwind, ts_args_type = "request: Request", ts_return_type = "Decision")]
+    #[napi(
+        catch_unwind,
+        ts_args_type = "request: Request",
+        ts_return_type = "Decision"
+    )]
     pub fn decide<'env>(&self, env: &'env Env, request: Unknown<'_>) -> Result<Unknown<'env>> {
-        let request = convert::request(env, request)?;
-        let decision = self.inner.decide(&request).map_err(to_js)?;
-        convert::decision(env, &decision)
+        guard(|| {
+            let request = self.stringify.request(env, &request)?;
+            let decision = self.inner.decide(&request).map_err(to_js)?;
+            convert::decision(env, &decision)
+        })
     }
 
     /// Decides one request given as JSON text and returns the decision as JSON text:
     /// for a service that already holds the request body as a string.
     #[napi(catch_unwind)]
     pub fn decide_json(&self, request: String) -> Result<String> {
-        let decision = self.inner.decide_json(&request).map_err(to_js)?;
-        Ok(decision.to_json_string())
+        guard(|| {
+            let decision = self.inner.decide_json(&request).map_err(to_js)?;
+            Ok(decision.to_json_string())
+        })
     }
 
     /// Decides many requests on the thread pool, off the event loop. The Promise
@@ -155,11 +164,17 @@ impl Engine {
         env: &Env,
         requests: Unknown<'_>,
     ) -> Result<AsyncTask<tasks::DecideMany>> {
-        let entries = convert::requests(env, requests)?;
-        Ok(AsyncTask::new(tasks::DecideMany::new(
-            Arc::clone(&self.inner),
-            entries,
-        )))
+        guard(|| {
+            convert::expect_array(&requests, "requests")?;
+            let text = self
+                .stringify
+                .text(env, &requests, invalid_argument)?
+                .unwrap_or_default();
+            Ok(AsyncTask::new(tasks::DecideMany::new(
+                Arc::clone(&self.inner),
+                text,
+            )))
+        })
     }
 
     /// `decideMany` on the calling thread: the same results, synchronously.
@@ -173,9 +188,15 @@ impl Engine {
         env: &'env Env,
         requests: Unknown<'_>,
     ) -> Result<Object<'env>> {
-        let entries = convert::requests(env, requests)?;
-        let results = tasks::decide_entries(&self.inner, entries);
-        convert::outcomes(env, &results)
+        guard(|| {
+            convert::expect_array(&requests, "requests")?;
+            let text = self
+                .stringify
+                .text(env, &requests, invalid_argument)?
+                .unwrap_or_default();
+            let results = tasks::decide_entries(&self.inner, convert::parse_batch(&text)?);
+            convert::outcomes(env, &results)
+        })
     }
 
     /// The resources among `resources` that `principal` may act on with `action` in
@@ -195,15 +216,18 @@ impl Engine {
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
     ) -> Result<AsyncTask<tasks::AllowedResources>> {
-        let (action, resources, context) =
-            convert::filter_args(env, &action, resources, context)?;
-        Ok(AsyncTask::new(tasks::AllowedResources::new(
-            Arc::clone(&self.inner),
-            principal,
-            action,
-            resources,
-            context,
-        )))
+        guard(|| {
+            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let resources = convert::resource_list(&self.stringify, env, &resources)?;
+            let context = convert::context(&self.stringify, env, context)?;
+            Ok(AsyncTask::new(tasks::AllowedResources::new(
+                Arc::clone(&self.inner),
+                principal,
+                action,
+                resources,
+                context,
+            )))
+        })
     }
 
     /// `allowedResources` on the calling thread.
@@ -220,64 +244,129 @@ impl Engine {
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
     ) -> Result<Unknown<'env>> {
-        let (action, resources, context) =
-            convert::filter_args(env, &action, resources, context)?;
-        let allowed = self
-            .inner
-            .allowed_resources(&principal, action, &resources, &context)
-            .map_err(to_js)?;
-        convert::resources(env, &allowed)
+        guard(|| {
+            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let resources = convert::resource_list(&self.stringify, env, &resources)?;
+            let context = convert::context(&self.stringify, env, context)?;
+            let allowed = self
+                .inner
+                .allowed_resources(&principal, action, &resources, &context)
+                .map_err(to_js)?;
+            convert::resources(env, &allowed)
+        })
     }
 
     /// Adds or replaces one inventory record of `kind` (`department`, `vendor`,
     /// `user`, `dataset`, `system`). On `inventory_invalid` nothing changes.
     #[napi(catch_unwind, ts_args_type = "kind: RecordKind, record: object")]
     pub fn upsert(&self, env: &Env, kind: String, record: Unknown<'_>) -> Result<()> {
-        let kind: RecordKind = kind.parse().map_err(to_js)?;
-        let value: serde_json::Value = read_arg(env, record, "record")?;
-        let record = Record::from_json(kind, &value).map_err(to_js)?;
-        self.inner.upsert(record).map_err(to_js)
+        guard(|| {
+            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            let value: serde_json::Value = self.stringify.parse(env, &record, |m| {
+                error::to_js(govdata::Error::InventoryInvalid {
+                    record: kind.to_string(),
+                    message: m,
+                })
+            })?;
+            let record = Record::from_json(kind, &value).map_err(to_js)?;
+            self.inner.upsert(record).map_err(to_js)
+        })
     }
 
     /// Removes the inventory record of `kind` with `id`. On error nothing changes.
     #[napi(catch_unwind, ts_args_type = "kind: RecordKind, id: string")]
     pub fn remove(&self, kind: String, id: String) -> Result<()> {
-        let kind: RecordKind = kind.parse().map_err(to_js)?;
-        self.inner.remove(kind, &id).map_err(to_js)
+        guard(|| {
+            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            self.inner.remove(kind, &id).map_err(to_js)
+        })
     }
 
     /// Replaces the whole inventory atomically: an inventory object or the path of
     /// its JSON file. On error the old inventory stays.
     #[napi(catch_unwind, ts_args_type = "inventory: string | Inventory")]
     pub fn replace_inventory(&self, env: &Env, inventory: Unknown<'_>) -> Result<()> {
-        let value: serde_json::Value = read_arg(env, inventory, "inventory")?;
-        if value.is_null() {
-            return Err(invalid_argument("invalid inventory: expected an object or a path"));
-        }
-        let inventory = load_inventory(Some(value)).map_err(to_js)?;
-        self.inner.replace_inventory(inventory);
-        Ok(())
+        guard(|| {
+            let value: serde_json::Value = self.stringify.parse(env, &inventory, |m| {
+                invalid_argument(format!("invalid inventory: {m}"))
+            })?;
+            if value.is_null() {
+                return Err(invalid_argument(
+                    "invalid inventory: expected an object or a path",
+                ));
+            }
+            let inventory = load_inventory(Some(value)).map_err(to_js)?;
+            self.inner.replace_inventory(inventory);
+            Ok(())
+        })
     }
 
     /// Replaces the policy pack atomically: a directory, several directories, or
     /// nothing for the default pack. A pack that does not load leaves the old one.
     #[napi(catch_unwind, ts_args_type = "policies?: string | string[]")]
     pub fn reload_policies(&self, env: &Env, policies: Option<Unknown<'_>>) -> Result<()> {
-        let source: Option<PolicySource> = match policies {
-            Some(value) if !convert::is_nullish(&value)? => {
-                Some(read_arg(env, value, "policies")?)
-            }
-            _ => None,
-        };
-        let pack = load_pack(source).map_err(to_js)?;
-        self.inner.reload_policies(pack);
-        Ok(())
+        guard(|| {
+            let source: Option<PolicySource> = match policies {
+                Some(value) if !convert::is_nullish(&value)? => {
+                    Some(self.stringify.parse(env, &value, |m| {
+                        invalid_argument(format!("invalid policies: {m}"))
+                    })?)
+                }
+                _ => None,
+            };
+            let pack = load_pack(source).map_err(to_js)?;
+            self.inner.reload_policies(pack);
+            Ok(())
+        })
     }
 
     /// The version (hash) of the loaded policy pack, as in every decision's
     /// `policy_version`.
     #[napi(getter, catch_unwind)]
-    pub fn policy_version(&self) -> String {
-        self.inner.policy_version()
+    pub fn policy_version(&self) -> Result<String> {
+        guard(|| Ok(self.inner.policy_version()))
     }
+}
+
+/// Times `iterations` decisions of `request` made by the core directly, in Rust, in
+/// this process: the reference the benchmarks compare `engine.decide` against.
+/// Returns nanoseconds per decision. Not part of the typed API.
+#[napi(js_name = "__timeDecideInRust", skip_typescript, catch_unwind)]
+pub fn time_decide_in_rust(
+    env: Env,
+    engine: &Engine,
+    request: Unknown<'_>,
+    iterations: u32,
+) -> Result<f64> {
+    guard(|| {
+        let request = engine.stringify.request(&env, &request)?;
+        let iterations = iterations.max(1);
+        let start = std::time::Instant::now();
+        for _ in 0..iterations {
+            std::hint::black_box(
+                engine
+                    .inner
+                    .decide(std::hint::black_box(&request))
+                    .map_err(to_js)?,
+            );
+        }
+        Ok(start.elapsed().as_nanos() as f64 / f64::from(iterations))
+    })
+}
+
+/// Panics inside a guarded export, synchronously or inside an `AsyncTask`: the proof
+/// that a panic becomes an exception (or a rejection) with `.code = "panic"` and never
+/// aborts the process. Not part of the typed API.
+#[napi(js_name = "__panicForTesting", skip_typescript, catch_unwind)]
+pub fn panic_for_testing(in_task: bool) -> Result<AsyncTask<tasks::PanicForTesting>> {
+    guard(|| {
+        if in_task {
+            Ok(AsyncTask::new(tasks::PanicForTesting))
+        } else {
+            #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
+            {
+                panic!("deliberate panic for testing")
+            }
+        }
+    })
 }

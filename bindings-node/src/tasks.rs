@@ -14,18 +14,15 @@ use govdata::engine::Context;
 use govdata::{Action, Decision, Engine, Resource};
 use napi::bindgen_prelude::{Env, JsValue, Unknown};
 use napi::ScopedTask;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-
-/// Runs `work`, turning a panic into an error.
-fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(error::from_panic(&*p)))
-}
 
 /// Decides a batch whose entries may already hold an error (a request that could not
 /// be read): the readable requests go to the core's `decide_many` together, and
 /// the results come back in the order of the entries.
-pub fn decide_entries(engine: &Engine, entries: Vec<Entry>) -> Vec<std::result::Result<Decision, JsError>> {
+pub fn decide_entries(
+    engine: &Engine,
+    entries: Vec<Entry>,
+) -> Vec<std::result::Result<Decision, JsError>> {
     let mut requests = Vec::with_capacity(entries.len());
     let mut slots: Vec<std::result::Result<usize, JsError>> = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -34,8 +31,11 @@ pub fn decide_entries(engine: &Engine, entries: Vec<Entry>) -> Vec<std::result::
             requests.len() - 1
         }));
     }
-    let mut decided: Vec<Option<govdata::Result<Decision>>> =
-        engine.decide_many(&requests).into_iter().map(Some).collect();
+    let mut decided: Vec<Option<govdata::Result<Decision>>> = engine
+        .decide_many(&requests)
+        .into_iter()
+        .map(Some)
+        .collect();
     slots
         .into_iter()
         .map(|slot| {
@@ -52,15 +52,13 @@ pub fn decide_entries(engine: &Engine, entries: Vec<Entry>) -> Vec<std::result::
 #[derive(Debug)]
 pub struct DecideMany {
     engine: Arc<Engine>,
-    entries: Option<Vec<Entry>>,
+    /// The JSON text of the requests' array: parsed here, on the pool.
+    requests: String,
 }
 
 impl DecideMany {
-    pub fn new(engine: Arc<Engine>, entries: Vec<Entry>) -> Self {
-        DecideMany {
-            engine,
-            entries: Some(entries),
-        }
+    pub fn new(engine: Arc<Engine>, requests: String) -> Self {
+        DecideMany { engine, requests }
     }
 }
 
@@ -69,12 +67,18 @@ impl<'task> ScopedTask<'task> for DecideMany {
     type JsValue = Unknown<'task>;
 
     fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
-        let entries = self.entries.take().unwrap_or_default();
         let engine = &self.engine;
-        Ok(guarded(|| Ok(decide_entries(engine, entries))))
+        let text = std::mem::take(&mut self.requests);
+        Ok(error::guard(|| {
+            Ok(decide_entries(engine, convert::parse_batch(&text)?))
+        }))
     }
 
-    fn resolve(&mut self, env: &'task Env, output: <Self as ScopedTask<'task>>::Output) -> napi::Result<Unknown<'task>> {
+    fn resolve(
+        &mut self,
+        env: &'task Env,
+        output: <Self as ScopedTask<'task>>::Output,
+    ) -> napi::Result<Unknown<'task>> {
         let settle = output.and_then(|results| convert::outcomes(env, &results));
         match settle {
             Ok(array) => Ok(array.to_unknown()),
@@ -116,17 +120,44 @@ impl<'task> ScopedTask<'task> for AllowedResources {
     type JsValue = Unknown<'task>;
 
     fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
-        Ok(guarded(|| {
+        Ok(error::guard(|| {
             self.engine
                 .allowed_resources(&self.principal, self.action, &self.resources, &self.context)
                 .map_err(to_js)
         }))
     }
 
-    fn resolve(&mut self, env: &'task Env, output: <Self as ScopedTask<'task>>::Output) -> napi::Result<Unknown<'task>> {
+    fn resolve(
+        &mut self,
+        env: &'task Env,
+        output: <Self as ScopedTask<'task>>::Output,
+    ) -> napi::Result<Unknown<'task>> {
         match output.and_then(|allowed| convert::resources(env, &allowed)) {
             Ok(value) => Ok(value),
             Err(err) => Err(error::into_napi(env, &err)),
         }
+    }
+}
+
+/// A task whose computation panics (see `__panicForTesting`).
+#[derive(Debug)]
+pub struct PanicForTesting;
+
+impl<'task> ScopedTask<'task> for PanicForTesting {
+    type Output = Result<()>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
+        #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
+        let result = error::guard(|| panic!("deliberate panic for testing"));
+        Ok(result)
+    }
+
+    fn resolve(
+        &mut self,
+        env: &'task Env,
+        output: <Self as ScopedTask<'task>>::Output,
+    ) -> napi::Result<()> {
+        output.map_err(|err| error::into_napi(env, &err))
     }
 }
