@@ -370,3 +370,14 @@ pub fn panic_for_testing(in_task: bool) -> Result<AsyncTask<tasks::PanicForTesti
         }
     })
 }
+
+/// The engine's inventory as Cedar's entity JSON (text), as plain Cedar is given it:
+/// for the benchmarks against other Cedar bindings. Not part of the typed API.
+#[napi(js_name = "__cedarEntities", skip_typescript, catch_unwind)]
+pub fn cedar_entities(engine: &Engine) -> Result<String> {
+    guard(|| {
+        let plain = engine.inner.plain_cedar().map_err(to_js)?;
+        let json = plain.entities_json().map_err(to_js)?;
+        Ok(json.to_string())
+    })
+}

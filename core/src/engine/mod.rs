@@ -425,6 +425,14 @@ impl PlainCedar {
             .map_err(|e| Error::request(e.to_string()))
     }
 
+    /// Every entity of the inventory in Cedar's entity JSON format, as a peer binding
+    /// of Cedar (cedarpy, cedar-wasm) is given it. For the peer benchmarks.
+    pub fn entities_json(&self) -> Result<serde_json::Value> {
+        self.entities
+            .to_json_value()
+            .map_err(|e| Error::inventory("store", e))
+    }
+
     /// Plain Cedar's answer: `is_authorized` over the whole set and store.
     pub fn is_authorized(&self, request: &cedar_policy::Request) -> cedar_policy::Response {
         cedar_policy::Authorizer::new().is_authorized(
