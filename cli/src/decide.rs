@@ -18,6 +18,12 @@ pub struct Args {
     pub policies: Vec<PathBuf>,
     /// The request JSON file, or `-` (the default) for standard input.
     pub request: Option<PathBuf>,
+    /// Append the decision to the audit log in this directory (created if absent).
+    #[arg(long, requires = "audit_key_file")]
+    pub audit: Option<PathBuf>,
+    /// The file holding the log's 32-byte sealing key, raw.
+    #[arg(long, requires = "audit")]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 pub fn load_pack(dirs: &[PathBuf]) -> govdata::Result<PolicyPack> {
@@ -83,6 +89,11 @@ pub fn run(args: &Args) -> ExitCode {
         let pack = load_pack(&args.policies)?;
         let inventory = Inventory::from_file(&args.inventory)?;
         let engine = Engine::new(pack, inventory);
+        if let (Some(dir), Some(key_file)) = (&args.audit, &args.audit_key_file) {
+            let key = govdata::audit::SealingKey::from_file(key_file)?;
+            let log = govdata::AuditLog::open(dir, key, govdata::audit::AuditOptions::default())?;
+            engine.set_decision_sink(Some(std::sync::Arc::new(log)));
+        }
         let text = read_request(args.request.as_deref())?;
         engine.decide_json(&text)
     })();

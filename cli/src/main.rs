@@ -1,8 +1,10 @@
 //! `govdata`: the command line of the govdata policy engine.
 
+mod audit;
 mod decide;
 mod demo;
 mod output;
+mod vault;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -26,7 +28,12 @@ enum Command {
     /// Decide one request and print the decision JSON: exit 0 allow, 1 deny, 2 error.
     Decide(decide::Args),
     /// Walk through one request per article of the regulation with the default pack.
-    Demo,
+    Demo(demo::Args),
+    /// The audit log: verify, query, backup, restore, purge, tail.
+    #[command(subcommand)]
+    Audit(Box<audit::AuditCommand>),
+    /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
+    Vault(vault::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +41,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
-        Command::Demo => demo::run(),
+        Command::Demo(args) => demo::run(&args),
+        Command::Audit(cmd) => audit::run(&cmd),
+        Command::Vault(args) => vault::run(&args),
     }
 }

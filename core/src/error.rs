@@ -93,6 +93,19 @@ pub enum Error {
         /// What is wrong with the key (never the key itself).
         message: String,
     },
+    /// The policies refused an operation that the library carries out itself (a key
+    /// operation of the vault, for instance).
+    #[error("`{principal}` may not `{action}` on `{resource}`: {message}")]
+    AccessDenied {
+        /// The acting user.
+        principal: String,
+        /// The action that was refused.
+        action: String,
+        /// The resource it was refused on.
+        resource: String,
+        /// Why: the deciding policies, or the obligation that could not be met.
+        message: String,
+    },
     /// A workflow step is not allowed in the current state.
     #[error("workflow: {message}")]
     WorkflowInvalid {
@@ -159,30 +172,131 @@ pub const ERROR_CODES: &[&str] = &[
     "key_not_found",
     "key_destroyed",
     "key_invalid",
+    "access_denied",
     "workflow_invalid",
     "io",
 ];
 
+/// The stable codes of [`Error`] as an enum.
+///
+/// Deliberately not `#[non_exhaustive]`: a binding maps every code with one `match`
+/// and no catch-all arm, so a new code fails to compile there until it is mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `policy_parse`
+    PolicyParse,
+    /// `policy_validation`
+    PolicyValidation,
+    /// `policy_annotation`
+    PolicyAnnotation,
+    /// `schema_invalid`
+    SchemaInvalid,
+    /// `inventory_invalid`
+    InventoryInvalid,
+    /// `unknown_entity`
+    UnknownEntity,
+    /// `request_invalid`
+    RequestInvalid,
+    /// `audit_tampered`
+    AuditTampered,
+    /// `audit_retention`
+    AuditRetention,
+    /// `audit_unavailable`
+    AuditUnavailable,
+    /// `crypto_auth_failed`
+    CryptoAuthFailed,
+    /// `key_not_found`
+    KeyNotFound,
+    /// `key_destroyed`
+    KeyDestroyed,
+    /// `key_invalid`
+    KeyInvalid,
+    /// `access_denied`
+    AccessDenied,
+    /// `workflow_invalid`
+    WorkflowInvalid,
+    /// `io`
+    Io,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of [`ERROR_CODES`].
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::PolicyParse,
+        ErrorCode::PolicyValidation,
+        ErrorCode::PolicyAnnotation,
+        ErrorCode::SchemaInvalid,
+        ErrorCode::InventoryInvalid,
+        ErrorCode::UnknownEntity,
+        ErrorCode::RequestInvalid,
+        ErrorCode::AuditTampered,
+        ErrorCode::AuditRetention,
+        ErrorCode::AuditUnavailable,
+        ErrorCode::CryptoAuthFailed,
+        ErrorCode::KeyNotFound,
+        ErrorCode::KeyDestroyed,
+        ErrorCode::KeyInvalid,
+        ErrorCode::AccessDenied,
+        ErrorCode::WorkflowInvalid,
+        ErrorCode::Io,
+    ];
+
+    /// The code string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::PolicyParse => "policy_parse",
+            ErrorCode::PolicyValidation => "policy_validation",
+            ErrorCode::PolicyAnnotation => "policy_annotation",
+            ErrorCode::SchemaInvalid => "schema_invalid",
+            ErrorCode::InventoryInvalid => "inventory_invalid",
+            ErrorCode::UnknownEntity => "unknown_entity",
+            ErrorCode::RequestInvalid => "request_invalid",
+            ErrorCode::AuditTampered => "audit_tampered",
+            ErrorCode::AuditRetention => "audit_retention",
+            ErrorCode::AuditUnavailable => "audit_unavailable",
+            ErrorCode::CryptoAuthFailed => "crypto_auth_failed",
+            ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::KeyDestroyed => "key_destroyed",
+            ErrorCode::KeyInvalid => "key_invalid",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::WorkflowInvalid => "workflow_invalid",
+            ErrorCode::Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
     /// The stable code of this error (see [`ERROR_CODES`]).
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code of this error as an enum, for bindings that map every code.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::PolicyParse(_) => "policy_parse",
-            Error::PolicyValidation(_) => "policy_validation",
-            Error::PolicyAnnotation(_) => "policy_annotation",
-            Error::SchemaInvalid(_) => "schema_invalid",
-            Error::InventoryInvalid { .. } => "inventory_invalid",
-            Error::UnknownEntity { .. } => "unknown_entity",
-            Error::RequestInvalid { .. } => "request_invalid",
-            Error::AuditTampered { .. } => "audit_tampered",
-            Error::AuditRetention { .. } => "audit_retention",
-            Error::AuditUnavailable { .. } => "audit_unavailable",
-            Error::CryptoAuthFailed { .. } => "crypto_auth_failed",
-            Error::KeyNotFound { .. } => "key_not_found",
-            Error::KeyDestroyed { .. } => "key_destroyed",
-            Error::KeyInvalid { .. } => "key_invalid",
-            Error::WorkflowInvalid { .. } => "workflow_invalid",
-            Error::Io { .. } => "io",
+            Error::PolicyParse(_) => ErrorCode::PolicyParse,
+            Error::PolicyValidation(_) => ErrorCode::PolicyValidation,
+            Error::PolicyAnnotation(_) => ErrorCode::PolicyAnnotation,
+            Error::SchemaInvalid(_) => ErrorCode::SchemaInvalid,
+            Error::InventoryInvalid { .. } => ErrorCode::InventoryInvalid,
+            Error::UnknownEntity { .. } => ErrorCode::UnknownEntity,
+            Error::RequestInvalid { .. } => ErrorCode::RequestInvalid,
+            Error::AuditTampered { .. } => ErrorCode::AuditTampered,
+            Error::AuditRetention { .. } => ErrorCode::AuditRetention,
+            Error::AuditUnavailable { .. } => ErrorCode::AuditUnavailable,
+            Error::CryptoAuthFailed { .. } => ErrorCode::CryptoAuthFailed,
+            Error::KeyNotFound { .. } => ErrorCode::KeyNotFound,
+            Error::KeyDestroyed { .. } => ErrorCode::KeyDestroyed,
+            Error::KeyInvalid { .. } => ErrorCode::KeyInvalid,
+            Error::AccessDenied { .. } => ErrorCode::AccessDenied,
+            Error::WorkflowInvalid { .. } => ErrorCode::WorkflowInvalid,
+            Error::Io { .. } => ErrorCode::Io,
         }
     }
 
@@ -199,6 +313,12 @@ impl Error {
                 Some("restore the log from a verified backup and investigate the modification")
             }
             Error::UnknownEntity { .. } => Some("add the record to the inventory first"),
+            Error::AccessDenied { .. } => Some(
+                "key operations are for the platform operator's key_admin and security_officer, never vendor staff (Art. 7, 16); important and core data need a witness",
+            ),
+            Error::KeyDestroyed { .. } => {
+                Some("the data was crypto-shredded (Art. 15) and cannot be recovered")
+            }
             _ => None,
         }
     }
@@ -236,5 +356,11 @@ mod tests {
         }
         let e = Error::request("x");
         assert!(ERROR_CODES.contains(&e.code()));
+    }
+
+    #[test]
+    fn error_code_enum_matches_the_list() {
+        let names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, ERROR_CODES);
     }
 }

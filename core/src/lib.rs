@@ -1,15 +1,19 @@
-#![doc = include_str!("../README.md")]
+#![doc = include_str!("../../README.md")]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod engine;
 pub mod error;
 pub mod model;
 pub mod policy;
+pub mod vault;
 
+pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
 pub use error::{Error, Result};
 pub use model::{Action, Inventory};
 pub use policy::PolicyPack;
+pub use vault::Vault;
 
 /// The version of govdata (the crate, the wheel, the npm package and the C header agree).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

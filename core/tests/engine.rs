@@ -316,3 +316,18 @@ fn decisions_equal_plain_cedar_on_10000_random_requests() {
         "allows {allows}, forbid-denies {forbids}"
     );
 }
+
+#[test]
+fn reasons_come_in_pack_order_every_time() {
+    let engine = Engine::with_defaults().unwrap();
+    let q = r#"{"principal":"vendor.wang","action":"query","resource":"criminal-records"}"#;
+    let first = engine.decide_json(q).unwrap().to_json_string();
+    for _ in 0..50 {
+        assert_eq!(engine.decide_json(q).unwrap().to_json_string(), first);
+    }
+    let d = engine.decide_json(q).unwrap();
+    assert_eq!(
+        d.reason_ids(),
+        vec!["art16-vendor-no-sensitive-pi", "art16-vendor-no-important"]
+    );
+}

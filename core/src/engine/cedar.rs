@@ -10,11 +10,12 @@ use super::decision::ReasonText;
 use super::request::{Channel, Request};
 use crate::error::{Error, Result};
 use crate::model::{Action, Dataset, Department, Inventory, ResourceKind, System, User};
-use crate::policy::{slot, PolicyPack};
+use crate::policy::PolicyPack;
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicyId,
     PolicySet, RestrictedExpression,
 };
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct ResolvedApproval {
 
 /// What the engine knows of one policy on this thread.
 pub(crate) struct LocalPolicy {
+    /// The position in the pack: reasons are reported in pack order.
+    pub(crate) order: usize,
     pub(crate) text: Arc<ReasonText>,
     pub(crate) forbid: bool,
     pub(crate) obligations: Arc<[String]>,
@@ -66,9 +69,62 @@ impl TypeNames {
     }
 }
 
+/// Entities built for earlier decisions on this thread, valid for one inventory
+/// generation. A cached entity is cloned, not rebuilt: building one evaluates every
+/// attribute expression, cloning copies values.
+#[derive(Default)]
+pub(crate) struct EntityCache {
+    generation: u64,
+    map: HashMap<(u8, String), Entity>,
+}
+
+const ENTITY_CACHE_LIMIT: usize = 16_384;
+
+impl EntityCache {
+    fn reset_for(&mut self, generation: u64) {
+        if self.generation != generation || self.map.len() > ENTITY_CACHE_LIMIT {
+            self.map.clear();
+            self.generation = generation;
+        }
+    }
+}
+
+/// What a principal's guard said of one policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// The policy has no guard: keep it as it is.
+    None,
+    /// The guard holds: use the residual.
+    Holds,
+    /// The guard is false: the policy cannot apply to this principal.
+    Fails,
+    /// The guard could not be evaluated: keep the original, which fails the same way.
+    Errs,
+}
+
+/// Per principal, the outcome of every guard and the policy sets built from them.
+#[derive(Default)]
+struct PrincipalSets {
+    generation: u64,
+    guards: HashMap<String, Arc<Vec<Guard>>>,
+    /// (principal, slot, resource id when it has its own policies) → policy set.
+    sets: HashMap<(String, usize, Option<String>), Option<Arc<PolicySet>>>,
+}
+
+const PRINCIPAL_SETS_LIMIT: usize = 65_536;
+
 /// The pack compiled for one thread.
 pub(crate) struct Local {
-    pub(crate) sets: Vec<Option<PolicySet>>,
+    /// Each policy as evaluated inside its slots (see `policy::specialize::unscoped`).
+    parsed: Vec<Policy>,
+    /// Per policy with a principal guard, the residual policy (see `policy::specialize`).
+    residuals: Vec<Option<Policy>>,
+    /// The guards, as permits with id `g<index>`.
+    guard_set: PolicySet,
+    has_guard: Vec<bool>,
+    principal_sets: RefCell<PrincipalSets>,
+    pack: PolicyPack,
+    pub(crate) entities: RefCell<EntityCache>,
     pub(crate) policies: HashMap<PolicyId, LocalPolicy>,
     pub(crate) default_deny: Arc<ReasonText>,
     pub(crate) engine_error: Arc<ReasonText>,
@@ -82,16 +138,44 @@ impl Local {
     pub(crate) fn compile(pack: &PolicyPack) -> Result<Self> {
         let infos = pack.policies();
         let mut parsed: Vec<Policy> = Vec::with_capacity(infos.len());
+        let mut residuals = Vec::with_capacity(infos.len());
+        let mut guards = Vec::new();
+        let mut has_guard = Vec::with_capacity(infos.len());
         let mut policies = HashMap::with_capacity(infos.len());
-        for info in infos {
+        for (i, info) in infos.iter().enumerate() {
             let id = PolicyId::new(info.id());
-            let policy = Policy::parse(Some(id.clone()), info.text()).map_err(|e| {
-                Error::request(format!("internal: re-parse of `{}`: {e}", info.id()))
-            })?;
+            let policy = match info
+                .unscoped
+                .as_ref()
+                .and_then(|u| Policy::from_json(Some(id.clone()), u.clone()).ok())
+            {
+                Some(p) => p,
+                None => Policy::parse(Some(id.clone()), info.text()).map_err(|e| {
+                    Error::request(format!("internal: re-parse of `{}`: {e}", info.id()))
+                })?,
+            };
+            // A split that Cedar does not take back is ignored: the original policy is
+            // always a correct, if slower, choice.
+            let split = info.split.as_ref().and_then(|split| {
+                let guard =
+                    Policy::from_json(Some(PolicyId::new(format!("g{i}"))), split.guard.clone())
+                        .ok()?;
+                let residual = Policy::from_json(Some(id.clone()), split.residual.clone()).ok()?;
+                Some((guard, residual))
+            });
+            has_guard.push(split.is_some());
+            match split {
+                Some((guard, residual)) => {
+                    guards.push(guard);
+                    residuals.push(Some(residual));
+                }
+                None => residuals.push(None),
+            }
             parsed.push(policy);
             policies.insert(
                 id,
                 LocalPolicy {
+                    order: i,
                     text: Arc::new(ReasonText {
                         policy: info.id().to_owned(),
                         article: info.article().to_owned(),
@@ -103,21 +187,8 @@ impl Local {
                 },
             );
         }
-        let mut sets = Vec::new();
-        for &action in Action::ALL {
-            for &kind in ResourceKind::ALL {
-                let s = slot(action, kind);
-                debug_assert_eq!(s, sets.len());
-                let indices = pack.slot_indices(s);
-                if indices.is_empty() {
-                    sets.push(None);
-                    continue;
-                }
-                let set = PolicySet::from_policies(indices.iter().map(|&i| parsed[i].clone()))
-                    .map_err(|e| Error::request(format!("internal: policy slice: {e}")))?;
-                sets.push(Some(set));
-            }
-        }
+        let guard_set = PolicySet::from_policies(guards)
+            .map_err(|e| Error::request(format!("internal: guards: {e}")))?;
         let actions = Action::ALL
             .iter()
             .map(|a| {
@@ -126,7 +197,13 @@ impl Local {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Local {
-            sets,
+            parsed,
+            residuals,
+            guard_set,
+            has_guard,
+            principal_sets: RefCell::new(PrincipalSets::default()),
+            pack: pack.clone(),
+            entities: RefCell::new(EntityCache::default()),
             policies,
             default_deny: Arc::new(ReasonText::default_deny()),
             engine_error: Arc::new(ReasonText::engine_error()),
@@ -136,12 +213,108 @@ impl Local {
             version: Arc::from(pack.version()),
         })
     }
+
+    /// The policies that can apply to this request: those of its action and resource
+    /// type (and those naming its resource), less those whose principal guard fails,
+    /// with the residual of those whose guard holds. `None` when no policy can apply.
+    pub(crate) fn policy_set(
+        &self,
+        principal: &str,
+        slot: usize,
+        resource_id: &str,
+        input: &CedarInput,
+        generation: u64,
+    ) -> Result<Option<Arc<PolicySet>>> {
+        let index = self.pack.slot_index(slot);
+        let own = index.by_resource.get(resource_id);
+        let key = (
+            principal.to_owned(),
+            slot,
+            own.map(|_| resource_id.to_owned()),
+        );
+        let mut cache = self.principal_sets.borrow_mut();
+        if cache.generation != generation || cache.sets.len() > PRINCIPAL_SETS_LIMIT {
+            cache.guards.clear();
+            cache.sets.clear();
+            cache.generation = generation;
+        }
+        if let Some(set) = cache.sets.get(&key) {
+            return Ok(set.clone());
+        }
+        let guards = match cache.guards.get(principal) {
+            Some(g) => Arc::clone(g),
+            None => {
+                let g = Arc::new(self.evaluate_guards(input)?);
+                cache.guards.insert(principal.to_owned(), Arc::clone(&g));
+                g
+            }
+        };
+        let mut chosen = Vec::new();
+        for &i in index.generic.iter().chain(own.into_iter().flatten()) {
+            match guards[i] {
+                Guard::None | Guard::Errs => chosen.push(self.parsed[i].clone()),
+                Guard::Holds => match &self.residuals[i] {
+                    Some(r) => chosen.push(r.clone()),
+                    None => chosen.push(self.parsed[i].clone()),
+                },
+                Guard::Fails => {}
+            }
+        }
+        let set = if chosen.is_empty() {
+            None
+        } else {
+            Some(Arc::new(PolicySet::from_policies(chosen).map_err(|e| {
+                Error::request(format!("internal: policy slice: {e}"))
+            })?))
+        };
+        cache.sets.insert(key, set.clone());
+        Ok(set)
+    }
+
+    /// Evaluates every guard for the request's principal.
+    fn evaluate_guards(&self, input: &CedarInput) -> Result<Vec<Guard>> {
+        let mut out: Vec<Guard> = self
+            .has_guard
+            .iter()
+            .map(|&g| if g { Guard::Fails } else { Guard::None })
+            .collect();
+        let r = &input.request;
+        let (Some(p), Some(a), Some(res)) = (r.principal(), r.action(), r.resource()) else {
+            return Err(Error::request(
+                "internal: request without principal, action or resource",
+            ));
+        };
+        let request =
+            cedar_policy::Request::new(p.clone(), a.clone(), res.clone(), Context::empty(), None)
+                .map_err(|e| Error::request(e.to_string()))?;
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.guard_set, &input.entities);
+        let index = |id: &PolicyId| {
+            id.to_string()
+                .strip_prefix('g')
+                .and_then(|n| n.parse::<usize>().ok())
+        };
+        for id in response.diagnostics().reason() {
+            if let Some(i) = index(id) {
+                out[i] = Guard::Holds;
+            }
+        }
+        for err in response.diagnostics().errors() {
+            let cedar_policy::AuthorizationError::PolicyEvaluationError(err) = err;
+            if let Some(i) = index(err.policy_id()) {
+                out[i] = Guard::Errs;
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Collects the entities a decision touches, each once.
-struct EntityBuilder<'a> {
+struct EntityBuilder<'a, 'c> {
     inv: &'a Inventory,
     types: &'a TypeNames,
+    cache: &'c mut EntityCache,
     seen: HashSet<(u8, &'a str)>,
     out: Vec<Entity>,
 }
@@ -150,14 +323,33 @@ fn s(v: &str) -> RestrictedExpression {
     RestrictedExpression::new_string(v.to_owned())
 }
 
-impl<'a> EntityBuilder<'a> {
-    fn new(inv: &'a Inventory, types: &'a TypeNames) -> Self {
+impl<'a, 'c> EntityBuilder<'a, 'c> {
+    fn new(inv: &'a Inventory, types: &'a TypeNames, cache: &'c mut EntityCache) -> Self {
+        cache.reset_for(inv.generation());
         EntityBuilder {
             inv,
             types,
+            cache,
             seen: HashSet::with_capacity(8),
             out: Vec::with_capacity(8),
         }
+    }
+
+    /// Adds the entity `(tag, id)` from the cache, or builds and caches it.
+    fn add(
+        &mut self,
+        tag: u8,
+        id: &str,
+        build: impl FnOnce(&Self) -> Result<Entity>,
+    ) -> Result<()> {
+        if let Some(e) = self.cache.map.get(&(tag, id.to_owned())) {
+            self.out.push(e.clone());
+            return Ok(());
+        }
+        let e = build(self)?;
+        self.cache.map.insert((tag, id.to_owned()), e.clone());
+        self.out.push(e);
+        Ok(())
     }
 
     fn build(
@@ -182,22 +374,20 @@ impl<'a> EntityBuilder<'a> {
                         kind: "department",
                         id: id.to_owned(),
                     })?;
-            let parents = d
-                .parent
-                .as_deref()
-                .map(|p| self.types.uid(&self.types.department, p))
-                .into_iter()
-                .collect();
-            let attrs = vec![
-                ("name".to_owned(), s(&d.name)),
-                ("kind".to_owned(), s(d.kind.as_str())),
-            ];
-            let e = Self::build(
-                attrs,
-                self.types.uid(&self.types.department, &d.id),
-                parents,
-            )?;
-            self.out.push(e);
+            self.add(0, id, |b| {
+                let t = b.types;
+                let parents = d
+                    .parent
+                    .as_deref()
+                    .map(|p| t.uid(&t.department, p))
+                    .into_iter()
+                    .collect();
+                let attrs = vec![
+                    ("name".to_owned(), s(&d.name)),
+                    ("kind".to_owned(), s(d.kind.as_str())),
+                ];
+                Self::build(attrs, t.uid(&t.department, &d.id), parents)
+            })?;
             next = d.parent.as_deref();
         }
         Ok(())
@@ -207,40 +397,45 @@ impl<'a> EntityBuilder<'a> {
         if !self.seen.insert((1, &u.id)) {
             return Ok(());
         }
-        let t = self.types;
-        let dept = t.uid(&t.department, &u.department);
-        let mut attrs = vec![
-            ("name".to_owned(), s(&u.name)),
-            (
-                "department".to_owned(),
-                RestrictedExpression::new_entity_uid(dept.clone()),
-            ),
-            (
-                "roles".to_owned(),
-                RestrictedExpression::new_set(u.roles.iter().map(|r| s(r))),
-            ),
-            (
-                "designated_admin".to_owned(),
-                RestrictedExpression::new_bool(u.designated_admin),
-            ),
-        ];
+        self.add(1, &u.id, |b| {
+            let t = b.types;
+            let dept = t.uid(&t.department, &u.department);
+            let mut attrs = vec![
+                ("name".to_owned(), s(&u.name)),
+                (
+                    "department".to_owned(),
+                    RestrictedExpression::new_entity_uid(dept.clone()),
+                ),
+                (
+                    "roles".to_owned(),
+                    RestrictedExpression::new_set(u.roles.iter().map(|r| s(r))),
+                ),
+                (
+                    "designated_admin".to_owned(),
+                    RestrictedExpression::new_bool(u.designated_admin),
+                ),
+            ];
+            if let Some(v) = &u.vendor {
+                attrs.push((
+                    "vendor".to_owned(),
+                    RestrictedExpression::new_entity_uid(t.uid(&t.vendor, v)),
+                ));
+            }
+            Self::build(attrs, t.uid(&t.user, &u.id), vec![dept])
+        })?;
         if let Some(v) = &u.vendor {
-            attrs.push((
-                "vendor".to_owned(),
-                RestrictedExpression::new_entity_uid(t.uid(&t.vendor, v)),
-            ));
             if self.seen.insert((2, v)) {
-                let name = self.inv.vendor(v).map(|v| v.name.as_str()).unwrap_or("");
-                let e = Self::build(
-                    vec![("name".to_owned(), s(name))],
-                    t.uid(&t.vendor, v),
-                    vec![],
-                )?;
-                self.out.push(e);
+                let inv = self.inv;
+                self.add(2, v, |b| {
+                    let name = inv.vendor(v).map(|v| v.name.as_str()).unwrap_or("");
+                    Self::build(
+                        vec![("name".to_owned(), s(name))],
+                        b.types.uid(&b.types.vendor, v),
+                        vec![],
+                    )
+                })?;
             }
         }
-        let e = Self::build(attrs, t.uid(&t.user, &u.id), vec![dept])?;
-        self.out.push(e);
         self.department(&u.department)
     }
 
@@ -248,7 +443,11 @@ impl<'a> EntityBuilder<'a> {
         if !self.seen.insert((3, &d.id)) {
             return Ok(());
         }
-        let t = self.types;
+        self.add(3, &d.id, |b| Self::dataset_entity(b.types, d))?;
+        self.department(&d.owner)
+    }
+
+    fn dataset_entity(t: &TypeNames, d: &Dataset) -> Result<Entity> {
         let mut attrs = vec![
             ("name".to_owned(), s(&d.name)),
             (
@@ -279,26 +478,25 @@ impl<'a> EntityBuilder<'a> {
         if let Some(g) = d.grade {
             attrs.push(("grade".to_owned(), s(g.as_str())));
         }
-        let e = Self::build(attrs, t.uid(&t.dataset, &d.id), vec![])?;
-        self.out.push(e);
-        self.department(&d.owner)
+        Self::build(attrs, t.uid(&t.dataset, &d.id), vec![])
     }
 
     fn system(&mut self, sys: &'a System) -> Result<()> {
         if !self.seen.insert((4, &sys.id)) {
             return Ok(());
         }
-        let t = self.types;
-        let attrs = vec![
-            ("name".to_owned(), s(&sys.name)),
-            ("kind".to_owned(), s(sys.kind.as_str())),
-            (
-                "owner".to_owned(),
-                RestrictedExpression::new_entity_uid(t.uid(&t.department, &sys.owner)),
-            ),
-        ];
-        let e = Self::build(attrs, t.uid(&t.system, &sys.id), vec![])?;
-        self.out.push(e);
+        self.add(4, &sys.id, |b| {
+            let t = b.types;
+            let attrs = vec![
+                ("name".to_owned(), s(&sys.name)),
+                ("kind".to_owned(), s(sys.kind.as_str())),
+                (
+                    "owner".to_owned(),
+                    RestrictedExpression::new_entity_uid(t.uid(&t.department, &sys.owner)),
+                ),
+            ];
+            Self::build(attrs, t.uid(&t.system, &sys.id), vec![])
+        })?;
         self.department(&sys.owner)
     }
 }
@@ -342,8 +540,9 @@ pub(crate) fn to_cedar(
     types: &TypeNames,
     action_uid: &EntityUid,
     approval: Option<&ResolvedApproval>,
+    cache: &mut EntityCache,
 ) -> Result<CedarInput> {
-    let mut b = EntityBuilder::new(inv, types);
+    let mut b = EntityBuilder::new(inv, types, cache);
     let user = inv
         .user(&req.principal)
         .ok_or_else(|| unknown("user", &req.principal))?;
@@ -435,7 +634,8 @@ pub(crate) fn to_cedar(
 /// what plain Cedar would be given. Used by the differential tests and benches.
 pub(crate) fn full_store(inv: &Inventory, pack: &PolicyPack) -> Result<Entities> {
     let types = TypeNames::new()?;
-    let mut b = EntityBuilder::new(inv, &types);
+    let mut cache = EntityCache::default();
+    let mut b = EntityBuilder::new(inv, &types, &mut cache);
     for d in inv.departments() {
         b.department(&d.id)?;
     }

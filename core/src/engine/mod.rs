@@ -199,13 +199,17 @@ impl Engine {
                 .and_then(|r| r.resolve(id, request)),
             None => None,
         };
-        let input = cedar::to_cedar(
-            request,
-            inventory,
-            &local.types,
-            &local.actions[request.action.index()],
-            approval.as_ref(),
-        )?;
+        let input = {
+            let mut cache = local.entities.borrow_mut();
+            cedar::to_cedar(
+                request,
+                inventory,
+                &local.types,
+                &local.actions[request.action.index()],
+                approval.as_ref(),
+                &mut cache,
+            )?
+        };
         let deny = |reasons: Vec<Reason>| Decision {
             allowed: false,
             reasons,
@@ -217,7 +221,14 @@ impl Engine {
             text: Arc::clone(&p.text),
             error: None,
         };
-        let Some(set) = &local.sets[slot(request.action, request.resource.kind)] else {
+        let Some(set) = local.policy_set(
+            &request.principal,
+            slot(request.action, request.resource.kind),
+            &request.resource.id,
+            &input,
+            inventory.generation(),
+        )?
+        else {
             return Ok(deny(vec![Reason {
                 text: Arc::clone(&local.default_deny),
                 error: None,
@@ -225,18 +236,19 @@ impl Engine {
         };
         let response = local
             .authorizer
-            .is_authorized(&input.request, set, &input.entities);
+            .is_authorized(&input.request, &set, &input.entities);
         let diagnostics = response.diagnostics();
 
         let mut errors = diagnostics.errors().peekable();
         if errors.peek().is_some() {
             // Fail closed: a policy that could not be evaluated denies the request.
-            let mut reasons: Vec<Reason> = diagnostics
+            let mut fired: Vec<&LocalPolicy> = diagnostics
                 .reason()
                 .filter_map(|id| local.policies.get(id))
                 .filter(|p| p.forbid)
-                .map(reason)
                 .collect();
+            fired.sort_by_key(|p| p.order);
+            let mut reasons: Vec<Reason> = fired.into_iter().map(reason).collect();
             for err in errors {
                 let cedar_policy::AuthorizationError::PolicyEvaluationError(err) = err;
                 let text = local
@@ -251,7 +263,14 @@ impl Engine {
             return Ok(deny(reasons));
         }
 
-        let determining = diagnostics.reason().filter_map(|id| local.policies.get(id));
+        // Cedar reports the determining policies in no fixed order; report them in the
+        // order of the pack so that the same request always gets the same decision.
+        let mut determining: Vec<&LocalPolicy> = diagnostics
+            .reason()
+            .filter_map(|id| local.policies.get(id))
+            .collect();
+        determining.sort_by_key(|p| p.order);
+        let determining = determining.into_iter();
         if response.decision() == cedar_policy::Decision::Allow {
             let mut reasons = Vec::new();
             let mut obligations: Vec<String> = Vec::new();
@@ -410,7 +429,8 @@ impl PlainCedar {
         let types = cedar::TypeNames::new()?;
         let action = cedar_policy::EntityUid::from_str(&format!("Action::\"{}\"", request.action))
             .map_err(|e| Error::request(e.to_string()))?;
-        let input = cedar::to_cedar(request, &self.inventory, &types, &action, None)?;
+        let mut cache = cedar::EntityCache::default();
+        let input = cedar::to_cedar(request, &self.inventory, &types, &action, None, &mut cache)?;
         let request = input.request;
         let ctx = request
             .context()
@@ -425,12 +445,42 @@ impl PlainCedar {
             .map_err(|e| Error::request(e.to_string()))
     }
 
-    /// Every entity of the inventory in Cedar's entity JSON format, as a peer binding
-    /// of Cedar (cedarpy, cedar-wasm) is given it. For the peer benchmarks.
+    /// The whole entity store in Cedar's entities JSON format (parseable without a
+    /// schema), for peers such as a Cedar binding in another language.
     pub fn entities_json(&self) -> Result<serde_json::Value> {
         self.entities
             .to_json_value()
             .map_err(|e| Error::inventory("store", e))
+    }
+
+    /// Every policy of the pack as Cedar text, in load order.
+    pub fn policies_text(&self) -> String {
+        let mut text = String::new();
+        for p in self.pack.policies() {
+            text.push_str(p.text());
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The Cedar request for `request` in the JSON form Cedar bindings take:
+    /// `principal`, `action` and `resource` as entity uid strings, `context` as JSON.
+    pub fn request_json(&self, request: &Request) -> Result<serde_json::Value> {
+        let r = self.cedar_request(request)?;
+        let uid = |u: Option<&cedar_policy::EntityUid>| {
+            u.map(|u| serde_json::Value::String(u.to_string()))
+                .unwrap_or(serde_json::Value::Null)
+        };
+        let context = match r.context() {
+            Some(c) => c.to_json_value().map_err(Error::request)?,
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        Ok(serde_json::json!({
+            "principal": uid(r.principal()),
+            "action": uid(r.action()),
+            "resource": uid(r.resource()),
+            "context": context,
+        }))
     }
 
     /// Plain Cedar's answer: `is_authorized` over the whole set and store.

@@ -14,14 +14,35 @@ use std::sync::Arc;
 
 type Map<T> = imbl::HashMap<String, Arc<T>>;
 
+/// A number that changes with every change of an inventory's content.
+fn next_generation() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The organisation as the engine sees it: departments, vendors, users, datasets, systems.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Inventory {
+    generation: u64,
     departments: Map<Department>,
     vendors: Map<Vendor>,
     users: Map<User>,
     datasets: Map<Dataset>,
     systems: Map<System>,
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        Inventory {
+            generation: next_generation(),
+            departments: Map::default(),
+            vendors: Map::default(),
+            users: Map::default(),
+            datasets: Map::default(),
+            systems: Map::default(),
+        }
+    }
 }
 
 impl fmt::Debug for Inventory {
@@ -380,6 +401,7 @@ impl Inventory {
                 next.systems.insert(s.id.clone(), Arc::new(s));
             }
         }
+        next.generation = next_generation();
         *self = next;
         Ok(())
     }
@@ -450,7 +472,13 @@ impl Inventory {
                 self.systems.remove(id).ok_or_else(missing)?;
             }
         }
+        self.generation = next_generation();
         Ok(())
+    }
+
+    /// A number that identifies this content: equal generations mean equal content.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// A department by id.

@@ -6,6 +6,7 @@
 //! the index of which policies can apply to each action and resource type. It does
 //! not evaluate requests: that is the engine's job.
 
+pub(crate) mod specialize;
 pub mod testing;
 
 use crate::error::{Error, Result, SourceError};
@@ -92,7 +93,7 @@ const DEFAULT_FILES: &[(&str, &str)] = &[
 
 /// What a policy says of itself: its id, the article it enforces and its text in
 /// both languages — what a decision's reasons show.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PolicyInfo {
     pub(crate) id: String,
     pub(crate) article: String,
@@ -103,6 +104,10 @@ pub struct PolicyInfo {
     pub(crate) file: String,
     pub(crate) line: usize,
     pub(crate) text: String,
+    /// The principal guard and residual, when the policy has a guard.
+    pub(crate) split: Option<specialize::Split>,
+    /// The policy with the scope its slots guarantee opened up.
+    pub(crate) unscoped: Option<serde_json::Value>,
 }
 
 impl PolicyInfo {
@@ -155,8 +160,8 @@ struct PackInner {
     set: PolicySet,
     policies: Vec<PolicyInfo>,
     version: String,
-    /// For each (action, resource kind) slot, the indices of the policies that can apply.
-    slots: Vec<Vec<usize>>,
+    /// For each (action, resource kind) slot, the policies that can apply.
+    slots: Vec<SlotIndex>,
 }
 
 impl fmt::Debug for PolicyPack {
@@ -340,12 +345,18 @@ impl PolicyPack {
         action: Action,
         kind: ResourceKind,
     ) -> impl Iterator<Item = &PolicyInfo> {
-        self.inner.slots[slot(action, kind)]
+        let index = &self.inner.slots[slot(action, kind)];
+        let mut all: Vec<usize> = index
+            .generic
             .iter()
-            .map(|&i| &self.inner.policies[i])
+            .chain(index.by_resource.values().flatten())
+            .copied()
+            .collect();
+        all.sort_unstable();
+        all.into_iter().map(|i| &self.inner.policies[i])
     }
 
-    pub(crate) fn slot_indices(&self, slot: usize) -> &[usize] {
+    pub(crate) fn slot_index(&self, slot: usize) -> &SlotIndex {
         &self.inner.slots[slot]
     }
 
@@ -464,6 +475,7 @@ fn policy_info(file: &str, text: &str, policy: &Policy) -> Result<PolicyInfo> {
         }
     }
     let (line, _) = line_col(text, text.find(&policy_text).unwrap_or(0));
+    let est = policy.to_json().ok();
     Ok(PolicyInfo {
         id,
         article,
@@ -474,12 +486,27 @@ fn policy_info(file: &str, text: &str, policy: &Policy) -> Result<PolicyInfo> {
         file: file.to_owned(),
         line,
         text: policy_text,
+        split: est.as_ref().and_then(specialize::split).map(|mut split| {
+            if let Some(r) = specialize::unscoped(&split.residual) {
+                split.residual = r;
+            }
+            split
+        }),
+        unscoped: est.as_ref().and_then(specialize::unscoped),
     })
+}
+
+/// The policies of one (action, resource kind) slot: those that can apply to any
+/// resource, and those whose scope names one resource (`resource == Dataset::"x"`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SlotIndex {
+    pub(crate) generic: Vec<usize>,
+    pub(crate) by_resource: std::collections::HashMap<String, Vec<usize>>,
 }
 
 /// For each (action, resource kind) slot, the policies whose scope can match it.
 /// The test is conservative: a policy is left out only when its scope rules it out.
-fn index_policies(schema: &Schema, set: &PolicySet, infos: &[PolicyInfo]) -> Vec<Vec<usize>> {
+fn index_policies(schema: &Schema, set: &PolicySet, infos: &[PolicyInfo]) -> Vec<SlotIndex> {
     let action_entities = schema.action_entities().ok();
     let action_uid = |a: Action| EntityUid::from_str(&format!("Action::\"{}\"", a.as_str())).ok();
     // The action itself and its action groups.
@@ -496,7 +523,7 @@ fn index_policies(schema: &Schema, set: &PolicySet, infos: &[PolicyInfo]) -> Vec
             v
         })
         .collect();
-    let mut slots = vec![Vec::new(); Action::ALL.len() * ResourceKind::ALL.len()];
+    let mut slots = vec![SlotIndex::default(); Action::ALL.len() * ResourceKind::ALL.len()];
     for (i, info) in infos.iter().enumerate() {
         let Some(policy) = set.policy(&PolicyId::new(&info.id)) else {
             continue;
@@ -518,8 +545,17 @@ fn index_policies(schema: &Schema, set: &PolicySet, infos: &[PolicyInfo]) -> Vec
                 continue;
             }
             for &k in a.resource_kinds() {
-                if kind_ok(k) {
-                    slots[slot(a, k)].push(i);
+                if !kind_ok(k) {
+                    continue;
+                }
+                let index = &mut slots[slot(a, k)];
+                match policy.resource_constraint() {
+                    ResourceConstraint::Eq(uid) => index
+                        .by_resource
+                        .entry(uid.id().unescaped().to_owned())
+                        .or_default()
+                        .push(i),
+                    _ => index.generic.push(i),
                 }
             }
         }

@@ -1,0 +1,162 @@
+"""Every error class, provoked through the API and asserted by class and `.code`."""
+
+import shutil
+
+import pytest
+
+import govdata
+
+from conftest import ROOT
+
+SCHEMA = ROOT / "policies" / "schema.cedarschema"
+
+GOOD_POLICY = """
+@id("test-permit-query")
+@article("第三条")
+@zh("测试")
+@en("test")
+permit (principal, action == Action::"query", resource is Dataset);
+"""
+
+
+def _pack(tmp_path, policy, schema=None):
+    d = tmp_path / "pack"
+    d.mkdir()
+    if schema is None:
+        shutil.copy(SCHEMA, d / "schema.cedarschema")
+    else:
+        (d / "schema.cedarschema").write_text(schema, encoding="utf-8")
+    (d / "test.cedar").write_text(policy, encoding="utf-8")
+    return d
+
+
+def _raises(cls, code, fn, *args, **kwargs):
+    with pytest.raises(cls) as info:
+        fn(*args, **kwargs)
+    err = info.value
+    assert type(err) is cls
+    assert isinstance(err, govdata.GovdataError)
+    assert isinstance(err, Exception)
+    assert err.code == code
+    assert cls.code == code
+    assert govdata.ERRORS_BY_CODE[code] is cls
+    assert str(err), "an error names what is wrong"
+    return err
+
+
+def test_a_good_pack_loads(tmp_path):
+    engine = govdata.Engine(policies=_pack(tmp_path, GOOD_POLICY))
+    assert engine.policy_version.startswith("sha256:")
+
+
+def test_policy_parse(tmp_path):
+    d = _pack(tmp_path, GOOD_POLICY + "\npermit (principal, action, resource) when {")
+    err = _raises(govdata.PolicyParseError, "policy_parse", govdata.Engine, policies=d)
+    assert "test.cedar" in str(err)
+
+
+def test_policy_validation(tmp_path):
+    bad = GOOD_POLICY.replace("resource is Dataset);", "resource is Dataset) when { resource.no_such_attribute == 1 };")
+    _raises(govdata.PolicyValidationError, "policy_validation", govdata.Engine, policies=_pack(tmp_path, bad))
+
+
+def test_policy_annotation(tmp_path):
+    bad = 'permit (principal, action == Action::"query", resource is Dataset);'
+    _raises(govdata.PolicyAnnotationError, "policy_annotation", govdata.Engine, policies=_pack(tmp_path, bad))
+
+
+def test_schema_invalid(tmp_path):
+    d = _pack(tmp_path, GOOD_POLICY, schema="entity User in [ {")
+    _raises(govdata.SchemaInvalidError, "schema_invalid", govdata.Engine, policies=d)
+
+
+def test_a_bad_reload_changes_nothing(tmp_path, fresh_engine):
+    before = fresh_engine.policy_version
+    d = _pack(tmp_path, "permit (principal, action, resource) when {")
+    _raises(govdata.PolicyParseError, "policy_parse", fresh_engine.reload_policies, d)
+    assert fresh_engine.policy_version == before
+
+
+def test_inventory_invalid(fresh_engine):
+    user = {"id": "x", "department": "no-such-department", "roles": ["analyst"]}
+    _raises(govdata.InventoryInvalidError, "inventory_invalid", fresh_engine.upsert, "user", user)
+    _raises(govdata.InventoryInvalidError, "inventory_invalid", fresh_engine.upsert, "no-such-kind", {"id": "x"})
+    _raises(govdata.InventoryInvalidError, "inventory_invalid", fresh_engine.upsert, "user", {"id": "x", "department": "gongan", "extra": 1})
+    _raises(govdata.InventoryInvalidError, "inventory_invalid", govdata.Engine, inventory={"users": [{"id": "x"}]})
+    _raises(govdata.InventoryInvalidError, "inventory_invalid", fresh_engine.replace_inventory, {"planets": []})
+
+
+def test_unknown_entity(engine):
+    _raises(govdata.UnknownEntityError, "unknown_entity", engine.decide, principal="nobody", action="query", resource="hukou")
+    _raises(govdata.UnknownEntityError, "unknown_entity", engine.decide, principal="zhang.san", action="query", resource="no-such-data")
+
+
+def test_request_invalid(engine):
+    _raises(govdata.RequestInvalidError, "request_invalid", engine.decide, principal="zhang.san", action="fly", resource="hukou")
+    _raises(govdata.RequestInvalidError, "request_invalid", engine.decide, {"principal": "zhang.san", "action": "query"})
+    _raises(govdata.RequestInvalidError, "request_invalid", engine.decide, action="query", resource="hukou")
+    _raises(govdata.RequestInvalidError, "request_invalid", engine.decide_json, "{")
+
+
+def test_io(tmp_path):
+    _raises(govdata.IoError, "io", govdata.Engine, inventory=tmp_path / "missing.json")
+    _raises(govdata.IoError, "io", govdata.Engine, policies=tmp_path / "missing-dir")
+
+
+def test_internal_error_is_never_a_panic_exception():
+    err = _raises(govdata.InternalError, "internal", govdata._native._panic_for_test)
+    assert "panic" in str(err)
+    assert type(err).__name__ != "PanicException"
+
+
+# The codes of the parts that the Python package does not expose yet (the audit log,
+# the vault and the workflows). They have their classes now; each moves to a test
+# above, provoked through the API, as its part lands. This list must shrink, never grow.
+NOT_YET_REACHABLE = {
+    "audit_tampered",
+    "audit_retention",
+    "audit_unavailable",
+    "crypto_auth_failed",
+    "key_not_found",
+    "key_destroyed",
+    "key_invalid",
+    "access_denied",
+    "workflow_invalid",
+}
+
+
+def test_every_core_code_has_its_own_class():
+    assert set(govdata.ERROR_CODES) | {"internal"} == set(govdata.ERRORS_BY_CODE)
+    classes = list(govdata.ERRORS_BY_CODE.values())
+    assert len(set(classes)) == len(classes)
+    for code, cls in govdata.ERRORS_BY_CODE.items():
+        assert issubclass(cls, govdata.GovdataError) and cls is not govdata.GovdataError
+        assert cls.code == code
+        assert cls.__module__ == "govdata"
+    assert issubclass(govdata.GovdataError, Exception)
+    assert govdata.GovdataError.code is None
+
+
+@pytest.mark.parametrize("code", sorted(NOT_YET_REACHABLE))
+def test_classes_of_parts_not_yet_exposed(code):
+    cls = govdata.ERRORS_BY_CODE[code]
+    assert cls.code == code
+    with pytest.raises(cls) as info:
+        raise cls("raised by the test")
+    assert info.value.code == code
+    assert code in govdata.ERROR_CODES
+
+
+def test_every_reachable_code_is_tested_above():
+    tested = {
+        "policy_parse",
+        "policy_validation",
+        "policy_annotation",
+        "schema_invalid",
+        "inventory_invalid",
+        "unknown_entity",
+        "request_invalid",
+        "io",
+        "internal",
+    }
+    assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

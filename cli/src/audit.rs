@@ -1,0 +1,326 @@
+//! `govdata audit verify|query|backup|restore|purge|tail`.
+//!
+//! Exit status: 0 success; 1 tampering found (`audit_tampered`), or a `view_audit`
+//! denial for `query`; 2 any other error. Commands that write to the log (`query`
+//! records the viewing decision, `backup`, `purge`, `restore`) open it for writing:
+//! do not run them against a log that a running service holds open.
+
+use crate::decide::load_pack;
+use crate::output::fail;
+use clap::{Args, Subcommand};
+use govdata::audit::{
+    AuditLog, AuditOptions, AuditQuery, AuditRecord, Checkpoint, Date, SealingKey, Timestamp,
+    VerifyReport,
+};
+use govdata::{Action, Engine, Inventory};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The audit subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every record, link and seal: exit 0 intact, 1 tampering (first bad record
+    /// and what is wrong), 2 other errors.
+    Verify {
+        /// The log directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+        /// A checkpoint kept elsewhere (`gdaudit1:…`): also detect truncation and rollback.
+        #[arg(long)]
+        checkpoint: Option<String>,
+    },
+    /// Show the records a user may see (a `view_audit` decision, itself recorded), as
+    /// JSON lines.
+    Query(Box<QueryArgs>),
+    /// Copy the sealed segments to DEST, verify the copy and record the backup.
+    Backup {
+        /// The log directory.
+        dir: PathBuf,
+        /// The backup directory (created if absent).
+        dest: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+        /// Seal the open segment first, so that every record so far is backed up.
+        #[arg(long)]
+        seal: bool,
+    },
+    /// Bring segments back from a backup (missing, purged or damaged ones).
+    Restore {
+        /// The backup directory.
+        backup: PathBuf,
+        /// The log directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Remove sealed, backed-up segments older than a date at least six calendar
+    /// months ago (`audit_retention` otherwise); the purge is recorded.
+    Purge {
+        /// The log directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+        /// Remove segments whose records are all before this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        before: String,
+    },
+    /// Print the last records as JSON lines (read-only; safe beside a running writer).
+    Tail {
+        /// The log directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+        /// How many records.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: usize,
+        /// Keep printing new records as they are appended.
+        #[arg(short, long)]
+        follow: bool,
+    },
+}
+
+/// The sealing key file.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// The file holding the 32-byte sealing key, raw.
+    #[arg(long = "key-file")]
+    key_file: PathBuf,
+}
+
+impl KeyArg {
+    fn load(&self) -> govdata::Result<SealingKey> {
+        SealingKey::from_file(&self.key_file)
+    }
+}
+
+/// Arguments of `govdata audit query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The log directory.
+    dir: PathBuf,
+    #[command(flatten)]
+    key: KeyArg,
+    /// The user who views the log (the principal of the `view_audit` decision).
+    #[arg(long = "as")]
+    viewer: String,
+    /// The inventory JSON file.
+    #[arg(long)]
+    inventory: PathBuf,
+    /// Policy directories (the default pack if omitted).
+    #[arg(long = "policies")]
+    policies: Vec<PathBuf>,
+    /// Records of this department's staff (and its sub-departments').
+    #[arg(long)]
+    department: Option<String>,
+    /// Records of this user.
+    #[arg(long)]
+    user: Option<String>,
+    /// Records of this action.
+    #[arg(long)]
+    action: Option<String>,
+    /// Records about this dataset.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// `allow` or `deny`.
+    #[arg(long)]
+    decision: Option<String>,
+    /// Records of this kind (`decision`, `audit.purge` …).
+    #[arg(long)]
+    kind: Option<String>,
+    /// From this time (YYYY-MM-DD or RFC 3339 UTC).
+    #[arg(long)]
+    since: Option<String>,
+    /// Before this time.
+    #[arg(long)]
+    until: Option<String>,
+    /// At most this many (the latest).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+fn finish(err: &govdata::Error) -> ExitCode {
+    let code = fail(err);
+    if err.code() == "audit_tampered" {
+        ExitCode::from(1)
+    } else {
+        code
+    }
+}
+
+fn print_report(r: &VerifyReport) {
+    let range = match (r.first_seq, r.last_seq) {
+        (Some(a), Some(b)) => format!("records {a}..={b}"),
+        _ => "no records".into(),
+    };
+    println!(
+        "ok: {} records ({range}) in {} segments, {} sealed",
+        r.records, r.segments, r.sealed_segments
+    );
+    if let Some(p) = r.purged_through {
+        println!("purged: records 1..={p} (recorded purges)");
+    }
+    if let Some(t) = &r.torn_tail {
+        println!(
+            "torn tail: segment {} from byte {} ({}), record {} was never completed; opening the log cuts it",
+            t.segment, t.offset, t.reason, t.first_lost_seq
+        );
+    }
+    if let Some(c) = &r.head {
+        println!("checkpoint: {c}");
+    }
+}
+
+fn print_record(r: &AuditRecord) {
+    println!("{}", r.to_json());
+}
+
+fn open(dir: &PathBuf, key: &KeyArg) -> govdata::Result<AuditLog> {
+    let log = AuditLog::open(dir, key.load()?, AuditOptions::default())?;
+    if let Some(r) = log.recovery() {
+        eprintln!(
+            "recovered: cut a torn tail of {} bytes in segment {} (record {} was never completed); kept at {}",
+            r.bytes_cut,
+            r.torn.segment,
+            r.torn.first_lost_seq,
+            r.kept_at.display()
+        );
+    }
+    Ok(log)
+}
+
+pub fn run(cmd: &AuditCommand) -> ExitCode {
+    let result = match cmd {
+        AuditCommand::Verify {
+            dir,
+            key,
+            checkpoint,
+        } => (|| {
+            let cp = checkpoint
+                .as_deref()
+                .map(str::parse::<Checkpoint>)
+                .transpose()?;
+            let r = AuditLog::verify_dir(dir, &key.load()?, cp.as_ref())?;
+            print_report(&r);
+            Ok(ExitCode::SUCCESS)
+        })(),
+        AuditCommand::Query(q) => query(q),
+        AuditCommand::Backup {
+            dir,
+            dest,
+            key,
+            seal,
+        } => (|| {
+            let log = open(dir, key)?;
+            if *seal {
+                log.seal()?;
+            }
+            let r = log.backup(dest)?;
+            println!(
+                "backed up to {}: {} segments copied, {} already there; the copy verifies ({} records)",
+                r.dest.display(),
+                r.copied.len(),
+                r.already_present.len(),
+                r.verified.records
+            );
+            Ok(ExitCode::SUCCESS)
+        })(),
+        AuditCommand::Restore { backup, dir, key } => (|| {
+            let r = AuditLog::restore(backup, dir, key.load()?, AuditOptions::default())?;
+            println!(
+                "restored {} segments; the log verifies ({} records); recorded as record {}",
+                r.restored.len(),
+                r.verified.records,
+                r.event_seq
+            );
+            Ok(ExitCode::SUCCESS)
+        })(),
+        AuditCommand::Purge { dir, key, before } => (|| {
+            let before = Date::parse(before)?;
+            let log = open(dir, key)?;
+            let r = log.purge(before)?;
+            match (r.segments.first(), r.segments.last(), r.through_seq) {
+                (Some(a), Some(b), Some(s)) => println!(
+                    "purged segments {a}..={b} (records through {s}); recorded as record {}",
+                    r.event_seq.unwrap_or(0)
+                ),
+                _ => println!("nothing to purge before {before}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        })(),
+        AuditCommand::Tail {
+            dir,
+            key,
+            lines,
+            follow,
+        } => tail(dir, key, *lines, *follow),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => finish(&e),
+    }
+}
+
+fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
+    let engine = Engine::new(load_pack(&q.policies)?, Inventory::from_file(&q.inventory)?);
+    let parse_time = |t: &Option<String>| t.as_deref().map(Timestamp::parse).transpose();
+    let query = AuditQuery {
+        department: q.department.clone(),
+        user: q.user.clone(),
+        action: q
+            .action
+            .as_deref()
+            .map(|a| {
+                a.parse::<Action>()
+                    .map_err(|message| govdata::Error::RequestInvalid { message })
+            })
+            .transpose()?,
+        dataset: q.dataset.clone(),
+        decision: q.decision.as_deref().map(str::parse).transpose()?,
+        kind: q.kind.clone(),
+        since: parse_time(&q.since)?,
+        until: parse_time(&q.until)?,
+        limit: q.limit,
+    };
+    let log = open(&q.dir, &q.key)?;
+    let view = log.view(&engine, &q.viewer, &query)?;
+    if !view.decision.allowed() {
+        eprintln!("{}", view.decision.to_json_string());
+        return Ok(ExitCode::from(1));
+    }
+    for r in &view.records {
+        print_record(r);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tail(dir: &PathBuf, key: &KeyArg, lines: usize, follow: bool) -> govdata::Result<ExitCode> {
+    let key = key.load()?;
+    let mut last = VecDeque::with_capacity(lines + 1);
+    AuditLog::read_dir(dir, &key, |r| {
+        last.push_back(r);
+        if last.len() > lines {
+            last.pop_front();
+        }
+        Ok(())
+    })?;
+    let mut seen = last.back().map_or(0, |r| r.seq);
+    for r in &last {
+        print_record(r);
+    }
+    if !follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        AuditLog::read_dir(dir, &key, |r| {
+            if r.seq > seen {
+                seen = r.seq;
+                print_record(&r);
+            }
+            Ok(())
+        })?;
+    }
+}
