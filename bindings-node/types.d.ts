@@ -64,7 +64,7 @@ export type ErrorCode =
   | 'policy_parse' | 'policy_validation' | 'policy_annotation' | 'schema_invalid'
   | 'inventory_invalid' | 'unknown_entity' | 'request_invalid' | 'audit_tampered'
   | 'audit_retention' | 'audit_unavailable' | 'crypto_auth_failed' | 'key_not_found'
-  | 'key_destroyed' | 'key_invalid' | 'workflow_invalid' | 'io'
+  | 'key_destroyed' | 'key_invalid' | 'access_denied' | 'workflow_invalid' | 'io'
   | 'invalid_argument' | 'panic'
 
 /** Every error govdata throws or rejects with. */

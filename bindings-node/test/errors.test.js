@@ -134,7 +134,7 @@ provokes('panic', 'a panic becomes an exception or a rejection, never an abort',
 // they are exposed here, no call of this module can raise them.
 const later = [
   'audit_tampered', 'audit_retention', 'audit_unavailable', 'crypto_auth_failed',
-  'key_not_found', 'key_destroyed', 'key_invalid', 'workflow_invalid',
+  'key_not_found', 'key_destroyed', 'key_invalid', 'access_denied', 'workflow_invalid',
 ]
 for (const code of later) {
   test(`${code}: raised once the audit log, vault and workflows are exposed`, { todo: true }, () => {
@@ -149,6 +149,13 @@ test('every code is provoked above or listed as coming', () => {
     assert.ok(provoked.has(code) || later.includes(code), `code ${code} is never provoked`)
   }
   for (const code of provoked) assert.ok(codes.includes(code), `${code} is not in errorCodes()`)
+})
+
+test('the typings list exactly the codes the module raises', () => {
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
+  const union = /export type ErrorCode =([^]*?)\n\n/.exec(dts)[1]
+  const typed = [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
+  assert.deepEqual([...typed].sort(), [...errorCodes()].sort())
 })
 
 test('a failed reload or update changes nothing', () => {
