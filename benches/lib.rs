@@ -1,6 +1,11 @@
 //! Workloads shared by the benchmarks: the example city, sample requests, a city with
 //! many datasets, and department policy packs of any size.
 
+#![expect(
+    clippy::expect_used,
+    reason = "benchmark workloads: a setup failure ends the benchmark run with its message"
+)]
+
 use govdata::engine::{Channel, Context, Resource};
 use govdata::model::{Dataset, Grade, PersonalInfo, Record, ScenarioRisk, ShareType, Stage};
 use govdata::{Action, Engine, Inventory, PolicyPack, Request};

@@ -48,9 +48,11 @@ cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$root/ffi/include" -I"$root/ffi/tes
 link=(-L"$lib_dir" -Wl,-rpath,"$lib_dir" -lgovdata -lpthread)
 gcc "${cflags[@]}" ffi/tests/test_api.c -o "$out/test_api" "${link[@]}"
 gcc "${cflags[@]}" ffi/tests/test_vectors.c -o "$out/test_vectors" "${link[@]}"
+gcc "${cflags[@]}" ffi/tests/test_audit_vault.c -o "$out/test_audit_vault" "${link[@]}"
 g++ -std=c++17 -Wall -Wextra -Werror -g -I"$root/ffi/include" -I"$root/ffi/examples" \
   ffi/tests/test_cpp.cpp -o "$out/test_cpp" "${link[@]}"
 gcc "${cflags[@]}" ffi/examples/decide.c -o "$out/decide" "${link[@]}"
+gcc "${cflags[@]}" ffi/examples/audit_vault.c -o "$out/audit_vault" "${link[@]}"
 # The static library links on its own too.
 gcc "${cflags[@]}" ffi/examples/decide.c -o "$out/decide_static" "$lib_dir/libgovdata.a" -lpthread -ldl -lm
 
@@ -72,8 +74,10 @@ run() {
 # test_api provokes three panics on purpose; their messages on stderr are expected.
 run test_api "$out/test_api" "$root"
 run test_vectors "$out/test_vectors" "$root"
+run test_audit_vault "$out/test_audit_vault"
 run test_cpp "$out/test_cpp" "$root"
 run example "$out/decide"
+run example_audit_vault "$out/audit_vault"
 run example_static "$out/decide_static"
 
 if [ "$failed" != 0 ]; then

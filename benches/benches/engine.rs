@@ -5,6 +5,11 @@
 //! Plain Cedar is given its best case: the whole entity store built once and kept
 //! resident, and each Cedar request built before the timing loop.
 
+#![expect(
+    clippy::expect_used,
+    reason = "benchmark setup: a failure ends the benchmark run with its message"
+)]
+
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use govdata::{Engine, Inventory, PolicyPack};
 use govdata_benches::*;

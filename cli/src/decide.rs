@@ -88,11 +88,23 @@ pub fn run(args: &Args) -> ExitCode {
     let result = (|| {
         let pack = load_pack(&args.policies)?;
         let inventory = Inventory::from_file(&args.inventory)?;
-        let engine = Engine::new(pack, inventory);
+        let engine = std::sync::Arc::new(Engine::new(pack, inventory));
+        // With a log, the procedures recorded in it resolve the approvals that a
+        // request cites (Art. 14, 15); without one, every approval resolves to nothing.
+        let mut _flows = None;
         if let (Some(dir), Some(key_file)) = (&args.audit, &args.audit_key_file) {
             let key = govdata::audit::SealingKey::from_file(key_file)?;
-            let log = govdata::AuditLog::open(dir, key, govdata::audit::AuditOptions::default())?;
-            engine.set_decision_sink(Some(std::sync::Arc::new(log)));
+            let log = std::sync::Arc::new(govdata::AuditLog::open(
+                dir,
+                key,
+                govdata::audit::AuditOptions::default(),
+            )?);
+            engine.set_decision_sink(Some(log.clone()));
+            _flows = Some(govdata::workflow::Workflows::open(
+                engine.clone(),
+                log,
+                govdata::workflow::WorkflowConfig::default(),
+            )?);
         }
         let text = read_request(args.request.as_deref())?;
         engine.decide_json(&text)

@@ -3,9 +3,15 @@
 //! decision recorded in an audit log that the demo verifies at the end.
 
 use crate::output::fail;
+use govdata::audit::Timestamp;
 use govdata::audit::{AuditLog, AuditOptions, SealingKey};
 use govdata::model::Grade;
+use govdata::model::ScenarioRisk;
 use govdata::vault::{MasterKey, Operator, SecretKey, Suite, Vault, VaultConfig};
+use govdata::workflow::{
+    DestructionMethod, ExecutionDetails, ShareApplication, Step as FlowStep, WorkflowConfig,
+    Workflows,
+};
 use govdata::{Decision, Engine, Request};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -256,7 +262,10 @@ fn walk(dir: &Path) -> govdata::Result<()> {
         println!();
     }
 
-    vault_walk(dir, &engine, &log)?;
+    let vault = vault_walk(dir, &engine, &log)?;
+    let flows = Workflows::open(engine.clone(), log.clone(), WorkflowConfig::default())?;
+    sharing_walk(&engine, &flows)?;
+    destruction_walk(dir, &flows, vault)?;
 
     let checkpoint = log.checkpoint();
     let report = log.verify_with(&checkpoint)?;
@@ -270,10 +279,13 @@ fn walk(dir: &Path) -> govdata::Result<()> {
     Ok(())
 }
 
-/// 第七条 and 第十五条: a dataset's file encrypted in the vault, its key shredded, and the
-/// file unreadable afterwards.
-fn vault_walk(dir: &Path, engine: &Arc<Engine>, log: &Arc<AuditLog>) -> govdata::Result<()> {
-    println!("第七条 存储加密 / 第十五条 销毁 — the vault");
+/// 第七条: a dataset's file encrypted in the vault; a vendor refused its keys.
+fn vault_walk(
+    dir: &Path,
+    engine: &Arc<Engine>,
+    log: &Arc<AuditLog>,
+) -> govdata::Result<Arc<Vault>> {
+    println!("第七条 存储加密 — the vault");
     let master = SecretKey::random()?;
     let config = VaultConfig::new(dir.join("vault")).with_sink(log.clone());
     let admin = Operator::new("key.admin");
@@ -307,8 +319,7 @@ fn vault_walk(dir: &Path, engine: &Arc<Engine>, log: &Arc<AuditLog>) -> govdata:
         None,
     )?;
     println!(
-        "    encrypts {} bytes of `{dataset}` (XChaCha20-Poly1305, 64 KiB chunks) → {}",
-        n,
+        "    encrypts {n} bytes of `{dataset}` (XChaCha20-Poly1305, 64 KiB chunks) → {}",
         sealed.display()
     );
     vault.decrypt_file(dataset, Grade::L3, &sealed, &back, None)?;
@@ -332,30 +343,123 @@ fn vault_walk(dir: &Path, engine: &Arc<Engine>, log: &Arc<AuditLog>) -> govdata:
         Err(e) => println!("    ✘ read as another grade: error[{}] {e}", e.code()),
         Ok(_) => println!("    read as another grade succeeded (unexpected)"),
     }
-
-    let vendor = Operator::new("vendor.li");
-    match vault.shred(&vendor, dataset) {
+    match vault.shred(&Operator::new("vendor.li"), dataset) {
         Err(e) => println!(
-            "    ✘ vendor.li tries to shred the key: error[{}] {e}",
+            "    ✘ vendor.li tries to shred its key: error[{}] {e}",
             e.code()
         ),
         Ok(_) => println!("    vendor.li shredded the key (unexpected)"),
     }
-    let report = vault.shred(&admin, dataset)?;
-    println!(
-        "    key.admin crypto-shreds `{dataset}`: keys {} destroyed, {} key-store backup(s) scrubbed (audit record #{})",
-        report.key_ids.join(", "),
-        report.backups_scrubbed,
-        report.event_seq.map_or_else(|| "-".to_owned(), |s| s.to_string())
+    println!();
+    Ok(Arc::new(vault))
+}
+
+fn show_step<T>(who: &str, what: &str, step: &FlowStep<T>) {
+    let d = step.decision();
+    let verdict = if step.allowed() { "✔" } else { "✘" };
+    let reasons: Vec<String> = d
+        .reasons()
+        .iter()
+        .map(|r| format!("{} {}", r.policy(), r.article()))
+        .collect();
+    println!("    {verdict} {who} {what}  [{}]", reasons.join("; "));
+}
+
+/// 第十四条: a conditional share from request to provision, and the approval it grants.
+fn sharing_walk(engine: &Engine, flows: &Workflows) -> govdata::Result<()> {
+    println!("第十四条 数据共享 — a conditional share, requested, reviewed, provisioned");
+    let app = ShareApplication {
+        purpose: "social_security_check".into(),
+        legal_basis: "《社会保险法》第五十八条".into(),
+        fields: vec!["name".into(), "id_number".into()],
+        until: Timestamp::parse("2099-12-31")?,
+        scenario_risk: ScenarioRisk::Low,
+        recipient_department: None,
+    };
+    let step = flows.request_share("wang.wu", "hukou", app)?;
+    show_step(
+        "wang.wu (人社)",
+        "requests a share of `hukou` (公安, 有条件共享)",
+        &step,
     );
+    let Some(request) = step.into_record() else {
+        return Ok(());
+    };
+    let step = flows.approve_share("wang.wu", &request.id, None)?;
+    show_step("wang.wu", "tries to approve his own request", &step);
+    let step = flows.approve_share("gongan.officer", &request.id, Some("符合共享条件"))?;
+    show_step("gongan.officer (公安数据安全负责人)", "approves it", &step);
+    let step = flows.provision_share("li.si", &request.id)?;
+    show_step("li.si (公安数据专员)", "provisions the share", &step);
+    let Some(shared) = step.into_record() else {
+        return Ok(());
+    };
+    let approval = shared.approval_id().unwrap_or_default().to_owned();
+    let query = |who: &str| {
+        Request::from_json(
+            &json!({"principal": who, "action": "query", "resource": "hukou",
+            "context": {"approval": approval, "purpose": "social_security_check", "scenario_risk": "low"}}),
+        )
+    };
+    let d = engine.decide(&query("wang.wu")?)?;
+    println!("    wang.wu queries `hukou` citing approval {approval}:");
+    print_decision(&d);
+    let d = engine.decide(&query("chen.yi")?)?;
+    println!("    chen.yi (民政) cites the same approval:");
+    print_decision(&d);
+    println!();
+    Ok(())
+}
+
+/// 第十五条: a destruction requested, approved and executed by crypto-erasure.
+fn destruction_walk(dir: &Path, flows: &Workflows, vault: Arc<Vault>) -> govdata::Result<()> {
+    println!("第十五条 数据销毁 — a destruction, requested, approved, executed by crypto-erasure");
+    flows.set_shredder(Some(vault.clone()));
+    let step = flows.request_destruction(
+        "zhao.liu",
+        "social-insurance",
+        DestructionMethod::CryptoErase,
+        "超过保存期限",
+    )?;
+    show_step(
+        "zhao.liu (人社数据专员)",
+        "requests crypto-erasure of `social-insurance`",
+        &step,
+    );
+    let Some(request) = step.into_record() else {
+        return Ok(());
+    };
+    let step = flows.approve_destruction("zhao.liu", &request.id, Some("ops.admin"))?;
+    show_step("zhao.liu", "tries to approve his own request", &step);
+    let step = flows.approve_destruction("renshe.officer", &request.id, Some("ops.admin"))?;
+    show_step(
+        "renshe.officer (人社数据安全负责人)",
+        "approves it, ops.admin to execute",
+        &step,
+    );
+    let details = ExecutionDetails {
+        witness: Some("key.admin".into()),
+        ..ExecutionDetails::default()
+    };
+    let step = flows.execute_destruction("ops.admin", &request.id, details)?;
+    show_step("ops.admin", "executes it, key.admin witnessing", &step);
+    if let Some(done) = step.into_record() {
+        if let Some(exec) = &done.execution {
+            println!("    destroyed keys: {}", exec.key_ids.join(", "));
+        }
+    }
+    let sealed = dir.join("social-insurance.csv.gdv");
     match vault.decrypt_file(
-        dataset,
+        "social-insurance",
         Grade::L3,
         &sealed,
-        &dir.join("after-shred.csv"),
+        &dir.join("after-destruction.csv"),
         None,
     ) {
-        Err(e) => println!("    ✘ decrypting afterwards: error[{}] {e}", e.code()),
+        Err(e) => println!(
+            "    ✘ decrypting the file afterwards: error[{}] {e}",
+            e.code()
+        ),
         Ok(_) => println!("    decrypting afterwards succeeded (unexpected)"),
     }
     println!();

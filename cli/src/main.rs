@@ -5,6 +5,7 @@ mod decide;
 mod demo;
 mod output;
 mod vault;
+mod workflow;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,12 @@ enum Command {
     Audit(Box<audit::AuditCommand>),
     /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
     Vault(vault::Args),
+    /// Sharing (Art. 14): request, review, provision, revoke, expire, list.
+    #[command(subcommand)]
+    Share(Box<workflow::ShareCommand>),
+    /// Destruction (Art. 15): request, approve, execute, list.
+    #[command(subcommand)]
+    Destroy(Box<workflow::DestroyCommand>),
 }
 
 fn main() -> ExitCode {
@@ -44,5 +51,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
         Command::Vault(args) => vault::run(&args),
+        Command::Share(cmd) => workflow::run_share(&cmd),
+        Command::Destroy(cmd) => workflow::run_destroy(&cmd),
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod model;
 pub mod policy;
 pub mod vault;
+pub mod workflow;
 
 pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
@@ -14,6 +15,7 @@ pub use error::{Error, Result};
 pub use model::{Action, Inventory};
 pub use policy::PolicyPack;
 pub use vault::Vault;
+pub use workflow::{DestructionRequest, SharingRequest, Workflows};
 
 /// The version of govdata (the crate, the wheel, the npm package and the C header agree).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,11 @@
 //! The engine's behaviour: fail closed, atomic reloads under load, batches, and the
 //! same decisions as plain Cedar over the whole pack.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: an unwrap that fails is the test failing"
+)]
+
 mod common;
 
 use govdata::engine::{Context, Resource};
@@ -57,7 +62,7 @@ when { resource.level * 9223372036854775807 > 0 };"#,
         "{:?}",
         r.error()
     );
-    assert_eq!(d.to_json()["reasons"][0]["error"].is_string(), true);
+    assert!(d.to_json()["reasons"][0]["error"].is_string());
 }
 
 #[test]

@@ -1,6 +1,7 @@
-// A C++17 RAII wrapper over govdata.h: the engine is a move-only object that frees
-// its handle, strings come back as std::string, and a failure is a govdata::Error
-// carrying the status and the message. Header-only; link with -lgovdata.
+// A C++17 RAII wrapper over govdata.h: the engine, the audit log and the vault are
+// move-only objects that free their handles, strings come back as std::string and
+// buffers as std::vector<std::uint8_t>, and a failure is a govdata::Error carrying
+// the status and the message. Header-only; link with -lgovdata.
 #ifndef GOVDATA_HPP
 #define GOVDATA_HPP
 
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "govdata.h"
 
@@ -57,7 +59,22 @@ inline std::string take(char *s) {
     std::unique_ptr<char, StringFree> owned(s);
     return std::string(owned.get());
 }
+
+// Copies a buffer of the library into a vector and frees (wipes) the original. The
+// copy is not wiped: clear a plaintext's vector yourself when it matters.
+inline std::vector<std::uint8_t> take_buffer(std::uint8_t *data, std::size_t len) {
+    struct Free {
+        std::size_t len;
+        void operator()(std::uint8_t *p) const noexcept { gd_buffer_free(p, len); }
+    };
+    std::unique_ptr<std::uint8_t, Free> owned(data, Free{len});
+    return std::vector<std::uint8_t>(owned.get(), owned.get() + len);
+}
+
+inline const char *or_null(const std::string &s) { return s.empty() ? nullptr : s.c_str(); }
 }  // namespace detail
+
+class AuditLog;
 
 // What gd_engine_check answered.
 struct Check {
@@ -138,6 +155,12 @@ public:
         return detail::take(out);
     }
 
+    // Records every decision in `log` (the decision JSON then carries its audit_seq).
+    // The engine keeps the log open as long as it is attached.
+    inline void attach_audit(const AuditLog &log);
+
+    void detach_audit() { detail::check(gd_engine_detach_audit(handle_.get())); }
+
     // The C handle, for calls this wrapper does not cover. Still owned by the Engine.
     gd_engine *handle() const noexcept { return handle_.get(); }
 
@@ -147,6 +170,170 @@ private:
     };
     explicit Engine(gd_engine *raw) : handle_(raw) {}
     std::unique_ptr<gd_engine, Free> handle_;
+};
+
+// The tamper-evident audit log of one directory. Thread-safe.
+class AuditLog {
+public:
+    // Opens (or creates) the log in `dir`, sealed with a GD_AUDIT_KEY_LEN-byte key.
+    static AuditLog open(const std::string &dir, const std::uint8_t *key, std::size_t key_len,
+                         gd_sync_mode sync = GD_SYNC_ALWAYS) {
+        gd_audit *raw = nullptr;
+        detail::check(gd_audit_open(dir.c_str(), key, key_len, sync, &raw));
+        return AuditLog(raw);
+    }
+
+    // Appends an event of the host's own; returns its sequence number.
+    std::uint64_t append_json(const std::string &event) const {
+        std::uint64_t seq = 0;
+        detail::check(gd_audit_append_json(handle_.get(), event.c_str(), &seq));
+        return seq;
+    }
+
+    void sync() const { detail::check(gd_audit_sync(handle_.get())); }
+
+    std::uint64_t last_seq() const {
+        std::uint64_t seq = 0;
+        detail::check(gd_audit_last_seq(handle_.get(), &seq));
+        return seq;
+    }
+
+    std::string checkpoint() const {
+        char *out = nullptr;
+        detail::check(gd_audit_checkpoint(handle_.get(), &out));
+        return detail::take(out);
+    }
+
+    // The verification report JSON; throws GD_ERR_AUDIT_TAMPERED and the like. An
+    // empty checkpoint verifies without one.
+    std::string verify(const std::string &checkpoint = {}) const {
+        char *out = nullptr;
+        detail::check(gd_audit_verify(handle_.get(), detail::or_null(checkpoint), &out));
+        return detail::take(out);
+    }
+
+    // The records matching a filter JSON, as a JSON array (the host's own use).
+    std::string query_json(const std::string &filter = "{}") const {
+        char *out = nullptr;
+        detail::check(gd_audit_query_json(handle_.get(), filter.c_str(), &out));
+        return detail::take(out);
+    }
+
+    // What `viewer` may see: {"decision": {...}, "records": [...]}.
+    std::string view_json(const Engine &engine, const std::string &viewer,
+                          const std::string &filter = "{}") const {
+        char *out = nullptr;
+        detail::check(gd_audit_view_json(handle_.get(), engine.handle(), viewer.c_str(),
+                                         filter.c_str(), &out));
+        return detail::take(out);
+    }
+
+    gd_audit *handle() const noexcept { return handle_.get(); }
+
+private:
+    struct Free {
+        void operator()(gd_audit *a) const noexcept { gd_audit_free(a); }
+    };
+    explicit AuditLog(gd_audit *raw) : handle_(raw) {}
+    std::unique_ptr<gd_audit, Free> handle_;
+};
+
+inline void Engine::attach_audit(const AuditLog &log) {
+    detail::check(gd_engine_attach_audit(handle_.get(), log.handle()));
+}
+
+// Envelope encryption, key rotation and crypto-shredding. Thread-safe. The vault keeps
+// the engine and the audit log it was made with.
+class Vault {
+public:
+    // Creates a key store in `dir`, sealed by a GD_VAULT_KEY_LEN-byte master key.
+    static Vault init(const std::string &dir, const std::uint8_t *master_key, std::size_t len,
+                      const Engine &engine, const std::string &op, const AuditLog *audit = nullptr,
+                      const std::string &witness = {}) {
+        gd_vault *raw = nullptr;
+        detail::check(gd_vault_init(dir.c_str(), master_key, len, engine.handle(), op.c_str(),
+                                    detail::or_null(witness), audit ? audit->handle() : nullptr,
+                                    &raw));
+        return Vault(raw);
+    }
+
+    static Vault open(const std::string &dir, const std::uint8_t *master_key, std::size_t len,
+                      const Engine &engine, const AuditLog *audit = nullptr) {
+        gd_vault *raw = nullptr;
+        detail::check(gd_vault_open(dir.c_str(), master_key, len, engine.handle(),
+                                    audit ? audit->handle() : nullptr, &raw));
+        return Vault(raw);
+    }
+
+    std::vector<std::uint8_t> encrypt(const std::string &dataset, gd_grade grade,
+                                      const void *data, std::size_t len) const {
+        std::uint8_t *out = nullptr;
+        std::size_t out_len = 0;
+        detail::check(gd_vault_encrypt(handle_.get(), dataset.c_str(), grade,
+                                       static_cast<const std::uint8_t *>(data), len, &out, &out_len));
+        return detail::take_buffer(out, out_len);
+    }
+
+    std::vector<std::uint8_t> decrypt(const std::string &dataset, gd_grade grade,
+                                      const std::vector<std::uint8_t> &sealed) const {
+        std::uint8_t *out = nullptr;
+        std::size_t out_len = 0;
+        detail::check(gd_vault_decrypt(handle_.get(), dataset.c_str(), grade, sealed.data(),
+                                       sealed.size(), &out, &out_len));
+        return detail::take_buffer(out, out_len);
+    }
+
+    std::uint64_t encrypt_file(const std::string &dataset, gd_grade grade, const std::string &in,
+                               const std::string &out) const {
+        std::uint64_t n = 0;
+        detail::check(gd_vault_encrypt_file(handle_.get(), dataset.c_str(), grade, in.c_str(),
+                                            out.c_str(), &n));
+        return n;
+    }
+
+    std::uint64_t decrypt_file(const std::string &dataset, gd_grade grade, const std::string &in,
+                               const std::string &out) const {
+        std::uint64_t n = 0;
+        detail::check(gd_vault_decrypt_file(handle_.get(), dataset.c_str(), grade, in.c_str(),
+                                            out.c_str(), &n));
+        return n;
+    }
+
+    void rotate_key(const std::string &op, const std::string &dataset,
+                    const std::string &witness = {}) const {
+        detail::check(gd_vault_rotate_key(handle_.get(), op.c_str(), detail::or_null(witness),
+                                          dataset.c_str()));
+    }
+
+    void ensure_key(const std::string &op, const std::string &dataset,
+                    const std::string &witness = {}) const {
+        detail::check(gd_vault_ensure_key(handle_.get(), op.c_str(), detail::or_null(witness),
+                                          dataset.c_str()));
+    }
+
+    // Crypto-shreds the dataset; returns the report JSON.
+    std::string shred(const std::string &op, const std::string &dataset,
+                      const std::string &witness = {}) const {
+        char *out = nullptr;
+        detail::check(gd_vault_shred(handle_.get(), op.c_str(), detail::or_null(witness),
+                                     dataset.c_str(), &out));
+        return detail::take(out);
+    }
+
+    std::string status_json() const {
+        char *out = nullptr;
+        detail::check(gd_vault_status_json(handle_.get(), &out));
+        return detail::take(out);
+    }
+
+    gd_vault *handle() const noexcept { return handle_.get(); }
+
+private:
+    struct Free {
+        void operator()(gd_vault *v) const noexcept { gd_vault_free(v); }
+    };
+    explicit Vault(gd_vault *raw) : handle_(raw) {}
+    std::unique_ptr<gd_vault, Free> handle_;
 };
 
 }  // namespace govdata

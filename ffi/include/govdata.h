@@ -13,7 +13,13 @@
  * - Out-parameters are written only on success (GD_OK, and GD_DENIED for
  *   gd_engine_check); on failure they are left untouched.
  * - Strings returned through char ** out-parameters belong to the caller: free each
- *   with gd_string_free(). Strings returned as const char * are static.
+ *   with gd_string_free(). Strings returned as const char * are static. Byte buffers
+ *   returned through uint8_t ** (with a size_t length) belong to the caller: free each
+ *   with gd_buffer_free(buf, len), which wipes it first.
+ * - Byte buffer arguments (keys, plaintext, ciphertext) are a pointer followed by a
+ *   size_t length. Key bytes are read during the call and never kept as given nor
+ *   put into a message; a vault's master and data keys are wiped from memory when
+ *   the vault is freed.
  * - String arguments are UTF-8, NUL-terminated unless a size_t length follows them,
  *   and at most GD_MAX_INPUT_LEN bytes. NULL, an empty string, invalid UTF-8,
  *   malformed JSON and oversized input each have their own status.
@@ -27,7 +33,15 @@
  *   number of threads, including inventory updates and policy reloads (atomic: each
  *   decision sees the state wholly before or wholly after). gd_engine_free must not
  *   race with any other use of the handle.
- * - gd_version, gd_status_name, gd_status_code, gd_string_free and
+ * - gd_audit: every function may be called concurrently on the same handle (appends
+ *   are serialised inside the log). One process writes a log directory at a time.
+ *   gd_audit_free must not race with any other use of the handle.
+ * - gd_vault: every function may be called concurrently on the same handle. One
+ *   process uses a key store at a time. gd_vault_free must not race with any other
+ *   use of the handle.
+ * - An engine keeps the audit log attached to it, and a vault keeps its engine and
+ *   audit log: each handle may be freed in any order once no call on it runs.
+ * - gd_version, gd_status_name, gd_status_code, gd_string_free, gd_buffer_free and
  *   gd_last_error_message are thread-safe.
  */
 
@@ -60,6 +74,9 @@
 // `GD_ERR_INPUT_TOO_LARGE`, whether JSON, an id or a path.
 #define GD_MAX_INPUT_LEN 16777216
 
+// The length in bytes of the key that seals an audit log.
+#define GD_AUDIT_KEY_LEN 32
+
 // Obligation bit of `gd_engine_check`: mask personal information before showing it.
 #define GD_OBLIGATION_MASK_PERSONAL_INFO 1
 
@@ -78,6 +95,17 @@
 // Obligation bit of `gd_engine_check`: an obligation this header has no bit for (a
 // newer policy pack); ask `gd_engine_decide_json` for its name before acting.
 #define GD_OBLIGATION_OTHER 1073741824
+
+// The length in bytes of a vault's master key.
+#define GD_VAULT_KEY_LEN 32
+
+// The longest plaintext `gd_vault_encrypt` takes, in bytes (256 MiB); encrypt larger
+// data with `gd_vault_encrypt_file`, which streams it in constant memory.
+#define GD_MAX_BUFFER_LEN 268435456
+
+// The most a ciphertext of `gd_vault_encrypt` adds to its plaintext (header and tag),
+// in bytes: `gd_vault_decrypt` takes up to `GD_MAX_BUFFER_LEN + GD_VAULT_RECORD_OVERHEAD`.
+#define GD_VAULT_RECORD_OVERHEAD 256
 
 // The result of a call. `GD_OK` is 0; everything else says why no result was made,
 // except `GD_DENIED`, which the fast-path check returns for a deny.
@@ -151,6 +179,43 @@ typedef enum {
   GD_RESOURCE_AUDIT_LOG = 2,
 } gd_resource_kind;
 
+// When an append is on disk (`gd_audit_open`).
+typedef enum {
+  // `fsync` before each append returns (concurrent appends share a sync). The default.
+  GD_SYNC_ALWAYS = 0,
+  // Group commit: an append returns once the batch holding it is on disk.
+  GD_SYNC_BATCH = 1,
+  // Buffered in the process and written out when the buffer fills, on
+  // `gd_audit_sync`, and when the log is closed; a crash may lose the buffer.
+  GD_SYNC_NONE = 2,
+} gd_sync_mode;
+
+// The security grade of the data (`gd_vault_encrypt` and friends). The grade is bound
+// into the ciphertext: data encrypted as one grade does not decrypt as another.
+typedef enum {
+  // 一般数据1级 (L1).
+  GD_GRADE_L1 = 1,
+  // 一般数据2级 (L2).
+  GD_GRADE_L2 = 2,
+  // 一般数据3级 (L3).
+  GD_GRADE_L3 = 3,
+  // 一般数据4级 (L4, sensitive personal information).
+  GD_GRADE_L4 = 4,
+  // 重要数据 (important data).
+  GD_GRADE_IMPORTANT = 5,
+  // 核心数据 (core data).
+  GD_GRADE_CORE = 6,
+} gd_grade;
+
+// The tamper-evident audit log of one directory.
+//
+// Thread safety: every function taking a `gd_audit` may be called on the same handle
+// from any number of threads at once (appends are serialised inside the log). Only
+// `gd_audit_free` must not run concurrently with, or be followed by, any other use of
+// the handle. One process writes a log directory at a time: do not open the same
+// directory twice.
+typedef struct gd_audit gd_audit;
+
 // The policy engine: a policy pack and an inventory.
 //
 // Thread safety: every function taking a `gd_engine` may be called on the same handle
@@ -159,6 +224,16 @@ typedef enum {
 // before it or after it, never half of it). Only `gd_engine_free` must not run
 // concurrently with, or be followed by, any other use of the handle.
 typedef struct gd_engine gd_engine;
+
+// A vault: the key store of one directory, sealed by a master key, whose key
+// operations the engine decides (`manage_keys`) and the audit log records.
+//
+// Thread safety: every function taking a `gd_vault` may be called on the same handle
+// from any number of threads at once. Only `gd_vault_free` must not run concurrently
+// with, or be followed by, any other use of the handle. One process uses a key store
+// at a time. The vault keeps its own reference to the engine and the audit log it was
+// made with: they may be freed before the vault.
+typedef struct gd_vault gd_vault;
 
 #ifdef __cplusplus
 extern "C" {
@@ -187,6 +262,16 @@ const char *gd_status_code(int status);
 // after this call.
 void gd_string_free(char *s);
 
+// Releases a byte buffer returned by this library (a ciphertext or a plaintext of the
+// vault), first overwriting it with zeros. `len` is the length returned with the
+// buffer. NULL is accepted and ignored.
+//
+// # Safety
+// `buf` is NULL or a buffer returned by this library with length `len` and not yet
+// freed; it is not used after this call.
+void gd_buffer_free(uint8_t *buf,
+                    size_t len);
+
 // Copies this thread's last error message into `buf` as a NUL-terminated UTF-8
 // string and writes its length (without the NUL) to `*out_len`.
 //
@@ -209,6 +294,163 @@ void gd_string_free(char *s);
 int gd_last_error_message(char *buf,
                           size_t len,
                           size_t *out_len);
+
+// Opens the audit log in the directory `dir`, creating the directory and a new log
+// if there is none, sealed with the `key_len`-byte key at `key` (`GD_AUDIT_KEY_LEN`
+// bytes; the log never stores it, keep it safe). `sync_mode` is a `gd_sync_mode`. On
+// success writes the new handle to `*out` (free it with `gd_audit_free`); on failure
+// `*out` is untouched. The key bytes are read during the call and not kept: the log
+// holds only the MAC state derived from them.
+//
+// A torn tail left by a crash is cut back to the last complete record and kept
+// aside under `dir/torn/`.
+//
+// Errors: `GD_ERR_KEY_INVALID` (a key of another length, or not this log's key),
+// `GD_ERR_AUDIT_TAMPERED` (the last segment holds a bad record: verify the log and
+// restore it from a backup), `GD_ERR_IO`, `GD_ERR_REQUEST_INVALID` (an unknown sync
+// mode), and the argument statuses (`GD_ERR_ZERO_LENGTH` for `key_len == 0`).
+//
+// # Safety
+// `dir` is NULL or a NUL-terminated string; `key` is NULL or points to `key_len`
+// readable bytes; `out` is NULL or writable.
+int gd_audit_open(const char *dir,
+                  const uint8_t *key,
+                  size_t key_len,
+                  int sync_mode,
+                  gd_audit **out);
+
+// Releases an audit log handle. NULL is accepted and ignored. The log is synced and
+// closed once nothing uses it any more: an engine it is attached to and a vault that
+// records into it keep it open until they are freed (or the engine detaches it).
+//
+// # Safety
+// `audit` is NULL or a handle from `gd_audit_open` that is not freed yet and that no
+// other thread is using; it is not used after this call.
+void gd_audit_free(gd_audit *audit);
+
+// Attaches the audit log to the engine: from now on the engine records each decision
+// in the log before returning it, and the decision JSON carries the record's
+// `audit_seq`. A decision that cannot be recorded is a deny (an action that cannot be
+// recorded does not happen). Replaces a log attached before. The engine keeps the log
+// open after `gd_audit_free`, until `gd_engine_detach_audit` or `gd_engine_free`.
+//
+// # Safety
+// `engine` is NULL or a live engine handle; `audit` is NULL or a live audit handle.
+int gd_engine_attach_audit(gd_engine *engine,
+                           const gd_audit *audit);
+
+// Detaches the engine's audit log, if any: later decisions are not recorded (and
+// carry `"audit_seq": null`).
+//
+// # Safety
+// `engine` is NULL or a live engine handle.
+int gd_engine_detach_audit(gd_engine *engine);
+
+// Appends one event of the host's own — a workflow step, an administrative action —
+// given as a JSON object: `{"kind": "sharing.approved", "user": "wang.wu",
+// "department": "renshe", "action": "export", "resource": "hukou",
+// "outcome": "success", "fields": {…}}` (only `kind` is required). Writes the record's
+// sequence number to `*out_seq` once the record is as durable as the sync mode
+// promises.
+//
+// Errors: `GD_ERR_MALFORMED_JSON`, `GD_ERR_REQUEST_INVALID` (not an event: unknown
+// field, wrong type), `GD_ERR_AUDIT_UNAVAILABLE` (a write failed earlier; the log
+// refuses appends until it is reopened), and the argument statuses.
+//
+// # Safety
+// `audit` is NULL or a live handle; `event_json` is NULL or a NUL-terminated string;
+// `out_seq` is NULL or writable.
+int gd_audit_append_json(const gd_audit *audit,
+                         const char *event_json,
+                         uint64_t *out_seq);
+
+// Makes every record appended so far durable (in any sync mode).
+//
+// Errors: `GD_ERR_AUDIT_UNAVAILABLE`, `GD_ERR_NULL_ARGUMENT`.
+//
+// # Safety
+// `audit` is NULL or a live handle.
+int gd_audit_sync(const gd_audit *audit);
+
+// Writes the sequence number of the last record appended (0 for an empty log) to
+// `*out_seq`.
+//
+// # Safety
+// `audit` is NULL or a live handle; `out_seq` is NULL or writable.
+int gd_audit_last_seq(const gd_audit *audit,
+                      uint64_t *out_seq);
+
+// Writes a checkpoint of the log's current head to `*out_checkpoint` as text
+// (`gdaudit1:<log id>:<seq>:<head>:<mac>`); free it with `gd_string_free`. Keep it
+// outside the log (another host, a ticket): `gd_audit_verify` against it finds
+// truncation and rollback, which no log can find in itself.
+//
+// # Safety
+// `audit` is NULL or a live handle; `out_checkpoint` is NULL or writable.
+int gd_audit_checkpoint(const gd_audit *audit,
+                        char **out_checkpoint);
+
+// Checks every record, link and seal of the log on disk and, when `checkpoint` is
+// not NULL, that the log still holds the chain the checkpoint names. On success
+// writes a report to `*out_report_json` (free it with `gd_string_free`):
+// `{"records": 12, "first_seq": 1, "last_seq": 12, "segments": 1,
+// "sealed_segments": 0, "torn_tail": null, "checkpoint": "gdaudit1:…",
+// "purged_through": null}` — `checkpoint` is a checkpoint of the verified head.
+//
+// Errors: `GD_ERR_AUDIT_TAMPERED` when a record, link or seal is bad or records the
+// checkpoint covers are gone (the message names the first bad sequence number);
+// `GD_ERR_REQUEST_INVALID` for text that is not a checkpoint or a checkpoint of
+// another log; `GD_ERR_CRYPTO_AUTH_FAILED` for a checkpoint that does not authenticate
+// under this log's key; `GD_ERR_IO`; and the argument statuses (an empty
+// `checkpoint` is `GD_ERR_ZERO_LENGTH`).
+//
+// # Safety
+// `audit` is NULL or a live handle; `checkpoint` is NULL or a NUL-terminated string;
+// `out_report_json` is NULL or writable.
+int gd_audit_verify(const gd_audit *audit,
+                    const char *checkpoint,
+                    char **out_report_json);
+
+// The records matching a filter, oldest first, without any access decision (the
+// host's own use; people view records through `gd_audit_view_json`). The filter is a
+// JSON object whose fields are all optional and must all match: `department` (and
+// its sub-departments), `user`, `action`, `dataset`, `decision` (`"allow"` or
+// `"deny"`), `kind` (`"decision"`, `"key.shred"` …), `since` (inclusive) and `until`
+// (exclusive) as `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.fff]Z`, and `limit` (the
+// latest N); `{}` matches every record. Writes a JSON array of records (`{"seq": 3,
+// "time": "…", "kind": "decision", "user": …}`) to `*out_json`; free it with
+// `gd_string_free`.
+//
+// Errors: `GD_ERR_MALFORMED_JSON`, `GD_ERR_REQUEST_INVALID` (unknown field, wrong
+// type, unknown action or decision, bad time), `GD_ERR_AUDIT_TAMPERED` (the records
+// are read and verified as they go), `GD_ERR_IO`, and the argument statuses.
+//
+// # Safety
+// `audit` is NULL or a live handle; `filter_json` is NULL or a NUL-terminated string;
+// `out_json` is NULL or writable.
+int gd_audit_query_json(const gd_audit *audit,
+                        const char *filter_json,
+                        char **out_json);
+
+// Shows `viewer` the records matching a filter (as `gd_audit_query_json`) if the
+// engine allows it: a `view_audit` decision on the audit log `main`, with the
+// filter's `department` as the department under review (a department's security
+// officer sees that department's staff, the auditors see everyone). The decision is
+// recorded in this log. Returns `GD_OK` whether the engine allows or denies and writes
+// `{"decision": {…the decision JSON…}, "records": […]}` to `*out_json` (no records on a
+// deny); free it with `gd_string_free`.
+//
+// Errors: as `gd_audit_query_json`, plus `GD_ERR_UNKNOWN_ENTITY` for a viewer the
+// inventory does not hold and `GD_ERR_AUDIT_UNAVAILABLE`.
+//
+// # Safety
+// `audit` and `engine` are NULL or live handles; `viewer` and `filter_json` are NULL
+// or NUL-terminated strings; `out_json` is NULL or writable.
+int gd_audit_view_json(const gd_audit *audit,
+                       const gd_engine *engine,
+                       const char *viewer,
+                       const char *filter_json,
+                       char **out_json);
 
 // Creates an engine from a policy pack directory (a `schema.cedarschema` and `.cedar`
 // files) and an inventory JSON file. On success writes the new handle to `*out` (free
@@ -376,6 +618,204 @@ int gd_engine_reload_default_policies(gd_engine *engine);
 // `engine` is NULL or a live handle; `out_version` is NULL or writable.
 int gd_engine_policy_version(const gd_engine *engine,
                              char **out_version);
+
+// Creates a key store in the directory `dir` (made if missing), sealed by the
+// `master_key_len`-byte master key at `master_key` (`GD_VAULT_KEY_LEN` bytes, wrapping
+// with XChaCha20-Poly1305; the store never holds it — keep it safe). Creating the
+// store is a `manage_keys` decision of `engine` on the system `platform` for
+// `operator` (an inventory user id; `witness`, a second key administrator, or NULL,
+// where the policies demand dual control), recorded in `audit` when it is not NULL;
+// later key operations of the vault are recorded there too. On success writes the new
+// handle to `*out` (free it with `gd_vault_free`); on failure `*out` is untouched.
+//
+// Errors: `GD_ERR_ACCESS_DENIED` (the policies refuse the operator),
+// `GD_ERR_KEY_INVALID` (a master key of another length), `GD_ERR_IO` (a key store is
+// already there, or the directory cannot be written), `GD_ERR_UNKNOWN_ENTITY` (an
+// operator the inventory does not hold), `GD_ERR_AUDIT_UNAVAILABLE` (the event cannot
+// be recorded: nothing was created), and the argument statuses.
+//
+// # Safety
+// `dir`, `operator` and `witness` are NULL or NUL-terminated strings; `master_key` is
+// NULL or points to `master_key_len` readable bytes; `engine` and `audit` are NULL or
+// live handles; `out` is NULL or writable.
+int gd_vault_init(const char *dir,
+                  const uint8_t *master_key,
+                  size_t master_key_len,
+                  const gd_engine *engine,
+                  const char *operator_,
+                  const char *witness,
+                  const gd_audit *audit,
+                  gd_vault **out);
+
+// Opens the key store in the directory `dir` and authenticates it under the master
+// key at `master_key` (`master_key_len` bytes, `GD_VAULT_KEY_LEN`). Key operations are
+// decided by `engine` and recorded in `audit` when it is not NULL. On success writes
+// the new handle to `*out` (free it with `gd_vault_free`); on failure `*out` is
+// untouched.
+//
+// Errors: `GD_ERR_KEY_INVALID` (a master key of another length, or not the one that
+// seals this store), `GD_ERR_CRYPTO_AUTH_FAILED` (an edited, truncated or swapped key
+// store), `GD_ERR_IO` (no key store there), and the argument statuses.
+//
+// # Safety
+// `dir` is NULL or a NUL-terminated string; `master_key` is NULL or points to
+// `master_key_len` readable bytes; `engine` and `audit` are NULL or live handles;
+// `out` is NULL or writable.
+int gd_vault_open(const char *dir,
+                  const uint8_t *master_key,
+                  size_t master_key_len,
+                  const gd_engine *engine,
+                  const gd_audit *audit,
+                  gd_vault **out);
+
+// Releases a vault; its unwrapped data keys are wiped from memory. NULL is accepted
+// and ignored.
+//
+// # Safety
+// `vault` is NULL or a handle from `gd_vault_init` or `gd_vault_open` that is not
+// freed yet and that no other thread is using; it is not used after this call.
+void gd_vault_free(gd_vault *vault);
+
+// Makes a new data key for `dataset` and makes it the one new data is encrypted with;
+// the previous key, if any, is retired and still decrypts old data. The first call
+// for a dataset creates its first key. A `manage_keys` decision on the dataset for
+// `operator` (and `witness`, or NULL), recorded before the key store changes.
+//
+// Errors: `GD_ERR_ACCESS_DENIED` (the policies refuse the operator, or demand a
+// witness: dual control for important and core data), `GD_ERR_UNKNOWN_ENTITY`,
+// `GD_ERR_AUDIT_UNAVAILABLE` (the event cannot be recorded: nothing changed),
+// `GD_ERR_IO`, and the argument statuses.
+//
+// # Safety
+// `vault` is NULL or a live handle; `operator`, `witness` and `dataset` are NULL or
+// NUL-terminated strings.
+int gd_vault_rotate_key(const gd_vault *vault,
+                        const char *operator_,
+                        const char *witness,
+                        const char *dataset);
+
+// Makes sure `dataset` has an active data key: does nothing when it has one, and
+// otherwise makes its first key as `gd_vault_rotate_key` does.
+//
+// Errors: as `gd_vault_rotate_key`, and `GD_ERR_KEY_DESTROYED` for a shredded dataset.
+//
+// # Safety
+// As `gd_vault_rotate_key`.
+int gd_vault_ensure_key(const gd_vault *vault,
+                        const char *operator_,
+                        const char *witness,
+                        const char *dataset);
+
+// Crypto-shreds `dataset`: destroys every version of its data key in memory, in the
+// key store and in every backup the vault made, and records it. Its data can never be
+// decrypted again (`GD_ERR_KEY_DESTROYED`). A `manage_keys` decision on the dataset
+// for `operator` (and `witness`, or NULL). Writes a report to `*out_report_json`
+// (free it with `gd_string_free`): `{"dataset": "…", "key_ids": ["dk-…"],
+// "backups_scrubbed": 2, "event_seq": 7}` (`event_seq` is the audit record of the
+// shred, or null without an audit log).
+//
+// Errors: as `gd_vault_rotate_key`.
+//
+// # Safety
+// `vault` is NULL or a live handle; `operator`, `witness` and `dataset` are NULL or
+// NUL-terminated strings; `out_report_json` is NULL or writable.
+int gd_vault_shred(const gd_vault *vault,
+                   const char *operator_,
+                   const char *witness,
+                   const char *dataset,
+                   char **out_report_json);
+
+// Writes the state of the key store to `*out_json` (free it with `gd_string_free`):
+// the master key's fingerprint and algorithm, the default suite, and every data key
+// with its dataset, version, status (`active`, `retired`, `destroyed`) and times —
+// never key material.
+//
+// # Safety
+// `vault` is NULL or a live handle; `out_json` is NULL or writable.
+int gd_vault_status_json(const gd_vault *vault,
+                         char **out_json);
+
+// Encrypts `plaintext` (`plaintext_len` bytes, 1 to `GD_MAX_BUFFER_LEN`), a record of
+// `dataset` of grade `grade` (a `gd_grade`), under the dataset's active data key.
+// Writes the ciphertext to `*out` and its length to `*out_len`; free it with
+// `gd_buffer_free(*out, *out_len)`. The dataset and grade are bound into the
+// ciphertext.
+//
+// Errors: `GD_ERR_KEY_NOT_FOUND` (the dataset has no data key yet: see
+// `gd_vault_rotate_key`), `GD_ERR_KEY_DESTROYED` (shredded), `GD_ERR_REQUEST_INVALID`
+// (an unknown grade), and the argument statuses.
+//
+// # Safety
+// `vault` is NULL or a live handle; `dataset` is NULL or a NUL-terminated string;
+// `plaintext` is NULL or points to `plaintext_len` readable bytes; `out` and `out_len`
+// are NULL or writable.
+int gd_vault_encrypt(const gd_vault *vault,
+                     const char *dataset,
+                     int grade,
+                     const uint8_t *plaintext,
+                     size_t plaintext_len,
+                     uint8_t **out,
+                     size_t *out_len);
+
+// Decrypts a ciphertext of `gd_vault_encrypt` (`ciphertext_len` bytes, 1 to
+// `GD_MAX_BUFFER_LEN + GD_VAULT_RECORD_OVERHEAD`) of `dataset` and grade `grade`,
+// whatever key version it was encrypted with. Writes the plaintext to `*out` and its
+// length to `*out_len` (0 for an empty plaintext); free it with
+// `gd_buffer_free(*out, *out_len)`, which wipes it. Nothing is returned unless the
+// whole ciphertext authenticated.
+//
+// Errors: `GD_ERR_CRYPTO_AUTH_FAILED` (any change to the ciphertext, or a ciphertext of
+// another dataset or grade), `GD_ERR_KEY_DESTROYED` (the dataset was shredded),
+// `GD_ERR_KEY_NOT_FOUND`, `GD_ERR_REQUEST_INVALID` (an unknown grade), and the argument
+// statuses.
+//
+// # Safety
+// `vault` is NULL or a live handle; `dataset` is NULL or a NUL-terminated string;
+// `ciphertext` is NULL or points to `ciphertext_len` readable bytes; `out` and
+// `out_len` are NULL or writable.
+int gd_vault_decrypt(const gd_vault *vault,
+                     const char *dataset,
+                     int grade,
+                     const uint8_t *ciphertext,
+                     size_t ciphertext_len,
+                     uint8_t **out,
+                     size_t *out_len);
+
+// Encrypts the file `input_path` of `dataset` and grade `grade` into
+// `output_path` as a chunked stream (64 KiB chunks, in constant memory), with the
+// vault's default suite. The output is written under a temporary name, synced and
+// renamed into place. Writes the number of plaintext bytes to `*out_bytes`.
+//
+// Errors: `GD_ERR_IO`, `GD_ERR_KEY_NOT_FOUND`, `GD_ERR_KEY_DESTROYED`,
+// `GD_ERR_REQUEST_INVALID` (an unknown grade), and the argument statuses.
+//
+// # Safety
+// `vault` is NULL or a live handle; `dataset`, `input_path` and `output_path` are NULL
+// or NUL-terminated strings; `out_bytes` is NULL or writable.
+int gd_vault_encrypt_file(const gd_vault *vault,
+                          const char *dataset,
+                          int grade,
+                          const char *input_path,
+                          const char *output_path,
+                          uint64_t *out_bytes);
+
+// Decrypts the file `input_path` (made by `gd_vault_encrypt_file`) of `dataset` and
+// grade `grade` into `output_path`. The plaintext goes to a temporary file that
+// is renamed into place only when the whole stream authenticated: on any failure
+// `output_path` is not created. Writes the number of plaintext bytes to `*out_bytes`.
+//
+// Errors: `GD_ERR_CRYPTO_AUTH_FAILED` (a changed, cut or swapped file, or a file of
+// another dataset or grade), `GD_ERR_KEY_DESTROYED`, `GD_ERR_KEY_NOT_FOUND`,
+// `GD_ERR_IO`, `GD_ERR_REQUEST_INVALID` (an unknown grade), and the argument statuses.
+//
+// # Safety
+// As `gd_vault_encrypt_file`.
+int gd_vault_decrypt_file(const gd_vault *vault,
+                          const char *dataset,
+                          int grade,
+                          const char *input_path,
+                          const char *output_path,
+                          uint64_t *out_bytes);
 
 #ifdef __cplusplus
 }  // extern "C"

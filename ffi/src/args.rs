@@ -92,6 +92,55 @@ pub(crate) unsafe fn opt_bytes_str<'a>(
     unsafe { bytes_str(ptr, len, name) }.map(Some)
 }
 
+/// An optional NUL-terminated string argument: NULL is absent; anything else is
+/// checked as [`c_str`] checks it (so an empty string is `GD_ERR_ZERO_LENGTH`).
+///
+/// # Safety
+/// As [`c_str`].
+pub(crate) unsafe fn opt_c_str<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded contract.
+    unsafe { c_str(ptr, name) }.map(Some)
+}
+
+/// A required byte buffer argument given as pointer and length: NULL is
+/// `GD_ERR_NULL_ARGUMENT`, length 0 `GD_ERR_ZERO_LENGTH`, more than `max` bytes
+/// `GD_ERR_INPUT_TOO_LARGE` (checked before a byte is read).
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes (when `len <= max`), valid and
+/// unchanged for `'a`.
+pub(crate) unsafe fn bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    max: usize,
+    name: &str,
+) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    if len == 0 {
+        return Err(Failure::new(
+            gd_status::GD_ERR_ZERO_LENGTH,
+            format!("argument `{name}` is empty"),
+        ));
+    }
+    if len > max {
+        return Err(Failure::new(
+            gd_status::GD_ERR_INPUT_TOO_LARGE,
+            format!("argument `{name}` is longer than {max} bytes"),
+        ));
+    }
+    // SAFETY: `ptr` is non-NULL and, by the contract, `len` bytes from it are readable
+    // and stay unchanged for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
 /// Checks that an out-parameter is non-NULL before any work is done.
 pub(crate) fn out_ptr<T>(ptr: *mut T, name: &str) -> Result<*mut T, Failure> {
     if ptr.is_null() {
@@ -110,6 +159,24 @@ pub(crate) fn into_c_string(text: String) -> *mut c_char {
         CString::new(bytes).unwrap_or_default()
     });
     c.into_raw()
+}
+
+/// A byte buffer the library hands to C, freed with `gd_buffer_free` (which needs
+/// the length returned with it).
+pub(crate) fn into_c_buffer(data: Vec<u8>) -> (*mut u8, usize) {
+    let boxed = data.into_boxed_slice();
+    let len = boxed.len();
+    (Box::into_raw(boxed).cast::<u8>(), len)
+}
+
+/// Overwrites `data` with zeros in a way the optimiser keeps (plaintext and key
+/// copies are wiped before their memory is released).
+pub(crate) fn wipe(data: &mut [u8]) {
+    for b in data.iter_mut() {
+        // SAFETY: `b` is a valid, aligned, exclusive reference to one byte.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use govdata::model::{Record, RecordKind};
 use govdata::{Action, Decision, Engine, Inventory, PolicyPack, Request, Resource};
 use std::os::raw::{c_char, c_int};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The policy engine: a policy pack and an inventory.
 ///
@@ -24,13 +25,20 @@ use std::str::FromStr;
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct gd_engine {
-    inner: Engine,
+    // Shared: a vault keeps the engine as its key authorizer, and may outlive the
+    // handle.
+    inner: Arc<Engine>,
 }
 
 impl gd_engine {
     /// The engine behind the handle.
     pub fn engine(&self) -> &Engine {
         &self.inner
+    }
+
+    /// Another reference to the engine, for a handle that keeps using it.
+    pub(crate) fn shared(&self) -> Arc<Engine> {
+        Arc::clone(&self.inner)
     }
 }
 
@@ -74,11 +82,11 @@ fn obligation_bit(name: &str) -> u32 {
     }
 }
 
-/// A handle argument.
+/// An engine handle argument.
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle from `gd_engine_new_*`, not freed during `'a`.
-unsafe fn engine_ref<'a>(ptr: *const gd_engine) -> Result<&'a Engine, Failure> {
+pub(crate) unsafe fn engine_ref<'a>(ptr: *const gd_engine) -> Result<&'a Engine, Failure> {
     // SAFETY: by the contract, a non-NULL `ptr` is a live `Box<gd_engine>` that no one
     // frees while we borrow it; `Engine` is `Sync`, so shared use from threads is fine.
     match unsafe { ptr.as_ref() } {
@@ -87,12 +95,23 @@ unsafe fn engine_ref<'a>(ptr: *const gd_engine) -> Result<&'a Engine, Failure> {
     }
 }
 
+/// An engine handle argument, as the handle (for the handles that keep the engine).
+///
+/// # Safety
+/// As [`engine_ref`].
+pub(crate) unsafe fn engine_handle<'a>(ptr: *const gd_engine) -> Result<&'a gd_engine, Failure> {
+    // SAFETY: forwarded contract of `engine_ref`.
+    unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null("engine"))
+}
+
 /// Hands a new engine to C through `out`.
 ///
 /// # Safety
 /// `out` is non-NULL and writable.
 unsafe fn publish(engine: Engine, out: *mut *mut gd_engine) -> FfiResult {
-    let handle = Box::into_raw(Box::new(gd_engine { inner: engine }));
+    let handle = Box::into_raw(Box::new(gd_engine {
+        inner: Arc::new(engine),
+    }));
     // SAFETY: `out` was checked non-NULL and is writable by the contract.
     unsafe { out.write(handle) };
     Ok(gd_status::GD_OK)
@@ -111,7 +130,7 @@ fn parse_request(json: &str) -> Result<Request, Failure> {
 }
 
 /// Parses JSON text into a value; syntax errors are `GD_ERR_MALFORMED_JSON`.
-fn parse_value(json: &str, what: &str) -> Result<serde_json::Value, Failure> {
+pub(crate) fn parse_value(json: &str, what: &str) -> Result<serde_json::Value, Failure> {
     serde_json::from_str(json).map_err(|e| malformed(what, &e))
 }
 

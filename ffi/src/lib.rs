@@ -13,17 +13,19 @@
 //! from these sources by cbindgen (`cbindgen.toml`) and committed; the test
 //! `header_is_up_to_date` fails when it drifts (`GOVDATA_BLESS=1` rewrites it).
 //!
-//! The module layout leaves room for the other handles of the core: an `audit` module
-//! with `gd_audit_*` and a `vault` module with `gd_vault_*`, each beside `engine`.
+//! Each handle of the core has its module: `engine` (`gd_engine_*`), `audit`
+//! (`gd_audit_*`, and attaching a log to an engine) and `vault` (`gd_vault_*`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod args;
+pub mod audit;
 pub mod engine;
 pub mod error;
 mod guard;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod vault;
 
 pub use args::GD_MAX_INPUT_LEN;
 pub use error::gd_status;
@@ -96,6 +98,27 @@ pub unsafe extern "C" fn gd_string_free(s: *mut c_char) {
             // SAFETY: by the contract, `s` came from `CString::into_raw` in this library
             // (`args::into_c_string`) and is freed exactly once, here.
             drop(unsafe { CString::from_raw(s) });
+        }
+    }
+}
+
+/// Releases a byte buffer returned by this library (a ciphertext or a plaintext of the
+/// vault), first overwriting it with zeros. `len` is the length returned with the
+/// buffer. NULL is accepted and ignored.
+///
+/// # Safety
+/// `buf` is NULL or a buffer returned by this library with length `len` and not yet
+/// freed; it is not used after this call.
+#[no_mangle]
+pub unsafe extern "C" fn gd_buffer_free(buf: *mut u8, len: usize) {
+    ffi_guard! {
+        if !buf.is_null() {
+            let slice = std::ptr::slice_from_raw_parts_mut(buf, len);
+            // SAFETY: by the contract, `buf` and `len` came from `args::into_c_buffer`
+            // (a `Box<[u8]>` of exactly `len` bytes) and are freed exactly once, here.
+            let mut boxed = unsafe { Box::from_raw(slice) };
+            args::wipe(&mut boxed);
+            drop(boxed);
         }
     }
 }

@@ -1,6 +1,7 @@
 // The C++ RAII wrapper of ffi/examples/govdata.hpp: results, exceptions with the
 // status and code, and no leak when an exception unwinds. Run as: test_cpp REPO_ROOT.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -83,6 +84,44 @@ int main(int argc, char **argv) {
     CHECK(moved.check("zhang.san", "query", "population-stats").allowed);
     auto defaults = govdata::Engine::with_defaults();
     CHECK(defaults.policy_version() == v);
+
+    // The audit log and the vault.
+    char tmp[] = "/tmp/govdata-cpp-XXXXXX";
+    if (mkdtemp(tmp) == nullptr) return 2;
+    const std::string dir = tmp;
+    std::uint8_t audit_key[GD_AUDIT_KEY_LEN], master_key[GD_VAULT_KEY_LEN];
+    for (std::size_t i = 0; i < sizeof audit_key; i++) audit_key[i] = static_cast<std::uint8_t>(i);
+    for (std::size_t i = 0; i < sizeof master_key; i++) master_key[i] = static_cast<std::uint8_t>(90 + i);
+    CHECK(status_of([&] { govdata::AuditLog::open(dir + "/audit", audit_key, 16); }) == GD_ERR_KEY_INVALID);
+    {
+        auto log = govdata::AuditLog::open(dir + "/audit", audit_key, sizeof audit_key, GD_SYNC_BATCH);
+        moved.attach_audit(log);
+        CHECK(moved.decide_json(R"({"principal":"zhang.san","action":"query","resource":"population-stats"})")
+                  .find("\"audit_seq\":1") != std::string::npos);
+        CHECK(log.append_json(R"({"kind":"sharing.approved","user":"wang.wu"})") == 2);
+        CHECK(log.last_seq() == 2);
+        std::string cp = log.checkpoint();
+        CHECK(log.verify(cp).find("\"records\":2") != std::string::npos);
+        CHECK(status_of([&] { log.verify("nonsense"); }) == GD_ERR_REQUEST_INVALID);
+        CHECK(log.query_json(R"({"kind":"sharing.approved"})").find("wang.wu") != std::string::npos);
+        CHECK(log.view_json(moved, "vendor.li").find("\"records\":[]") != std::string::npos);
+
+        auto vault = govdata::Vault::init(dir + "/vault", master_key, sizeof master_key, moved, "key.admin", &log);
+        CHECK(status_of([&] { vault.rotate_key("vendor.li", "social-insurance"); }) == GD_ERR_ACCESS_DENIED);
+        vault.ensure_key("key.admin", "social-insurance");
+        const std::string text = "1,张某,2015-03";
+        auto sealed = vault.encrypt("social-insurance", GD_GRADE_L3, text.data(), text.size());
+        auto plain = vault.decrypt("social-insurance", GD_GRADE_L3, sealed);
+        CHECK(std::string(plain.begin(), plain.end()) == text);
+        CHECK(status_of([&] { vault.decrypt("social-insurance", GD_GRADE_L4, sealed); }) == GD_ERR_CRYPTO_AUTH_FAILED);
+        CHECK(vault.status_json().find("social-insurance") != std::string::npos);
+        CHECK(vault.shred("key.admin", "social-insurance").find("\"event_seq\"") != std::string::npos);
+        CHECK(status_of([&] { vault.decrypt("social-insurance", GD_GRADE_L3, sealed); }) == GD_ERR_KEY_DESTROYED);
+        moved.detach_audit();
+        auto reopened = govdata::Vault::open(dir + "/vault", master_key, sizeof master_key, moved);
+        CHECK(status_of([&] { reopened.encrypt("social-insurance", GD_GRADE_L3, "x", 1); }) == GD_ERR_KEY_DESTROYED);
+    }
+    std::system(("rm -rf '" + dir + "'").c_str());
 
     std::printf("cpp: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -42,7 +42,9 @@ mod time;
 
 pub use crypto::{HashSuite, SealingKey};
 pub use query::{AuditQuery, AuditView};
-pub use record::{AuditRecord, Event, Outcome, Verdict, DECISION_KIND};
+pub use record::{
+    AuditRecord, Event, Outcome, Verdict, DECISION_KIND, RETAINED_KIND, RETAIN_FIELD,
+};
 pub use retention::{
     BackupReport, InclusionProof, ProofSeal, PurgeReport, RestoreReport, RETENTION_MONTHS,
 };

@@ -12,6 +12,17 @@ use serde_json::{Map, Value};
 /// The kind of record the engine writes for each decision it records.
 pub const DECISION_KIND: &str = "decision";
 
+/// The field that marks a record to be kept through purges (`"retain": true`): the
+/// records of the sharing and destruction procedures, which Art. 15 wants kept and
+/// from which the workflows rebuild their state. A purge that removes the segment
+/// holding such a record first appends a copy of it ([`RETAINED_KIND`]).
+pub const RETAIN_FIELD: &str = "retain";
+
+/// The kind of the copy a purge appends of a retained record: the original's
+/// sequence number (`seq`), time (`time`) and event (`event`), and `retain` again so
+/// that later purges carry it on.
+pub const RETAINED_KIND: &str = "audit.retained";
+
 /// Allow or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -197,6 +208,42 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// Whether the record is kept through purges (its event has `"retain": true`).
+    pub fn is_retained(&self) -> bool {
+        self.event.fields.get(RETAIN_FIELD) == Some(&Value::Bool(true))
+    }
+
+    /// The record as first appended: itself, or for the copy a purge made of a
+    /// retained record ([`RETAINED_KIND`]), the original with its own sequence number
+    /// and time. `None` for a copy whose content does not parse.
+    pub fn original(&self) -> Option<AuditRecord> {
+        if self.event.kind != RETAINED_KIND {
+            return Some(self.clone());
+        }
+        let f = &self.event.fields;
+        let seq = f.get("seq")?.as_u64()?;
+        let time = Timestamp::parse(f.get("time")?.as_str()?).ok()?;
+        let event = Event::deserialize(f.get("event")?).ok()?;
+        Some(AuditRecord { seq, time, event })
+    }
+
+    /// The copy of this retained record that a purge appends.
+    pub(crate) fn retained_copy(&self) -> Option<Event> {
+        let original = self.original()?;
+        let e = &original.event;
+        let event = serde_json::to_value(e).ok()?;
+        let mut copy = Event::new(RETAINED_KIND)
+            .field(RETAIN_FIELD, true)
+            .field("seq", original.seq)
+            .field("time", original.time.to_string())
+            .field("event", event);
+        copy.user.clone_from(&e.user);
+        copy.department.clone_from(&e.department);
+        copy.action = e.action;
+        copy.resource.clone_from(&e.resource);
+        Some(copy)
+    }
+
     /// The dataset the record is about, if its resource is a dataset.
     pub fn dataset(&self) -> Option<&str> {
         match &self.event.resource {

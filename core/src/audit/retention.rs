@@ -6,6 +6,11 @@
 //! the purge is recorded in the log and the purge horizon (the last purged record and
 //! the chain head after it) is kept under the MAC in the metadata, so that a segment
 //! deleted any other way is tampering.
+//!
+//! Records marked to be kept (`"retain": true`: the sharing and destruction records
+//! of Art. 14 and 15) outlive the segments that held them: before a purge removes a
+//! segment it appends a copy of each such record ([`super::RETAINED_KIND`]), in the
+//! same batch as the record of the purge.
 
 use super::crypto::{ct_eq, label, parse_hash, Hash, HashSuite, Mac32};
 use super::format::{
@@ -168,6 +173,21 @@ fn scan_sealed(
         leaves: s.leaves,
         max_time,
     })
+}
+
+/// The records of a segment that are kept through purges.
+fn retained_records(path: &Path, ctx: &Ctx<'_>, index: u64) -> Result<Vec<AuditRecord>> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    scan::scan_segment(&bytes, ctx, index, false, None, false, &mut |seq, p| {
+        let r = record::decode_payload(seq, p)?;
+        if r.is_retained() {
+            out.push(r);
+        }
+        Ok(())
+    })
+    .map_err(|e| e.into_error(0))?;
+    Ok(out)
 }
 
 impl AuditLog {
@@ -358,15 +378,28 @@ impl AuditLog {
             });
         };
         let segments: Vec<u64> = purged.iter().map(|(i, _, _)| *i).collect();
-        let event_seq = self.append(
-            &Event::new("audit.purge")
+        let mut events = Vec::new();
+        for (i, path, _) in &purged {
+            for r in retained_records(path, &ctx, *i)? {
+                let copy = r.retained_copy().ok_or_else(|| Error::AuditTampered {
+                    seq: r.seq,
+                    message: "a retained record's copy does not parse".into(),
+                })?;
+                events.push(copy);
+            }
+        }
+        let retained = events.len();
+        events.push(
+            Event::new("audit.purge")
                 .action(Action::PurgeAudit)
                 .resource(Resource::audit_log("main"))
                 .field("before", before.to_string())
                 .field("segments", segments.clone())
                 .field("through_seq", last_seal.last_seq)
-                .field("backups", backups),
-        )?;
+                .field("backups", backups)
+                .field("retained", retained),
+        );
+        let event_seq = *self.append_batch(&events)?.end();
         self.sync()?;
         let new_meta = Meta {
             suite: meta.suite,

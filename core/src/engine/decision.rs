@@ -154,3 +154,31 @@ impl Serialize for Decision {
         m.end()
     }
 }
+
+impl Decision {
+    /// A deny that a procedure's own rule gives (a workflow step that no policy of the
+    /// pack can see, such as the requester approving their own request).
+    pub(crate) fn refusal(
+        policy: &str,
+        article: &str,
+        zh: &str,
+        en: &str,
+        policy_version: &str,
+    ) -> Decision {
+        Decision {
+            allowed: false,
+            reasons: vec![Reason {
+                text: Arc::new(ReasonText {
+                    policy: policy.into(),
+                    article: article.into(),
+                    zh: zh.into(),
+                    en: en.into(),
+                }),
+                error: None,
+            }],
+            obligations: Vec::new(),
+            policy_version: Arc::from(policy_version),
+            audit_seq: None,
+        }
+    }
+}
