@@ -1,0 +1,383 @@
+//! The Node.js module `govdata`: the govdata engine for Node services.
+//!
+//! A thin layer over the core crate: it reads arguments from JavaScript values, calls
+//! the core and hands back plain objects in the wire format of DESIGN.md (snake_case
+//! keys, exactly what the core serialises). Errors become JavaScript `Error`s with
+//! `.code` (see [`error`]). A single decision is synchronous; work that can take
+//! long (a large batch) runs on the libuv thread pool and returns a Promise
+//! ([`tasks`]). Every export catches panics, so a bug becomes an exception rather than
+//! an abort of the process.
+
+mod convert;
+mod error;
+mod tasks;
+
+use crate::error::{guard, invalid_argument, to_js, Result};
+use govdata::model::{Record, RecordKind};
+use govdata::{Action, Inventory, PolicyPack};
+use napi::bindgen_prelude::{AsyncTask, Env, Object, Unknown};
+use napi_derive::napi;
+use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The version of govdata (the crate, the wheel, the npm package and the C header agree).
+#[napi]
+pub const VERSION: &str = govdata::VERSION;
+
+/// Every error code: the core's (`govdata::error::ERROR_CODES`) and the module's own
+/// `invalid_argument` and `panic`.
+#[napi(ts_return_type = "ErrorCode[]")]
+pub fn error_codes() -> Vec<&'static str> {
+    error::all_codes()
+}
+
+/// Where policies come from: one directory, or several (the schema from the first,
+/// the `*.cedar` files of all).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PolicySource {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The options of `new Engine(...)`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EngineOptions {
+    #[serde(default)]
+    policies: Option<PolicySource>,
+    #[serde(default)]
+    inventory: Option<serde_json::Value>,
+}
+
+fn load_pack(source: Option<PolicySource>) -> govdata::Result<PolicyPack> {
+    match source {
+        None => PolicyPack::default_pack(),
+        Some(PolicySource::One(dir)) => PolicyPack::from_dir(dir),
+        Some(PolicySource::Many(dirs)) => {
+            let paths: Vec<&Path> = dirs.iter().map(Path::new).collect();
+            PolicyPack::from_dirs(&paths)
+        }
+    }
+}
+
+fn load_inventory(value: Option<serde_json::Value>) -> govdata::Result<Inventory> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(Inventory::new()),
+        Some(serde_json::Value::String(path)) => Inventory::from_file(path),
+        Some(value) => Inventory::from_json(&value),
+    }
+}
+
+/// The policy engine: a policy pack and an inventory, deciding requests.
+///
+/// Safe to share across the whole process; decisions never block one another, and
+/// a reload is atomic (a request sees the old or the new pack, never half of one).
+#[napi]
+#[derive(Debug)]
+pub struct Engine {
+    inner: Arc<govdata::Engine>,
+    stringify: convert::Stringify,
+}
+
+#[napi]
+impl Engine {
+    /// An engine over a policy pack and an inventory.
+    ///
+    /// `policies` is a directory holding `schema.cedarschema` and `*.cedar` files, or
+    /// several directories (a department's own policies beside the default pack);
+    /// without it, the default pack. `inventory` is the inventory object or the path
+    /// of its JSON file; without it, an empty inventory.
+    #[napi(
+        constructor,
+        catch_unwind,
+        ts_args_type = "options?: { policies?: string | string[]; inventory?: string | Inventory }"
+    )]
+    pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
+        guard(|| {
+            let stringify = convert::Stringify::new(&env)?;
+            let options: EngineOptions = match options {
+                Some(value) if !convert::is_nullish(&value)? => {
+                    stringify.parse(&env, &value, |m| {
+                        invalid_argument(format!("invalid engine options: {m}"))
+                    })?
+                }
+                _ => EngineOptions::default(),
+            };
+            let pack = load_pack(options.policies).map_err(to_js)?;
+            let inventory = load_inventory(options.inventory).map_err(to_js)?;
+            Ok(Engine {
+                inner: Arc::new(govdata::Engine::new(pack, inventory)),
+                stringify,
+            })
+        })
+    }
+
+    /// The default policy pack and the example inventory: a city to try the engine on.
+    #[napi(factory, js_name = "default", catch_unwind)]
+    pub fn with_defaults(env: Env) -> Result<Self> {
+        guard(|| {
+            Ok(Engine {
+                inner: Arc::new(govdata::Engine::with_defaults().map_err(to_js)?),
+                stringify: convert::Stringify::new(&env)?,
+            })
+        })
+    }
+
+    /// Decides one request (the wire format) and returns the decision as a plain
+    /// object in the wire format. Throws `request_invalid` or `unknown_entity` when no
+    /// decision can be made; the caller must treat that as a deny.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "request: Request",
+        ts_return_type = "Decision"
+    )]
+    pub fn decide<'env>(&self, env: &'env Env, request: Unknown<'_>) -> Result<Unknown<'env>> {
+        guard(|| {
+            let request = self.stringify.request(env, &request)?;
+            let decision = self.inner.decide(&request).map_err(to_js)?;
+            convert::decision(env, &decision)
+        })
+    }
+
+    /// Decides one request given as JSON text and returns the decision as JSON text:
+    /// for a service that already holds the request body as a string.
+    #[napi(catch_unwind)]
+    pub fn decide_json(&self, request: String) -> Result<String> {
+        guard(|| {
+            let decision = self.inner.decide_json(&request).map_err(to_js)?;
+            Ok(decision.to_json_string())
+        })
+    }
+
+    /// Decides many requests on the thread pool, off the event loop. The Promise
+    /// resolves to one entry per request, in order: the decision, or an `Error` with
+    /// `.code` for a request that could not be decided (which counts as a deny).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "requests: Request[]",
+        ts_return_type = "Promise<Array<Decision | GovdataError>>"
+    )]
+    pub fn decide_many(
+        &self,
+        env: &Env,
+        requests: Unknown<'_>,
+    ) -> Result<AsyncTask<tasks::DecideMany>> {
+        guard(|| {
+            convert::expect_array(&requests, "requests")?;
+            let text = self
+                .stringify
+                .text(env, &requests, invalid_argument)?
+                .unwrap_or_default();
+            Ok(AsyncTask::new(tasks::DecideMany::new(
+                Arc::clone(&self.inner),
+                text,
+            )))
+        })
+    }
+
+    /// `decideMany` on the calling thread: the same results, synchronously.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "requests: Request[]",
+        ts_return_type = "Array<Decision | GovdataError>"
+    )]
+    pub fn decide_many_sync<'env>(
+        &self,
+        env: &'env Env,
+        requests: Unknown<'_>,
+    ) -> Result<Object<'env>> {
+        guard(|| {
+            convert::expect_array(&requests, "requests")?;
+            let text = self
+                .stringify
+                .text(env, &requests, invalid_argument)?
+                .unwrap_or_default();
+            let results = tasks::decide_entries(&self.inner, convert::parse_batch(&text)?);
+            convert::outcomes(env, &results)
+        })
+    }
+
+    /// The resources among `resources` that `principal` may act on with `action` in
+    /// `context`, in their order: the filter a job applies to a batch. Runs off the
+    /// event loop. Any bad input rejects the whole batch, so nothing is dropped for
+    /// the wrong reason.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "principal: string, action: Action, resources: Resource[], context?: Context",
+        ts_return_type = "Promise<Resource[]>"
+    )]
+    pub fn allowed_resources(
+        &self,
+        env: &Env,
+        principal: String,
+        action: String,
+        resources: Unknown<'_>,
+        context: Option<Unknown<'_>>,
+    ) -> Result<AsyncTask<tasks::AllowedResources>> {
+        guard(|| {
+            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let resources = convert::resource_list(&self.stringify, env, &resources)?;
+            let context = convert::context(&self.stringify, env, context)?;
+            Ok(AsyncTask::new(tasks::AllowedResources::new(
+                Arc::clone(&self.inner),
+                principal,
+                action,
+                resources,
+                context,
+            )))
+        })
+    }
+
+    /// `allowedResources` on the calling thread.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "principal: string, action: Action, resources: Resource[], context?: Context",
+        ts_return_type = "Resource[]"
+    )]
+    pub fn allowed_resources_sync<'env>(
+        &self,
+        env: &'env Env,
+        principal: String,
+        action: String,
+        resources: Unknown<'_>,
+        context: Option<Unknown<'_>>,
+    ) -> Result<Unknown<'env>> {
+        guard(|| {
+            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let resources = convert::resource_list(&self.stringify, env, &resources)?;
+            let context = convert::context(&self.stringify, env, context)?;
+            let allowed = self
+                .inner
+                .allowed_resources(&principal, action, &resources, &context)
+                .map_err(to_js)?;
+            convert::resources(env, &allowed)
+        })
+    }
+
+    /// Adds or replaces one inventory record of `kind` (`department`, `vendor`,
+    /// `user`, `dataset`, `system`). On `inventory_invalid` nothing changes.
+    #[napi(catch_unwind, ts_args_type = "kind: RecordKind, record: object")]
+    pub fn upsert(&self, env: &Env, kind: String, record: Unknown<'_>) -> Result<()> {
+        guard(|| {
+            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            let value: serde_json::Value = self.stringify.parse(env, &record, |m| {
+                error::to_js(govdata::Error::InventoryInvalid {
+                    record: kind.to_string(),
+                    message: m,
+                })
+            })?;
+            let record = Record::from_json(kind, &value).map_err(to_js)?;
+            self.inner.upsert(record).map_err(to_js)
+        })
+    }
+
+    /// Removes the inventory record of `kind` with `id`. On error nothing changes.
+    #[napi(catch_unwind, ts_args_type = "kind: RecordKind, id: string")]
+    pub fn remove(&self, kind: String, id: String) -> Result<()> {
+        guard(|| {
+            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            self.inner.remove(kind, &id).map_err(to_js)
+        })
+    }
+
+    /// Replaces the whole inventory atomically: an inventory object or the path of
+    /// its JSON file. On error the old inventory stays.
+    #[napi(catch_unwind, ts_args_type = "inventory: string | Inventory")]
+    pub fn replace_inventory(&self, env: &Env, inventory: Unknown<'_>) -> Result<()> {
+        guard(|| {
+            let value: serde_json::Value = self.stringify.parse(env, &inventory, |m| {
+                invalid_argument(format!("invalid inventory: {m}"))
+            })?;
+            if value.is_null() {
+                return Err(invalid_argument(
+                    "invalid inventory: expected an object or a path",
+                ));
+            }
+            let inventory = load_inventory(Some(value)).map_err(to_js)?;
+            self.inner.replace_inventory(inventory);
+            Ok(())
+        })
+    }
+
+    /// Replaces the policy pack atomically: a directory, several directories, or
+    /// nothing for the default pack. A pack that does not load leaves the old one.
+    #[napi(catch_unwind, ts_args_type = "policies?: string | string[]")]
+    pub fn reload_policies(&self, env: &Env, policies: Option<Unknown<'_>>) -> Result<()> {
+        guard(|| {
+            let source: Option<PolicySource> = match policies {
+                Some(value) if !convert::is_nullish(&value)? => {
+                    Some(self.stringify.parse(env, &value, |m| {
+                        invalid_argument(format!("invalid policies: {m}"))
+                    })?)
+                }
+                _ => None,
+            };
+            let pack = load_pack(source).map_err(to_js)?;
+            self.inner.reload_policies(pack);
+            Ok(())
+        })
+    }
+
+    /// The version (hash) of the loaded policy pack, as in every decision's
+    /// `policy_version`.
+    #[napi(getter, catch_unwind)]
+    pub fn policy_version(&self) -> Result<String> {
+        guard(|| Ok(self.inner.policy_version()))
+    }
+}
+
+/// Times `iterations` decisions of `request` made by the core directly, in Rust, in
+/// this process: the reference the benchmarks compare `engine.decide` against.
+/// Returns nanoseconds per decision. Not part of the typed API.
+#[napi(js_name = "__timeDecideInRust", skip_typescript, catch_unwind)]
+pub fn time_decide_in_rust(
+    env: Env,
+    engine: &Engine,
+    request: Unknown<'_>,
+    iterations: u32,
+) -> Result<f64> {
+    guard(|| {
+        let request = engine.stringify.request(&env, &request)?;
+        let iterations = iterations.max(1);
+        let start = std::time::Instant::now();
+        for _ in 0..iterations {
+            std::hint::black_box(
+                engine
+                    .inner
+                    .decide(std::hint::black_box(&request))
+                    .map_err(to_js)?,
+            );
+        }
+        Ok(start.elapsed().as_nanos() as f64 / f64::from(iterations))
+    })
+}
+
+/// Panics inside a guarded export, synchronously or inside an `AsyncTask`: the proof
+/// that a panic becomes an exception (or a rejection) with `.code = "panic"` and never
+/// aborts the process. Not part of the typed API.
+#[napi(js_name = "__panicForTesting", skip_typescript, catch_unwind)]
+pub fn panic_for_testing(in_task: bool) -> Result<AsyncTask<tasks::PanicForTesting>> {
+    guard(|| {
+        if in_task {
+            Ok(AsyncTask::new(tasks::PanicForTesting))
+        } else {
+            #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
+            {
+                panic!("deliberate panic for testing")
+            }
+        }
+    })
+}
+
+/// The engine's inventory as Cedar's entity JSON (text), as plain Cedar is given it:
+/// for the benchmarks against other Cedar bindings. Not part of the typed API.
+#[napi(js_name = "__cedarEntities", skip_typescript, catch_unwind)]
+pub fn cedar_entities(engine: &Engine) -> Result<String> {
+    guard(|| {
+        let plain = engine.inner.plain_cedar().map_err(to_js)?;
+        let json = plain.entities_json().map_err(to_js)?;
+        Ok(json.to_string())
+    })
+}

@@ -1,0 +1,23 @@
+'use strict'
+// The README's quickstart runs as written and prints what its comments say.
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+
+const pkgDir = path.resolve(__dirname, '..')
+
+test('the README quickstart runs as written', () => {
+  const readme = fs.readFileSync(path.join(pkgDir, 'README.md'), 'utf8')
+  const quickstart = readme.split('## Quickstart')[1]
+  const code = /```js\n([\s\S]*?)```/.exec(quickstart)[1]
+  // `require('govdata')` resolves to this package, as it does for an installed one.
+  const script = code.replace("require('govdata')", `require(${JSON.stringify(pkgDir)})`)
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 })
+  const expected = [...code.matchAll(/\/\/ (.+)$/gm)]
+    .map((m) => m[1])
+    .filter((c) => /^('|true )/.test(c))
+  const printed = out.trim().split('\n')
+  assert.deepEqual(printed, expected.map((e) => e.replace(/'/g, '').replace(/^true (.*)$/, 'true $1')))
+})
