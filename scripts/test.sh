@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of govdata: the Rust workspace (unit, integration, policy, vector,
-# audit and doc tests) and the language bindings' suites (Python, C). Each part
-# installs what it needs.
+# audit, vault, workflow, CLI and doc tests) and the language bindings' suites (Python,
+# Node, C). Each part installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,4 +9,5 @@ echo "== rust"
 cargo test --workspace --locked
 
 bash scripts/test-python.sh
+bash scripts/test-node.sh
 bash scripts/test-c.sh

@@ -21,3 +21,11 @@ test('the README quickstart runs as written', () => {
   const printed = out.trim().split('\n')
   assert.deepEqual(printed, expected.map((e) => e.replace(/'/g, '').replace(/^true (.*)$/, 'true $1')))
 })
+
+test("the project README's Node quickstart runs as written", () => {
+  const root = path.resolve(pkgDir, '..')
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+  const code = /```js\n([\s\S]*?)```/.exec(readme.split('### Node')[1])[1]
+  const out = execFileSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 30000, cwd: root })
+  assert.equal(out.trim(), 'deny 第十七条 数据库、操作系统最高管理员权限不得转交供应商人员')
+})
