@@ -16,17 +16,32 @@ use std::time::Instant;
 /// User plus system CPU time of this process, in seconds (Linux `/proc/self/stat`).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 fn main() {
     let engine = default_engine();
     let sample = sample_requests();
-    let batch: Vec<_> = (0..100_000).map(|i| sample[i % sample.len()].clone()).collect();
+    let batch: Vec<_> = (0..100_000)
+        .map(|i| sample[i % sample.len()].clone())
+        .collect();
     for threads in [1, 2, 1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
         pool.install(|| engine.decide_many(&batch[..5000]));
         let (cpu0, start) = (cpu_seconds(), Instant::now());
         pool.install(|| engine.decide_many(&batch));
