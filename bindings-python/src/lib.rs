@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod keys;
 mod vault;
+mod workflows;
 
 use govdata::model::{Action, Grade, PersonalInfo, ScenarioRisk, ShareType, Stage};
 use pyo3::prelude::*;
@@ -50,6 +51,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<audit::AuditLog>()?;
     m.add_class::<audit::AuditView>()?;
     m.add_class::<vault::Vault>()?;
+    m.add_class::<workflows::Workflows>()?;
+    m.add_class::<workflows::StepResult>()?;
     error::register(m)?;
     m.add(
         "ERROR_CODES",
@@ -76,6 +79,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         names(govdata::vault::Suite::ALL.iter().map(|s| s.as_str())),
     )?;
     m.add("AUDIT_SUITES", vec!["sha256", "sm3"])?;
+    m.add(
+        "DESTRUCTION_METHODS",
+        names(
+            govdata::workflow::DestructionMethod::ALL
+                .iter()
+                .map(|m| m.as_str()),
+        ),
+    )?;
     m.add("SYNC_MODES", vec!["always", "batch", "none"])?;
     m.add(
         "RECORD_KINDS",

@@ -18,6 +18,7 @@ use pyo3::types::{PyByteArray, PyBytes};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 type CoreResult<T> = Result<T, Error>;
 
@@ -98,7 +99,14 @@ fn config(
 #[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct Vault {
-    inner: govdata::Vault,
+    inner: Arc<govdata::Vault>,
+}
+
+impl Vault {
+    /// The core vault, shared (the procedures crypto-erase through it).
+    pub(crate) fn core(&self) -> &Arc<govdata::Vault> {
+        &self.inner
+    }
 }
 
 #[pymethods]
@@ -139,7 +147,9 @@ impl Vault {
             let inner = detached(py, || {
                 govdata::Vault::init(config, Box::new(key), authorizer, &op)
             })?;
-            Ok(Vault { inner })
+            Ok(Vault {
+                inner: Arc::new(inner),
+            })
         })
     }
 
@@ -172,7 +182,9 @@ impl Vault {
             let inner = detached(py, || {
                 govdata::Vault::open(config, Box::new(key), authorizer)
             })?;
-            Ok(Vault { inner })
+            Ok(Vault {
+                inner: Arc::new(inner),
+            })
         })
     }
 

@@ -18,6 +18,14 @@ a :class:`Vault` encrypts what a job writes::
     engine = govdata.Engine.default(audit=log)
     vault = govdata.Vault.init("vault/", master_key=master_key, engine=engine, audit=log)
 
+The sharing and destruction procedures run through :class:`Workflows`, over the
+engine and its log (each step a decision and a record)::
+
+    flows = govdata.Workflows(engine, log)
+    step = flows.request_share("wang.wu", "hukou", purpose=..., legal_basis=..., fields=[...],
+                               until="2099-12-31", scenario_risk="low")
+    step.done, step.decision, step.record          # the record is a dict
+
 Every error is a :class:`GovdataError` subclass whose ``.code`` is the engine's stable
 error code (``RequestInvalidError.code == "request_invalid"``).
 """
@@ -26,6 +34,7 @@ from ._native import (
     ACTIONS,
     AUDIT_SUITES,
     DECISIONS,
+    DESTRUCTION_METHODS,
     ERROR_CODES,
     GRADES,
     PERSONAL_INFO,
@@ -57,9 +66,11 @@ from ._native import (
     Reason,
     RequestInvalidError,
     SchemaInvalidError,
+    StepResult,
     UnknownEntityError,
     Vault,
     WorkflowInvalidError,
+    Workflows,
     __version__,
 )
 from ._types import (
@@ -72,6 +83,7 @@ from ._types import (
     Context,
     DecisionDict,
     DecisionKind,
+    DestructionMethod,
     ErrorCode,
     Grade,
     InclusionProofDict,
@@ -126,6 +138,7 @@ __all__ = [
     "ACTIONS",
     "AUDIT_SUITES",
     "DECISIONS",
+    "DESTRUCTION_METHODS",
     "ERRORS_BY_CODE",
     "ERROR_CODES",
     "GRADES",
@@ -153,6 +166,7 @@ __all__ = [
     "Decision",
     "DecisionDict",
     "DecisionKind",
+    "DestructionMethod",
     "Engine",
     "ErrorCode",
     "GovdataError",
@@ -186,6 +200,7 @@ __all__ = [
     "ShareType",
     "ShredReportDict",
     "Stage",
+    "StepResult",
     "SyncMode",
     "UnknownEntityError",
     "Vault",
@@ -193,5 +208,6 @@ __all__ = [
     "VaultSuite",
     "VerifyReportDict",
     "WorkflowInvalidError",
+    "Workflows",
     "__version__",
 ]

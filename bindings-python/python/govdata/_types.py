@@ -243,3 +243,6 @@ class ShredReportDict(TypedDict):
     key_ids: List[str]
     backups_scrubbed: int
     event_seq: Optional[int]
+
+
+DestructionMethod = Literal["crypto_erase", "logical_delete", "overwrite", "physical_destroy"]
