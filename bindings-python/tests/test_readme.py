@@ -46,3 +46,10 @@ def test_audit_and_vault_snippet_runs(tmp_path, monkeypatch, capsys):
     exec(compile(BLOCKS[2], "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "key_destroyed" in out and "张某,3200" in out
+
+
+def test_workflows_snippet_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(BLOCKS[3], "README.md", "exec"), {})
+    out = capsys.readouterr().out.split()
+    assert out == ["False", "allow", "executed", "workflow_invalid"]
