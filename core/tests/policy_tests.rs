@@ -143,3 +143,18 @@ fn compiled_in_pack_matches_the_files() {
     assert_eq!(ids(&disk), ids(&builtin));
     assert_eq!(disk.version(), builtin.version());
 }
+
+/// The README's article table names every policy of the pack, so that it cannot
+/// drift from the pack.
+#[test]
+fn the_readme_table_names_every_policy() {
+    let pack = PolicyPack::from_dir(common::policies_dir()).unwrap();
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let missing: Vec<&str> = pack
+        .policies()
+        .iter()
+        .map(|p| p.id())
+        .filter(|id| !readme.contains(&format!("`{id}`")))
+        .collect();
+    assert!(missing.is_empty(), "README.md does not name: {missing:?}");
+}
