@@ -7,6 +7,12 @@
 //! request sees either the old or the new one, never half of a reload. It does not
 //! parse policies (see [`crate::policy`]) or validate inventories (see
 //! [`crate::model`]).
+//!
+//! With a [`DecisionSink`] attached ([`Engine::set_decision_sink`], the audit log),
+//! every decision the sink keeps is recorded before it is returned and carries its
+//! `audit_seq`; a decision that cannot be recorded is a deny. Without a sink the engine
+//! decides just the same but records nothing: no query, modify, delete or export
+//! decision, no deny and no administrative action is kept, and `audit_seq` is `None`.
 
 mod cedar;
 mod decision;
