@@ -29,11 +29,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# --workspace resolves the dependencies' features as `cargo test --workspace` does, so
+# these steps reuse its build instead of compiling every dependency a second time.
 echo "== c: header matches the sources"
-cargo test --locked -p govdata-ffi --test header
+cargo test --locked --workspace --test header
 
 echo "== c: building libgovdata ($profile, with the test exports)"
-cargo build --locked -p govdata-ffi --features testing "${cargo_profile[@]}"
+cargo build --locked --workspace --features govdata-ffi/testing "${cargo_profile[@]}"
 target_dir=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps \
   | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')}
 lib_dir="$target_dir/$profile"
