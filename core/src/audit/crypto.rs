@@ -5,7 +5,7 @@
 //! chain link; MAC inputs start with their own label.
 
 use crate::error::{Error, Result};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use sm3::Sm3;
 use std::fmt;

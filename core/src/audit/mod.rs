@@ -1170,6 +1170,17 @@ mod tests {
         check::<AuditLog>();
     }
 
+    /// The MAC's prepared inner and outer states are derived from the sealing key: the
+    /// hash cores that hold them (an HMAC is two of them) wipe themselves when dropped,
+    /// as the key itself is.
+    #[test]
+    fn mac_states_zeroize_on_drop() {
+        use hmac::digest::block_api::EagerHash;
+        fn check<T: zeroize::ZeroizeOnDrop>() {}
+        check::<<sha2::Sha256 as EagerHash>::Core>();
+        check::<<sm3::Sm3 as EagerHash>::Core>();
+    }
+
     #[test]
     fn checkpoint_text_round_trips() {
         let mac = Mac32::new(HashSuite::Sha256, &SealingKey::from_bytes([1; 32])).unwrap();

@@ -77,10 +77,11 @@ impl Suite {
 
     /// HMAC under the suite's hash: SHA-256 or SM3 (both 32 bytes).
     pub(crate) fn hmac(self, key: &[u8], parts: &[&[u8]]) -> Result<[u8; 32]> {
-        fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 32]> {
-            let mut mac = <M as Mac>::new_from_slice(key).map_err(|_| Error::KeyInvalid {
-                message: "a MAC key of unusable length".into(),
-            })?;
+        fn run<M: Mac + hmac::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<[u8; 32]> {
+            let mut mac =
+                <M as hmac::KeyInit>::new_from_slice(key).map_err(|_| Error::KeyInvalid {
+                    message: "a MAC key of unusable length".into(),
+                })?;
             for p in parts {
                 mac.update(p);
             }
