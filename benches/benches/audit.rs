@@ -27,7 +27,7 @@ fn event(i: u64) -> Event {
         .department("gongan")
         .action(Action::Query)
         .resource(Resource::dataset("hukou"));
-    e.decision = Some(if i % 7 == 0 {
+    e.decision = Some(if i.is_multiple_of(7) {
         Verdict::Deny
     } else {
         Verdict::Allow

@@ -264,6 +264,7 @@ pub unsafe extern "C" fn gd_share_review_json(
             let reason = comment.ok_or_else(|| Failure::null("comment"))?;
             flows.reject_share(reviewer, id, reason)
         };
+        // SAFETY: `out_json` is non-NULL (checked) and writable by the contract.
         unsafe { publish_step(step, out_json) }
     }
 }

@@ -555,7 +555,7 @@ pub(crate) fn open_stream(
             });
         }
         let n = len.div_ceil(chunk);
-        if len % chunk != 0 && len % chunk < TAG_LEN {
+        if !len.is_multiple_of(chunk) && len % chunk < TAG_LEN {
             return Err(Error::CryptoAuthFailed {
                 message: format!("chunk {} is truncated", base + n as u64 - 1),
             });

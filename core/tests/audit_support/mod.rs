@@ -59,17 +59,17 @@ pub fn sample_event(i: u64) -> Event {
     let mut e = Event::new("decision")
         .user(users[k])
         .department(depts[k])
-        .action(if i % 3 == 0 {
+        .action(if i.is_multiple_of(3) {
             Action::Export
         } else {
             Action::Query
         })
-        .resource(Resource::dataset(if i % 2 == 0 {
+        .resource(Resource::dataset(if i.is_multiple_of(2) {
             "hukou"
         } else {
             "social-insurance"
         }));
-    e.decision = Some(if i % 4 == 0 {
+    e.decision = Some(if i.is_multiple_of(4) {
         govdata::audit::Verdict::Deny
     } else {
         govdata::audit::Verdict::Allow
