@@ -4,6 +4,7 @@ mod audit;
 mod decide;
 mod demo;
 mod output;
+mod test_cmd;
 mod vault;
 mod workflow;
 
@@ -28,6 +29,8 @@ enum Command {
     },
     /// Decide one request and print the decision JSON: exit 0 allow, 1 deny, 2 error.
     Decide(decide::Args),
+    /// Run policy test files against a pack: exit 0 all pass, 1 any fails, 2 error.
+    Test(test_cmd::Args),
     /// Walk through one request per article of the regulation with the default pack.
     Demo(demo::Args),
     /// The audit log: verify, query, backup, restore, purge, tail.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
+        Command::Test(args) => test_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
         Command::Vault(args) => vault::run(&args),
