@@ -3,6 +3,7 @@
 mod audit;
 mod decide;
 mod demo;
+mod explain;
 mod output;
 mod test_cmd;
 mod vault;
@@ -31,6 +32,9 @@ enum Command {
     Decide(decide::Args),
     /// Run policy test files against a pack: exit 0 all pass, 1 any fails, 2 error.
     Test(test_cmd::Args),
+    /// Decide one request and explain why: the forbids that fired, the permits that
+    /// allowed, or the permits that came closest and the condition each lacked.
+    Explain(explain::Args),
     /// Walk through one request per article of the regulation with the default pack.
     Demo(demo::Args),
     /// The audit log: verify, query, backup, restore, purge, tail.
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
         Command::Test(args) => test_cmd::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
         Command::Vault(args) => vault::run(&args),
