@@ -595,3 +595,34 @@ pub fn test_files(dir: &Path) -> Result<Vec<PathBuf>> {
     files.sort();
     Ok(files)
 }
+
+/// The built-in default pack with the `*.cedar` files of each of `extra` added (in
+/// name order): a department's own policies beside the default pack, whose forbids
+/// keep applying — what `govdata test` and `govdata prove` check when no pack
+/// directory is given.
+pub fn default_pack_with(extra: &[&Path]) -> Result<PolicyPack> {
+    if extra.is_empty() {
+        return PolicyPack::default_pack();
+    }
+    let mut files: Vec<(String, String)> = super::DEFAULT_FILES
+        .iter()
+        .map(|(n, t)| (format!("policies/{n}"), (*t).to_owned()))
+        .collect();
+    for dir in extra {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
+            .collect();
+        names.sort();
+        for path in names {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    PolicyPack::from_sources(
+        ("policies/schema.cedarschema", super::DEFAULT_SCHEMA),
+        &files,
+    )
+}
