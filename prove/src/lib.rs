@@ -141,8 +141,10 @@ fn well_formed(kind: &str, var: &str) -> String {
     format!("({})", rule.replace('$', var))
 }
 
-/// The well-formedness condition of a request environment.
-fn assumption(env: &RequestEnv) -> String {
+/// The well-formedness condition of a request environment (Cedar): what every
+/// request the engine builds in that environment satisfies, following
+/// [`WELL_FORMED`] from the principal, the resource and the context.
+pub fn well_formed_condition(env: &RequestEnv) -> String {
     let dept = |var: &str| format!("{DEPARTMENT_KINDS}.contains({var}.kind)");
     let user = |var: &str| {
         format!(
@@ -491,7 +493,7 @@ fn spec_set(invariant: &Invariant, env: &RequestEnv) -> Result<PolicySet, ProveE
         "permit (principal, action == {}, resource is {}) when {{\n  !(\n  {}\n  ) || ({})\n}};",
         env.action(),
         env.resource(),
-        assumption(env),
+        well_formed_condition(env),
         invariant.safe
     );
     let policy = Policy::parse(Some(PolicyId::new(invariant.id)), &text).map_err(|e| {
