@@ -1,5 +1,12 @@
 //! `govdata explain` run as a user runs it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,6 +1,13 @@
 //! `govdata prove` run as a user runs it. Needs the cvc5 solver: without it these
 //! tests fail (scripts/test.sh installs it).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -2,6 +2,13 @@
 //! wrong expectation fails with the file, case and policy ids, a malformed file is an
 //! error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,6 +1,13 @@
 //! `Engine::explain` on the default pack and the example city: a deny by a forbid, a
 //! deny that nothing permits with the closest permit's missing condition, an allow.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 use govdata::explain::ClauseKind;
 use govdata::{Engine, Request};
 

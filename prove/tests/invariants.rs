@@ -5,6 +5,13 @@
 //! These tests need the cvc5 solver (`apt-get install cvc5`, or the CVC5 variable);
 //! without it they fail.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 use govdata::engine::{ApprovalResolver, ResolvedApproval};
 use govdata::policy::testing::default_pack_with;
 use govdata::{Engine, Inventory, PolicyPack, Request};

@@ -3,6 +3,13 @@
 //! suites and the shared vectors, as the engine turns them into Cedar: were it too
 //! strong, a proof could miss a real request.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
 use cedar_policy::{Authorizer, Decision, Entities, PolicySet, RequestEnv};
 use govdata::policy::testing::{load_inventory, test_files, TestSuite};
 use govdata::{Engine, PolicyPack, Request};

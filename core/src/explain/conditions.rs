@@ -116,7 +116,7 @@ fn render(expr: &Value) -> String {
     let body = text
         .find("when")
         .and_then(|w| text.get(w..))
-        .and_then(|t| Some(t.get(t.find('{')? + 1..t.rfind('}')?)?))
+        .and_then(|t| t.get(t.find('{')? + 1..t.rfind('}')?))
         .unwrap_or(&text);
     clean(body)
 }

@@ -276,6 +276,9 @@ fn outcome(engine: &Engine, request: &Value) -> Outcome {
     }
 }
 
+/// Expected reasons and obligations, then actual reasons and obligations.
+type Lists<'a> = (&'a [String], &'a [String], &'a [String], &'a [String]);
+
 /// The outcome of one case against what it expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseResult {
@@ -348,7 +351,7 @@ impl CaseResult {
     }
 
     /// Expected reasons and obligations, then actual ones, when both are decisions.
-    fn lists(&self) -> Option<(&[String], &[String], &[String], &[String])> {
+    fn lists(&self) -> Option<Lists<'_>> {
         match (&self.expected, &self.actual) {
             (
                 Expect::Decision {
