@@ -9,6 +9,15 @@ cd "$(dirname "$0")/.."
 # largest part of a debug build on disk.
 export CARGO_INCREMENTAL=0
 
+# The proofs of the regulation's invariants (govdata-prove, `govdata prove`) need the
+# cvc5 SMT solver; their tests fail without it.
+if ! command -v cvc5 >/dev/null && [ -z "${CVC5:-}" ]; then
+  echo "== installing cvc5"
+  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq cvc5 >/dev/null
+fi
+
 echo "== rust"
 cargo test --workspace --locked
 

@@ -3,7 +3,10 @@
 mod audit;
 mod decide;
 mod demo;
+mod explain;
 mod output;
+mod prove;
+mod test_cmd;
 mod vault;
 mod workflow;
 
@@ -28,6 +31,14 @@ enum Command {
     },
     /// Decide one request and print the decision JSON: exit 0 allow, 1 deny, 2 error.
     Decide(decide::Args),
+    /// Run policy test files against a pack: exit 0 all pass, 1 any fails, 2 error.
+    Test(test_cmd::Args),
+    /// Decide one request and explain why: the forbids that fired, the permits that
+    /// allowed, or the permits that came closest and the condition each lacked.
+    Explain(explain::Args),
+    /// Prove the regulation's invariants over every request (needs cvc5): exit 0 all
+    /// hold, 1 with counterexamples, 2 error.
+    Prove(prove::Args),
     /// Walk through one request per article of the regulation with the default pack.
     Demo(demo::Args),
     /// The audit log: verify, query, backup, restore, purge, tail.
@@ -48,6 +59,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { dir } => decide::validate(dir.as_deref()),
         Command::Decide(args) => decide::run(&args),
+        Command::Test(args) => test_cmd::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Prove(args) => prove::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
         Command::Vault(args) => vault::run(&args),

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod model;
 pub mod policy;
 pub mod vault;
@@ -12,6 +13,7 @@ pub mod workflow;
 pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
 pub use error::{Error, Result};
+pub use explain::Explanation;
 pub use model::{Action, Inventory};
 pub use policy::PolicyPack;
 pub use vault::Vault;
