@@ -2,10 +2,18 @@
 //! `None` is null, `bool` a boolean, `int` and `float` numbers, `str` a string, `list`
 //! and `tuple` arrays, `dict` (or any mapping) with `str` keys an object. No
 //! truthiness, no coercion: a value of the wrong type is rejected exactly as the same
-//! JSON would be, by the core's own serde definitions. Strings are read in place; no
-//! JSON text is built.
+//! JSON would be, by the core's own serde definitions. No JSON text is built.
+//!
+//! Reading a string's text costs a temporary UTF-8 copy under the stable ABI of Python
+//! 3.9, so the words of the request format (its field names and the names of actions,
+//! risk levels and resource types) are recognised by identity first: Python interns
+//! them when they are written as literals, and [`words`] holds the same interned
+//! objects. Any other string, or the same word built at run time, is read as text;
+//! either way the deserializer sees the same `&str`.
 
+use govdata::model::{Action, ResourceKind, ScenarioRisk};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use std::fmt;
@@ -70,9 +78,104 @@ fn unexpected<'a>(obj: &Bound<'_, PyAny>) -> de::Unexpected<'a> {
     }
 }
 
+/// The field names of the request format and its closed vocabularies, by the identity
+/// of their interned Python strings.
+struct Words {
+    /// Open addressing on the object's address; `None` marks an empty slot.
+    slots: Vec<Option<(usize, &'static str)>>,
+    /// Keeps the interned strings (and so their addresses) alive.
+    _objects: Vec<Py<PyString>>,
+}
+
+const WORD_SLOTS: usize = 256;
+
+impl Words {
+    fn build(py: Python<'_>) -> Words {
+        const FIELDS: &[&str] = &[
+            // Request
+            "principal",
+            "action",
+            "resource",
+            "context",
+            // Resource
+            "type",
+            "id",
+            // Context
+            "purpose",
+            "legal_basis",
+            "intended_use",
+            "scenario_risk",
+            "channel",
+            "approval",
+            "grantee",
+            "recipient_department",
+            "audit_department",
+            // Channel
+            "encrypted",
+            "authenticated",
+            "integrity_checked",
+        ];
+        let all = FIELDS
+            .iter()
+            .copied()
+            .chain(Action::ALL.iter().map(|a| a.as_str()))
+            .chain(ScenarioRisk::ALL.iter().map(|r| r.as_str()))
+            .chain(ResourceKind::ALL.iter().map(|k| k.as_str()));
+        let mut words = Words {
+            slots: vec![None; WORD_SLOTS],
+            _objects: Vec::new(),
+        };
+        for word in all {
+            let obj = PyString::intern(py, word);
+            let addr = obj.as_ptr() as usize;
+            let mut i = slot_of(addr);
+            while let Some((a, _)) = words.slots[i] {
+                if a == addr {
+                    break;
+                }
+                i = (i + 1) % WORD_SLOTS;
+            }
+            words.slots[i] = Some((addr, word));
+            words._objects.push(obj.unbind());
+        }
+        words
+    }
+
+    fn get(&self, s: &Bound<'_, PyString>) -> Option<&'static str> {
+        let addr = s.as_ptr() as usize;
+        let mut i = slot_of(addr);
+        loop {
+            match self.slots.get(i)? {
+                Some((a, word)) if *a == addr => return Some(word),
+                Some(_) => i = (i + 1) % WORD_SLOTS,
+                None => return None,
+            }
+        }
+    }
+}
+
+fn slot_of(addr: usize) -> usize {
+    // Objects are 16-byte aligned: the low bits carry no information.
+    ((addr >> 4).wrapping_mul(0x9E37_79B9) >> 8) % WORD_SLOTS
+}
+
+static WORDS: PyOnceLock<Words> = PyOnceLock::new();
+
+/// The word of the request format that `s` is (by identity), if it is one.
+fn words(s: &Bound<'_, PyString>) -> Option<&'static str> {
+    WORDS.get_or_init(s.py(), || Words::build(s.py())).get(s)
+}
+
+/// Calls `f` with the text of `s`: a known word without reading it, any other string
+/// through one temporary UTF-8 encoding.
 fn with_str<R>(s: &Bound<'_, PyString>, f: impl FnOnce(&str) -> R) -> Result<R> {
-    let text = s.to_cow()?;
-    Ok(f(&text))
+    if let Some(word) = words(s) {
+        return Ok(f(word));
+    }
+    let bytes = s.encode_utf8()?;
+    let text = std::str::from_utf8(bytes.as_bytes())
+        .map_err(|e| DeError(format!("a string that is not UTF-8: {e}")))?;
+    Ok(f(text))
 }
 
 impl<'de> de::Deserializer<'de> for Depythonizer<'_, '_> {
@@ -147,10 +250,9 @@ impl<'de> de::Deserializer<'de> for Depythonizer<'_, '_> {
         visitor: V,
     ) -> Result<V::Value> {
         match self.0.cast::<PyString>() {
-            Ok(s) => {
-                let text = s.to_cow()?;
-                visitor.visit_enum(IntoDeserializer::<DeError>::into_deserializer(&*text))
-            }
+            Ok(s) => with_str(s, |text| {
+                visitor.visit_enum(IntoDeserializer::<DeError>::into_deserializer(text))
+            })?,
             Err(_) => Err(de::Error::invalid_type(unexpected(self.0), &"a string")),
         }
     }
@@ -203,9 +305,10 @@ impl<'de> de::MapAccess<'de> for DictAccess<'_> {
             )));
         };
         self.value = Some(value);
-        let text = key.to_cow()?;
-        seed.deserialize(IntoDeserializer::<DeError>::into_deserializer(&*text))
-            .map(Some)
+        with_str(key, |text| {
+            seed.deserialize(IntoDeserializer::<DeError>::into_deserializer(text))
+                .map(Some)
+        })?
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {

@@ -77,6 +77,40 @@ def test_a_bool_is_not_truthiness(engine):
         engine.decide(req)
 
 
+def _fresh(s):
+    """The same text as a new, uninterned string object."""
+    return "".join(list(s))
+
+
+class _Str(str):
+    pass
+
+
+def test_strings_built_at_run_time_decide_as_literals_do(engine):
+    reqs = [QUERY,
+            {"principal": "li.si", "action": "transmit", "resource": "hukou",
+             "context": {"scenario_risk": "low",
+                         "channel": {"encrypted": True, "authenticated": True, "integrity_checked": True}}},
+            {"principal": "ops.admin", "action": "grant_superadmin",
+             "resource": {"type": "System", "id": "lake-db"}, "context": {"grantee": "vendor.li"}}]
+    for req in reqs:
+        expected = _norm(engine.decide(req))
+        for make in (_fresh, _Str):
+            def rebuild(v):
+                if isinstance(v, dict):
+                    return {make(k): rebuild(x) for k, x in v.items()}
+                return make(v) if isinstance(v, str) else v
+            built = rebuild(req)
+            assert all(k is not j for k, j in zip(built, req))
+            assert _norm(engine.decide(built)) == expected
+        assert _norm(engine.decide(json.loads(json.dumps(req)))) == expected
+    # An unknown field or word is rejected whichever way its text was made.
+    for bad in ({**QUERY, _fresh("actor"): "x"}, {**QUERY, "action": _fresh("fly")},
+                {**QUERY, "context": {_fresh("purpose"): 1}}):
+        with pytest.raises(govdata.RequestInvalidError):
+            engine.decide(bad)
+
+
 def test_tuples_and_mappings_are_accepted(engine):
     from types import MappingProxyType
 
