@@ -1,7 +1,8 @@
-//! `Engine`, `Decision` and `Reason`: thin wrappers over the core's types.
+//! `Engine`: a thin wrapper over the core's engine.
 
 use crate::audit::AuditLog;
 use crate::convert::{self, InventorySource, PolicySource};
+pub use crate::decision::{Decision, Reason};
 use crate::error::{guard, to_py};
 use govdata::engine::Resource;
 use govdata::model::Inventory;
@@ -315,7 +316,9 @@ impl Engine {
                 };
                 engine.reload_policies(pack);
                 Ok(())
-            })
+            })?;
+            crate::decision::forget_reasons(py);
+            Ok(())
         })
     }
 
@@ -403,123 +406,5 @@ fn at_index(index: usize, err: Error) -> Error {
 fn convert_missing(k: usize) -> Error {
     Error::RequestInvalid {
         message: format!("internal: no decision for request #{k}"),
-    }
-}
-
-/// Why a decision came out as it did: one policy and the article behind it.
-#[derive(Debug)]
-#[pyclass(module = "govdata", frozen)]
-pub struct Reason {
-    inner: govdata::Reason,
-}
-
-#[pymethods]
-impl Reason {
-    /// The policy id, or `default-deny` / `engine-error`.
-    #[getter]
-    fn policy(&self) -> &str {
-        self.inner.policy()
-    }
-    /// The article, such as `第十七条`.
-    #[getter]
-    fn article(&self) -> &str {
-        self.inner.article()
-    }
-    /// The rule in Chinese.
-    #[getter]
-    fn zh(&self) -> &str {
-        self.inner.zh()
-    }
-    /// The rule in English.
-    #[getter]
-    fn en(&self) -> &str {
-        self.inner.en()
-    }
-    /// For a policy that failed to evaluate (which denies), the evaluation error.
-    #[getter]
-    fn error(&self) -> Option<&str> {
-        self.inner.error()
-    }
-    /// The reason as a dict in the wire format.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        pythonize::pythonize(py, &self.inner).map_err(|e| PyValueError::new_err(e.to_string()))
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "Reason(policy={:?}, article={:?})",
-            self.inner.policy(),
-            self.inner.article()
-        )
-    }
-}
-
-/// The outcome of a request.
-#[derive(Debug)]
-#[pyclass(module = "govdata", frozen)]
-pub struct Decision {
-    pub(crate) inner: govdata::Decision,
-}
-
-#[pymethods]
-impl Decision {
-    /// Whether the request is allowed.
-    #[getter]
-    fn allowed(&self) -> bool {
-        self.inner.allowed()
-    }
-    /// `"allow"` or `"deny"`.
-    #[getter]
-    fn decision(&self) -> &'static str {
-        self.inner.decision()
-    }
-    /// The determining policies: the permits of an allow, the forbids of a deny, or
-    /// `default-deny` when nothing permits.
-    #[getter]
-    fn reasons(&self) -> Vec<Reason> {
-        self.inner
-            .reasons()
-            .iter()
-            .map(|r| Reason { inner: r.clone() })
-            .collect()
-    }
-    /// The policy ids of the reasons.
-    #[getter]
-    fn reason_ids(&self) -> Vec<&str> {
-        self.inner.reason_ids()
-    }
-    /// The obligations the host must apply before acting on an allow.
-    #[getter]
-    fn obligations(&self) -> Vec<&str> {
-        self.inner
-            .obligations()
-            .iter()
-            .map(String::as_str)
-            .collect()
-    }
-    /// The version (hash) of the policy pack that decided.
-    #[getter]
-    fn policy_version(&self) -> &str {
-        self.inner.policy_version()
-    }
-    /// The sequence number of the audit record, when an audit log recorded the decision.
-    #[getter]
-    fn audit_seq(&self) -> Option<u64> {
-        self.inner.audit_seq()
-    }
-    /// The decision as a dict in the wire format.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        pythonize::pythonize(py, &self.inner).map_err(|e| PyValueError::new_err(e.to_string()))
-    }
-    /// The decision as a JSON string in the wire format.
-    fn to_json(&self) -> String {
-        self.inner.to_json_string()
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "Decision(decision={:?}, reasons={:?}, obligations={:?})",
-            self.inner.decision(),
-            self.inner.reason_ids(),
-            self.inner.obligations()
-        )
     }
 }

@@ -8,6 +8,7 @@
 mod audit;
 mod convert;
 mod de;
+mod decision;
 mod engine;
 mod error;
 mod keys;

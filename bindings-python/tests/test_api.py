@@ -213,6 +213,49 @@ def test_reload_policies(fresh_engine, tmp_path):
     assert fresh_engine.decide(**QUERY).allowed
 
 
+def test_reasons_are_shared_and_follow_a_reload(fresh_engine, tmp_path):
+    a = fresh_engine.decide(principal="zhang.san", action="modify", resource="population-stats")
+    b = fresh_engine.decide(principal="zhang.san", action="modify", resource="population-stats")
+    assert a.reasons[0] is b.reasons[0]
+    assert a.reasons is not a.reasons  # a new list each time: changing it changes nothing
+    a.reasons.clear()
+    assert a.reason_ids == ["default-deny"]
+
+    def pack(text):
+        extra = tmp_path / text
+        extra.mkdir()
+        (extra / "local.cedar").write_text(
+            f'@id("local-forbid-zhang")\n@article("第三条")\n@zh("{text}")\n@en("{text}")\n'
+            'forbid (principal == User::"zhang.san", action, resource);\n', encoding="utf-8")
+        return [ROOT / "policies", extra]
+
+    fresh_engine.reload_policies(pack("one"))
+    first = fresh_engine.decide(**QUERY)
+    fresh_engine.reload_policies(pack("two"))
+    second = fresh_engine.decide(**QUERY)
+    assert [(r.policy, r.zh, r.en) for r in first.reasons] == [("local-forbid-zhang", "one", "one")]
+    assert [(r.policy, r.zh, r.en) for r in second.reasons] == [("local-forbid-zhang", "two", "two")]
+    assert first.to_dict()["reasons"][0]["zh"] == "one"
+    assert second.to_dict()["reasons"][0]["zh"] == "two"
+
+
+def test_to_dict_is_the_wire_format(engine):
+    inventory = engine.inventory()
+    for user in [u["id"] for u in inventory["users"]][:6]:
+        for action in ("query", "export", "transmit", "process"):
+            for ds in [d["id"] for d in inventory["datasets"]]:
+                d = engine.decide(principal=user, action=action, resource=ds,
+                                  context={"purpose": "statistics", "scenario_risk": "low",
+                                           "channel": {"encrypted": True, "authenticated": True,
+                                                       "integrity_checked": True}})
+                wire = d.to_dict()
+                assert wire == json.loads(d.to_json())
+                assert list(wire) == ["decision", "reasons", "obligations", "policy_version", "audit_seq"]
+                assert wire["reasons"] == [r.to_dict() for r in d.reasons]
+                assert d.reason_ids == [r.policy for r in d.reasons]
+                assert d.decision == wire["decision"] and d.obligations == wire["obligations"]
+
+
 def test_literals_match_the_engine():
     assert list(typing.get_args(govdata.Grade)) == govdata.GRADES
     assert list(typing.get_args(govdata.Stage)) == govdata.STAGES
