@@ -8,13 +8,17 @@ pre-parsed ``Entities`` handle (the whole inventory as Cedar entities), and requ
 context is already a JSON string. Before timing, every request is decided by both and the
 answers must agree.
 
-Measured: a single decision from Python (govdata's dict and keyword forms, cedarpy's
-``is_authorized``), the same decision made from Rust in the same process (govdata's
-engine in a Rust loop, to show what the Python boundary costs), and batch throughput
-(``decide_many`` against cedarpy's ``is_authorized_batch``). For orientation, also a single
-decision with an audit log attached (``sync="none"``: the record is appended, hashed and
-MACed, not synced), which is what an audited ETL job pays per decision. The load average
-before and after the run is printed with the figures: on a shared machine it explains them.
+Measured: a single decision from Python (govdata's dict and keyword forms, and the dict
+form followed by reading what a job reads; cedarpy's ``is_authorized``), the same
+decisions made from Rust in the same process (govdata's engine in a Rust loop over the
+same requests in the same order, to show what the Python boundary costs), and batch
+throughput (``decide_many`` against cedarpy's ``is_authorized_batch``, and against the
+core's own ``decide_many`` on the same batch). The contenders are interleaved round by
+round and each ratio is taken within a round, so that the load of a shared machine falls
+on both sides of it. For orientation, also a single decision with an audit log attached
+(``sync="none"``: the record is appended, hashed and MACed, not synced), which is what an
+audited ETL job pays per decision. The load average before and after the run is printed
+with the figures: on a shared machine it explains them.
 """
 
 from __future__ import annotations
@@ -57,22 +61,42 @@ def make_requests(engine: govdata.Engine) -> list:
     return out
 
 
-def per_call(fn, items, min_time):
-    """Seconds per call of fn(item), cycling through items for at least min_time; the
-    median of five such runs."""
-    runs = []
-    for _ in range(5):
-        n = 0
+def loop(fn, items):
+    """A contender that calls fn(item) for every item, `passes` times; returns seconds."""
+    def run(passes):
         start = time.perf_counter()
-        while True:
+        for _ in range(passes):
             for it in items:
                 fn(it)
-            n += len(items)
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        runs.append(elapsed / n)
-    return statistics.median(runs)
+        return time.perf_counter() - start
+    return run
+
+
+def calibrate(run, min_time):
+    """How many passes make one measurement of `run` last about min_time."""
+    passes = 1
+    while True:
+        t = run(passes)
+        if t >= min_time / 4 or passes >= 1 << 20:
+            return max(1, round(passes * min_time / t))
+        passes *= 4
+
+
+def interleaved(contenders, n_items, reps, min_time):
+    """Seconds per item of each contender: `reps` rounds, each measuring every contender
+    once, the order rotating from round to round so that a change of load falls on all
+    of them alike. Returns {name: [seconds per item, one per round]}."""
+    passes = {name: calibrate(run, min_time) for name, run in contenders.items()}
+    names = list(contenders)
+    out = {name: [] for name in names}
+    for k in range(reps):
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            out[name].append(contenders[name](passes[name]) / (passes[name] * n_items))
+    return out
+
+
+def median_range(xs):
+    return statistics.median(xs), min(xs), max(xs)
 
 
 def main() -> int:
@@ -80,9 +104,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="shorter runs (for a smoke test)")
     ap.add_argument("--write", help="write the results as Markdown to this file")
     args = ap.parse_args()
-    min_time = 0.05 if args.quick else 0.5
+    min_time = 0.05 if args.quick else 0.3
+    reps = 3 if args.quick else 9
     batch_n = 20_000 if args.quick else 200_000
     cedar_batch_n = 2_000 if args.quick else 20_000
+    batch_reps = 2 if args.quick else 5
 
     load_before = os.getloadavg()
     engine = govdata.Engine.default()
@@ -102,60 +128,103 @@ def main() -> int:
         return 1
     allowed = sum(d.allowed for d in ours)
 
-    # Single decisions.
-    t_dict = per_call(engine.decide, requests, min_time)
-    t_kw = per_call(lambda r: engine.decide(principal=r["principal"], action=r["action"],
-                                            resource=r["resource"], context=r["context"]), requests, min_time)
-    t_cedar = per_call(lambda r: cedarpy.is_authorized(r, policies, entities), cedar_requests, min_time / 2)
-    t_parse = per_call(govdata._native._parse_request, requests, min_time)
-    t_dumps = per_call(json.dumps, requests, min_time)
-    rust_n = 200 if args.quick else 2_000
-    t_rust = statistics.median(
-        statistics.mean(engine._time_decide_in_rust(r, rust_n) / rust_n for r in requests) for _ in range(3))
+    def read(r):
+        d = engine.decide(r)
+        return d.allowed, d.reason_ids, d.obligations
+
+    # Single decisions: every contender over the same requests in the same order,
+    # interleaved round by round.
+    n = len(requests)
+    single = interleaved({
+        "dict": loop(engine.decide, requests),
+        "kw": loop(lambda r: engine.decide(principal=r["principal"], action=r["action"],
+                                           resource=r["resource"], context=r["context"]), requests),
+        "read": loop(read, requests),
+        "rust": lambda passes: engine._time_decide_in_rust(requests, passes),
+        "cedar": loop(lambda r: cedarpy.is_authorized(r, policies, entities), cedar_requests),
+    }, n, reps, min_time)
+    t = {name: statistics.median(xs) for name, xs in single.items()}
+    ratio = median_range([c / d for c, d in zip(single["cedar"], single["dict"])])
+    ratio_kw = median_range([c / d for c, d in zip(single["cedar"], single["kw"])])
+    gap = median_range([(d - r) * 1e6 for d, r in zip(single["dict"], single["rust"])])
+    gap_kw = median_range([(d - r) * 1e6 for d, r in zip(single["kw"], single["rust"])])
+    parts = interleaved({
+        "parse": loop(govdata._native._parse_request, requests),
+        "dumps": loop(json.dumps, requests),
+    }, n, reps, min_time)
+    t_parse = statistics.median(parts["parse"])
+    t_dumps = statistics.median(parts["dumps"])
 
     # With an audit log attached.
     with tempfile.TemporaryDirectory() as tmp:
         log = govdata.AuditLog(os.path.join(tmp, "audit"), key=os.urandom(32), sync="none")
         audited = govdata.Engine.default(audit=log)
-        t_audited = per_call(audited.decide, requests, min_time)
+        audit_runs = interleaved({"audited": loop(audited.decide, requests),
+                                  "cedar": loop(lambda r: cedarpy.is_authorized(r, policies, entities),
+                                                cedar_requests)}, n, 3, min_time)
+        t_audited = statistics.median(audit_runs["audited"])
+        ratio_audited = statistics.median(c / a for c, a in zip(audit_runs["cedar"], audit_runs["audited"]))
         log.close()
 
-    # Batches.
-    big = (requests * (batch_n // len(requests) + 1))[:batch_n]
-    runs = []
-    for _ in range(3):
-        start = time.perf_counter()
+    # Batches, alternated: govdata's decide_many from Python, the core's decide_many on
+    # the same batch from Rust, cedarpy's batch.
+    big = (requests * (batch_n // n + 1))[:batch_n]
+    cbig = (cedar_requests * (cedar_batch_n // n + 1))[:cedar_batch_n]
+    many, many_cpu, many_rust, cedar_batch = [], [], [], []
+    for _ in range(batch_reps):
+        cpu, start = time.process_time(), time.perf_counter()
         engine.decide_many(big)
-        runs.append(time.perf_counter() - start)
-    t_many = min(runs)
-    cbig = (cedar_requests * (cedar_batch_n // len(cedar_requests) + 1))[:cedar_batch_n]
-    start = time.perf_counter()
-    cedarpy.is_authorized_batch(cbig, policies, entities)
-    t_cedar_batch = time.perf_counter() - start
+        many.append(batch_n / (time.perf_counter() - start))
+        many_cpu.append((time.process_time() - cpu) / batch_n)
+        many_rust.append(batch_n / engine._time_decide_many_in_rust(big))
+        start = time.perf_counter()
+        cedarpy.is_authorized_batch(cbig, policies, entities)
+        cedar_batch.append(cedar_batch_n / (time.perf_counter() - start))
+    rate = median_range(many)
+    rate_rust = statistics.median(many_rust)
+    cpu_per = statistics.median(many_cpu)
+    rate_cedar = statistics.median(cedar_batch)
 
     us = 1e6
+
+    def rng(m, lo, hi, fmt):
+        return f"{fmt.format(m)} ({fmt.format(lo)} to {fmt.format(hi)})"
+
     rows = [
-        ("govdata `engine.decide(request_dict)`", f"{t_dict * us:.2f} µs", f"{t_cedar / t_dict:.1f}× faster"),
-        ("govdata `engine.decide(principal=…, …)`", f"{t_kw * us:.2f} µs", f"{t_cedar / t_kw:.1f}× faster"),
-        ("govdata engine from Rust (same process)", f"{t_rust * us:.2f} µs", "—"),
-        ("govdata `engine.decide(request_dict)`, audit log attached (sync=none)", f"{t_audited * us:.2f} µs", f"{t_cedar / t_audited:.1f}× faster"),
+        ("govdata `engine.decide(request_dict)`", f"{t['dict'] * us:.2f} µs",
+         f"{rng(*ratio, '{:.1f}×')} faster"),
+        ("govdata `engine.decide(principal=…, …)`", f"{t['kw'] * us:.2f} µs",
+         f"{rng(*ratio_kw, '{:.1f}×')} faster"),
+        ("govdata `decide`, then read `allowed`, `reason_ids`, `obligations`", f"{t['read'] * us:.2f} µs",
+         f"{t['cedar'] / t['read']:.1f}× faster"),
+        ("govdata engine from Rust, same requests in the same order (same process)", f"{t['rust'] * us:.2f} µs",
+         f"Python `decide(dict)` +{rng(*gap, '{:.2f}')} µs, keywords +{rng(*gap_kw, '{:.2f}')} µs"),
         ("of which: request dict → core `Request` (no JSON)", f"{t_parse * us:.2f} µs", "—"),
         ("for comparison: `json.dumps(request)` alone", f"{t_dumps * us:.2f} µs", "—"),
-        ("cedarpy `is_authorized` (pre-parsed handles)", f"{t_cedar * us:.2f} µs", "1×"),
-        ("govdata `decide_many` (batch of %d)" % batch_n, f"{batch_n / t_many:,.0f} decisions/s", f"{(batch_n / t_many) / (cedar_batch_n / t_cedar_batch):.1f}× cedarpy batch"),
-        ("cedarpy `is_authorized_batch` (batch of %d)" % cedar_batch_n, f"{cedar_batch_n / t_cedar_batch:,.0f} decisions/s", "1×"),
+        ("govdata `engine.decide(request_dict)`, audit log attached (sync=none)", f"{t_audited * us:.2f} µs",
+         f"{ratio_audited:.1f}× faster"),
+        ("cedarpy `is_authorized` (pre-parsed handles)", f"{t['cedar'] * us:.2f} µs", "1×"),
+        ("govdata `decide_many` (batch of %d)" % batch_n,
+         f"{rng(rate[0], rate[1], rate[2], '{:,.0f}')} decisions/s; {cpu_per * us:.2f} µs CPU per decision",
+         f"{rate[0] / rate_cedar:.1f}× cedarpy batch"),
+        ("the core's `decide_many` from Rust, same batch", f"{rate_rust:,.0f} decisions/s",
+         f"Python at {rate[0] / rate_rust:.2f}× of it"),
+        ("cedarpy `is_authorized_batch` (batch of %d)" % cedar_batch_n, f"{rate_cedar:,.0f} decisions/s", "1×"),
     ]
-    overhead = (t_dict - t_rust) * us
     checks = [
-        ("single decide ≥ 10× faster than cedarpy", t_cedar / t_dict >= 10, f"{t_cedar / t_dict:.1f}×"),
-        ("single decide within 1 µs of Rust", overhead <= 1.0, f"+{overhead:.2f} µs"),
-        ("decide_many ≥ 200,000 decisions/s", batch_n / t_many >= 200_000, f"{batch_n / t_many:,.0f}/s"),
+        ("single decide ≥ 10× faster than cedarpy", ratio[0] >= 10, f"{ratio[0]:.1f}× (median of {reps} rounds)"),
+        ("single decide within 1 µs of Rust", gap[0] <= 1.0, f"+{gap[0]:.2f} µs (median of {reps} rounds)"),
+        ("decide_many ≥ 200,000 decisions/s", rate[0] >= 200_000, f"{rate[0]:,.0f}/s"),
     ]
 
     lines = [
-        f"{len(requests)} distinct requests ({allowed} allowed), default pack "
+        f"{n} distinct requests ({allowed} allowed), default pack "
         f"({fixture['policies'].count('@id(')} policies), example inventory "
-        f"({len(fixture['entities'])} entities); identical answers from both checked first.",
+        f"({len(fixture['entities'])} entities); identical answers from both checked first. "
+        f"Single decisions: {reps} rounds, each timing every contender over all {n} requests "
+        f"(several passes, about {min_time} s) in a rotating order; a time is the median over "
+        f"the rounds, a ratio or difference the median (and range) of the per-round ones. "
+        f"Batches: {batch_reps} rounds alternating the three.",
         "",
         "| measurement | time | ratio |",
         "|---|---|---|",
