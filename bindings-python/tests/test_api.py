@@ -174,6 +174,27 @@ def test_upsert_and_remove_change_decisions(fresh_engine):
         e.decide(principal="new.analyst", action="query", resource="population-stats")
 
 
+def test_a_repeated_request_sees_every_inventory_change(fresh_engine):
+    e = fresh_engine
+    grant = {"principal": "ops.admin", "action": "grant_superadmin",
+             "resource": {"type": "System", "id": "lake-db"}, "context": {"grantee": "vendor.li"}}
+    for _ in range(3):
+        assert e.decide(grant).reason_ids == ["art17-no-vendor-superadmin"]
+    vendor_li = next(u for u in e.inventory()["users"] if u["id"] == "vendor.li")
+    e.upsert("user", {**vendor_li, "vendor": None})
+    assert "art17-no-vendor-superadmin" not in e.decide(grant).reason_ids
+    e.remove("user", "vendor.li")
+    with pytest.raises(govdata.UnknownEntityError):
+        e.decide(grant)
+    e.upsert("user", vendor_li)
+    assert e.decide(grant).reason_ids == ["art17-no-vendor-superadmin"]
+    # The same in a batch, spread over the worker threads.
+    assert all(d.reason_ids == ["art17-no-vendor-superadmin"] for d in e.decide_many([grant] * 300))
+    e.remove("user", "vendor.li")
+    out = e.decide_many([grant] * 300, errors="return")
+    assert all(isinstance(x, govdata.UnknownEntityError) for x in out)
+
+
 def test_replace_inventory_from_a_dict_and_a_file(fresh_engine, tmp_path):
     inv = json.loads((ROOT / "policies/examples/inventory.json").read_text(encoding="utf-8"))
     inv["users"] = [u for u in inv["users"] if u["id"] != "zhang.san"]

@@ -72,19 +72,53 @@ impl TypeNames {
 /// Entities built for earlier decisions on this thread, valid for one inventory
 /// generation. A cached entity is cloned, not rebuilt: building one evaluates every
 /// attribute expression, cloning copies values.
+///
+/// Whole stores are kept too, by the ids they were built from: building a store
+/// computes the transitive closure of its parents and copies every entity into it, which
+/// costs more than the evaluation that follows, and a job decides about the same user and
+/// dataset again and again.
 #[derive(Default)]
 pub(crate) struct EntityCache {
     generation: u64,
     map: HashMap<(u8, String), Entity>,
+    stores: HashMap<StoreKey, Arc<Entities>>,
 }
 
 const ENTITY_CACHE_LIMIT: usize = 16_384;
+const STORE_CACHE_LIMIT: usize = 4_096;
 
 impl EntityCache {
     fn reset_for(&mut self, generation: u64) {
+        if self.generation != generation {
+            self.stores.clear();
+        }
         if self.generation != generation || self.map.len() > ENTITY_CACHE_LIMIT {
             self.map.clear();
             self.generation = generation;
+        }
+    }
+}
+
+/// What a request's entity store is built from: the principal, the resource and the
+/// users and departments its context names.
+#[derive(PartialEq, Eq, Hash)]
+struct StoreKey {
+    principal: String,
+    resource: (ResourceKind, String),
+    grantee: Option<String>,
+    recipient_department: Option<String>,
+    audit_department: Option<String>,
+}
+
+impl StoreKey {
+    fn of(req: &Request) -> Self {
+        let c = &req.context;
+        StoreKey {
+            principal: req.principal.clone(),
+            resource: (req.resource.kind, req.resource.id.clone()),
+            grantee: c.grantee.clone(),
+            recipient_department: c.recipient_department.clone(),
+            audit_department: c.audit_department.clone(),
         }
     }
 }
@@ -511,7 +545,7 @@ fn unknown(kind: &'static str, id: &str) -> Error {
 /// A request turned into Cedar's terms.
 pub(crate) struct CedarInput {
     pub(crate) request: cedar_policy::Request,
-    pub(crate) entities: Entities,
+    pub(crate) entities: Arc<Entities>,
 }
 
 fn channel_record(c: &Channel) -> Result<RestrictedExpression> {
@@ -542,32 +576,24 @@ pub(crate) fn to_cedar(
     approval: Option<&ResolvedApproval>,
     cache: &mut EntityCache,
 ) -> Result<CedarInput> {
-    let mut b = EntityBuilder::new(inv, types, cache);
-    let user = inv
-        .user(&req.principal)
-        .ok_or_else(|| unknown("user", &req.principal))?;
-    b.user(user)?;
+    cache.reset_for(inv.generation());
+    let key = StoreKey::of(req);
+    let entities = match cache.stores.get(&key) {
+        // Built for this inventory generation: every id it names exists.
+        Some(store) => Arc::clone(store),
+        None => {
+            let store = Arc::new(store(req, inv, types, cache)?);
+            if cache.stores.len() >= STORE_CACHE_LIMIT {
+                cache.stores.clear();
+            }
+            cache.stores.insert(key, Arc::clone(&store));
+            store
+        }
+    };
     let resource = match req.resource.kind {
-        ResourceKind::Dataset => {
-            let d = inv
-                .dataset(&req.resource.id)
-                .ok_or_else(|| unknown("dataset", &req.resource.id))?;
-            b.dataset(d)?;
-            types.uid(&types.dataset, &d.id)
-        }
-        ResourceKind::System => {
-            let sys = inv
-                .system(&req.resource.id)
-                .ok_or_else(|| unknown("system", &req.resource.id))?;
-            b.system(sys)?;
-            types.uid(&types.system, &sys.id)
-        }
-        ResourceKind::AuditLog => {
-            let uid = types.uid(&types.audit_log, &req.resource.id);
-            b.out
-                .push(Entity::new_no_attrs(uid.clone(), HashSet::new()));
-            uid
-        }
+        ResourceKind::Dataset => types.uid(&types.dataset, &req.resource.id),
+        ResourceKind::System => types.uid(&types.system, &req.resource.id),
+        ResourceKind::AuditLog => types.uid(&types.audit_log, &req.resource.id),
     };
 
     let c = &req.context;
@@ -600,8 +626,6 @@ pub(crate) fn to_cedar(
         pairs.push(("approval".to_owned(), rec));
     }
     if let Some(g) = &c.grantee {
-        let grantee = inv.user(g).ok_or_else(|| unknown("user", g))?;
-        b.user(grantee)?;
         pairs.push((
             "grantee".to_owned(),
             RestrictedExpression::new_entity_uid(types.uid(&types.user, g)),
@@ -612,7 +636,6 @@ pub(crate) fn to_cedar(
         ("audit_department", &c.audit_department),
     ] {
         if let Some(d) = value {
-            b.department(d)?;
             pairs.push((
                 key.to_owned(),
                 RestrictedExpression::new_entity_uid(types.uid(&types.department, d)),
@@ -621,13 +644,57 @@ pub(crate) fn to_cedar(
     }
     let context =
         Context::from_pairs(pairs).map_err(|e| Error::request(format!("context: {e}")))?;
-    let principal = types.uid(&types.user, &user.id);
+    let principal = types.uid(&types.user, &req.principal);
     let request =
         cedar_policy::Request::new(principal, action_uid.clone(), resource, context, None)
             .map_err(|e| Error::request(e.to_string()))?;
-    let entities = Entities::from_entities(b.out, None)
-        .map_err(|e| Error::request(format!("internal: entities: {e}")))?;
     Ok(CedarInput { request, entities })
+}
+
+/// The entities a request touches, as one store: the principal, the resource, the users
+/// and departments its context names, and their departments and vendors.
+fn store(
+    req: &Request,
+    inv: &Inventory,
+    types: &TypeNames,
+    cache: &mut EntityCache,
+) -> Result<Entities> {
+    let mut b = EntityBuilder::new(inv, types, cache);
+    let user = inv
+        .user(&req.principal)
+        .ok_or_else(|| unknown("user", &req.principal))?;
+    b.user(user)?;
+    match req.resource.kind {
+        ResourceKind::Dataset => {
+            let d = inv
+                .dataset(&req.resource.id)
+                .ok_or_else(|| unknown("dataset", &req.resource.id))?;
+            b.dataset(d)?;
+        }
+        ResourceKind::System => {
+            let sys = inv
+                .system(&req.resource.id)
+                .ok_or_else(|| unknown("system", &req.resource.id))?;
+            b.system(sys)?;
+        }
+        ResourceKind::AuditLog => {
+            let uid = types.uid(&types.audit_log, &req.resource.id);
+            b.out.push(Entity::new_no_attrs(uid, HashSet::new()));
+        }
+    }
+    let c = &req.context;
+    if let Some(g) = &c.grantee {
+        let grantee = inv.user(g).ok_or_else(|| unknown("user", g))?;
+        b.user(grantee)?;
+    }
+    for d in [&c.recipient_department, &c.audit_department]
+        .into_iter()
+        .flatten()
+    {
+        b.department(d)?;
+    }
+    Entities::from_entities(b.out, None)
+        .map_err(|e| Error::request(format!("internal: entities: {e}")))
 }
 
 /// Every entity of the inventory as one Cedar store, validated against the schema:
