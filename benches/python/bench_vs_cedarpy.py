@@ -241,13 +241,18 @@ def main() -> int:
          f"Python at {rate[0] / rate_rust:.2f}× of it"),
         ("cedarpy `is_authorized_batch` (batch of %d)" % cedar_batch_n, f"{rate_cedar:,.0f}/s", "—", "1×"),
     ]
+    def met(cpu_ok, wall_ok):
+        return "yes" if cpu_ok and wall_ok else "NO" if not (cpu_ok or wall_ok) else \
+            ("on CPU time; NO on wall time" if cpu_ok else "on wall time; NO on CPU time")
+
     checks = [
-        ("single decide ≥ 10× faster than cedarpy", ratio[0] >= 10,
+        ("single decide ≥ 10× faster than cedarpy", met(ratio[0] >= 10, ratio_wall[0] >= 10),
          f"{ratio[0]:.1f}× CPU, {ratio_wall[0]:.1f}× wall (medians of {reps} rounds)"),
-        ("single decide within 1 µs of Rust", over[0] <= 1.0,
+        ("single decide within 1 µs of Rust", met(over[0] <= 1.0, over_wall[0] <= 1.0),
          f"+{over[0]:.2f} µs CPU, +{over_wall[0]:.2f} µs wall (medians of {reps} rounds)"),
-        ("decide_many ≥ 200,000 decisions/s", rate[0] >= 200_000,
-         f"{rate[0]:,.0f}/s wall ({2 / cpu_per:,.0f}/s if each of 2 cores gave it all of its time)"),
+        ("decide_many ≥ 200,000 decisions/s", "yes" if rate[0] >= 200_000 else "NO",
+         f"{rate[0]:,.0f}/s wall (2 cores ÷ {cpu_per * us:.2f} µs CPU per decision = "
+         f"{2 / cpu_per:,.0f}/s if nothing else ran on them)"),
     ]
 
     lines = [
@@ -275,7 +280,7 @@ def main() -> int:
         "",
         "| target | met | figure |",
         "|---|---|---|",
-        *[f"| {a} | {'yes' if ok else 'NO'} | {fig} |" for a, ok, fig in checks],
+        *[f"| {a} | {ok} | {fig} |" for a, ok, fig in checks],
     ]
     load_after = os.getloadavg()
     env = (f"Python {platform.python_version()}, govdata {govdata.__version__}, cedarpy "
