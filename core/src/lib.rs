@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![deny(missing_docs)]
 
+pub mod assess;
 pub mod audit;
 pub mod engine;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod policy;
 pub mod vault;
 pub mod workflow;
 
+pub use assess::{assess, Assessment};
 pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
 pub use error::{Error, Result};
