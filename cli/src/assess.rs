@@ -49,7 +49,12 @@ pub struct Args {
     #[arg(long, value_name = "DIR", requires = "master_key_file")]
     vault_dir: Option<PathBuf>,
     /// The file holding the vault's 32-byte master key, raw.
-    #[arg(long, alias = "master-key", value_name = "FILE", requires = "vault_dir")]
+    #[arg(
+        long,
+        alias = "master-key",
+        value_name = "FILE",
+        requires = "vault_dir"
+    )]
     master_key_file: Option<PathBuf>,
     /// The time of the assessment (YYYY-MM-DD or RFC 3339 UTC; now if omitted). The
     /// same sources and the same time give the same report.

@@ -149,6 +149,14 @@ fn list(items: &[impl AsRef<str>]) -> String {
         .join(", ")
 }
 
+fn uses_were(n: usize) -> &'static str {
+    if n == 1 {
+        "use was"
+    } else {
+        "uses were"
+    }
+}
+
 fn seqs(records: &[&AuditRecord]) -> String {
     let mut s = String::new();
     for (i, r) in records.iter().take(MAX_AUDIT_REFS).enumerate() {
@@ -795,8 +803,9 @@ impl<'a> Ctx<'a> {
                                 seqs(&recs)
                             ),
                             format!(
-                                "the inventory holds no dataset `{id}`, yet {} allowed uses of it were recorded from {first} to {last} ({})",
+                                "the inventory holds no dataset `{id}`, yet {} allowed {} of it recorded from {first} to {last} ({})",
                                 recs.len(),
+                                uses_were(recs.len()),
                                 seqs(&recs)
                             ),
                         ),
@@ -817,9 +826,10 @@ impl<'a> Ctx<'a> {
                                 seqs(&recs)
                             ),
                             format!(
-                                "dataset `{id}` ({}) is not catalogued, yet {} allowed uses of it were recorded from {first} to {last} ({})",
+                                "dataset `{id}` ({}) is not catalogued, yet {} allowed {} of it recorded from {first} to {last} ({})",
                                 d.name,
                                 recs.len(),
+                                uses_were(recs.len()),
                                 seqs(&recs)
                             ),
                         ),
@@ -1018,10 +1028,13 @@ impl<'a> Ctx<'a> {
             depts.extend(r.event.department.clone());
             let about = request.as_deref().unwrap_or("?");
             if sk.kind == kind::SHARING_APPROVED || sk.kind == kind::SHARING_PROVISIONED {
-                if let Some(req) = &request {
-                    if replay.shares.iter().any(|s| &s.id == req) {
-                        records.push(rec(RecordType::Share, req));
-                    }
+                if let Some(share) = request
+                    .as_ref()
+                    .and_then(|req| replay.shares.iter().find(|s| &s.id == req))
+                {
+                    records.push(rec(RecordType::Share, &share.id));
+                    depts.push(share.provider.clone());
+                    depts.push(share.recipient_department.clone());
                 }
                 self.push(
                     FindingCode::ShareWithoutReview,
