@@ -1078,7 +1078,7 @@ impl<'a> Ctx<'a> {
                 );
             }
         }
-        // `share` decisions that cite no review.
+        // `share` decisions that cite no approval of the procedure.
         for r in &a.records {
             if r.event.kind != DECISION_KIND || r.event.action != Some(Action::Share) || !allowed(r)
             {
@@ -1089,20 +1089,15 @@ impl<'a> Ctx<'a> {
             if share_type == Some(ShareType::Unconditional) {
                 continue;
             }
+            // A share the procedure knows is judged above, by its review.
             let approval = field_str(r, "approval");
-            let reviewed = approval.is_some_and(|ap| {
-                replay.shares.iter().any(|s| {
-                    s.dataset == d
-                        && s.approval.as_ref().is_some_and(|x| {
-                            x.id == ap
-                                && x.approver.as_deref().is_some_and(|by| {
-                                    by != s.requester
-                                        && self.inv.user(by).is_some_and(|u| !u.is_vendor_staff())
-                                })
-                        })
-                })
+            let known = approval.is_some_and(|ap| {
+                replay
+                    .shares
+                    .iter()
+                    .any(|s| s.dataset == d && s.approval.as_ref().is_some_and(|x| x.id == ap))
             });
-            if reviewed {
+            if known {
                 continue;
             }
             let user = r.event.user.clone().unwrap_or_default();
