@@ -10,7 +10,7 @@ pub mod policy;
 pub mod vault;
 pub mod workflow;
 
-pub use assess::{assess, Assessment};
+pub use assess::Assessment;
 pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
 pub use error::{Error, Result};

@@ -105,16 +105,16 @@ impl AuditEvidence {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Self> {
         let dir = dir.as_ref();
-        let integrity = integrity(AuditLog::verify_dir(dir, key, checkpoint))?;
         let mut records = Vec::new();
-        let read = AuditLog::read_dir(dir, key, |r| {
+        // Reading verifies every record; a checkpoint needs a verification of its own.
+        let read = integrity(AuditLog::read_dir(dir, key, |r| {
             records.push(r);
             Ok(())
-        });
-        match read {
-            Ok(_) | Err(Error::AuditTampered { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        }))?;
+        let integrity = match (checkpoint, read) {
+            (Some(c), Integrity::Intact(_)) => integrity(AuditLog::verify_dir(dir, key, Some(c)))?,
+            (_, read) => read,
+        };
         let mut backup = latest_backup(&records);
         if let Some(b) = backup.as_mut() {
             let dest = Path::new(&b.dest);
@@ -147,18 +147,15 @@ impl AuditEvidence {
     /// if given) and read. Its latest backup is not verified again (that needs the
     /// sealing key): the record of the backup, made after the backup verified, stands.
     pub fn from_log(log: &AuditLog, checkpoint: Option<&Checkpoint>) -> Result<Self> {
-        let integrity = integrity(match checkpoint {
-            Some(c) => log.verify_with(c),
-            None => log.verify(),
-        })?;
         let mut records = Vec::new();
-        match log.for_each_record(|r| {
+        let read = integrity(log.for_each_record(|r| {
             records.push(r);
             Ok(())
-        }) {
-            Ok(_) | Err(Error::AuditTampered { .. }) => {}
-            Err(e) => return Err(e),
-        }
+        }))?;
+        let integrity = match (checkpoint, read) {
+            (Some(c), Integrity::Intact(_)) => integrity(log.verify_with(c))?,
+            (_, read) => read,
+        };
         let backup = latest_backup(&records);
         Ok(AuditEvidence {
             dir: Some(log.dir().to_path_buf()),
