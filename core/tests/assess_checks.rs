@@ -811,6 +811,49 @@ fn purges_inside_the_retention_period() {
     );
 }
 
+#[test]
+fn records_read_elsewhere_missing_records_and_unrecorded_purges() {
+    let t = recent(example_inventory());
+    let evidence = finish(&t);
+    let Integrity::Intact(report) = evidence.integrity().clone() else {
+        panic!("broken")
+    };
+    let mut records = evidence.records().to_vec();
+    let a = run(
+        &example_inventory(),
+        Some(&AuditEvidence::from_records(
+            records.clone(),
+            Integrity::Intact(report.clone()),
+        )),
+        None,
+    );
+    assert!(of(&a, "audit_gap").is_empty());
+    assert!(of(&a, "audit_retention_breach").is_empty());
+    assert!(a.sources.audit.as_ref().unwrap().dir.is_none());
+
+    // A record missing from the middle; records up to #3 gone with no purge recorded.
+    let gone = records.remove(4).seq;
+    let purged = govdata::audit::VerifyReport {
+        purged_through: Some(3),
+        ..report
+    };
+    let a = run(
+        &example_inventory(),
+        Some(&AuditEvidence::from_records(
+            records,
+            Integrity::Intact(purged),
+        )),
+        None,
+    );
+    let id = format!("audit_gap:{}-{}", gone - 1, gone + 1);
+    assert_eq!(of(&a, "audit_gap"), [id.clone()]);
+    assert_eq!(severity(&a, &id), Severity::Critical);
+    assert_eq!(
+        of(&a, "audit_retention_breach"),
+        ["audit_retention_breach:horizon"]
+    );
+}
+
 // ----- Art. 14 -----
 
 #[test]
