@@ -846,7 +846,7 @@ fn records_read_elsewhere_missing_records_and_unrecorded_purges() {
         None,
     );
     let id = format!("audit_gap:{}-{}", gone - 1, gone + 1);
-    assert_eq!(of(&a, "audit_gap"), [id.clone()]);
+    assert_eq!(of(&a, "audit_gap"), [id.as_str()]);
     assert_eq!(severity(&a, &id), Severity::Critical);
     assert_eq!(
         of(&a, "audit_retention_breach"),
