@@ -38,5 +38,6 @@ if [ -z "$browser" ] || ! "$browser" --version >/dev/null 2>&1; then
 fi
 echo "== assess: the HTML report in $("$browser" --version 2>/dev/null | head -n 1)"
 
+# --workspace resolves features as `cargo test --workspace` does, so its build is reused.
 GOVDATA_CHROMIUM="$browser" GOVDATA_REQUIRE_CHROMIUM=1 \
-  cargo test --locked -p govdata-cli --test assess_html -- --nocapture
+  cargo test --locked --workspace --test assess_html -- --nocapture
