@@ -159,3 +159,8 @@ pub fn outcomes<'env>(
 pub fn resources<'env>(env: &'env Env, resources: &[Resource]) -> Result<Unknown<'env>> {
     env.to_js_value(&resources).map_err(napi_failure)
 }
+
+/// A JSON value (a report, records) as a plain JavaScript value.
+pub fn json_value<'env>(env: &'env Env, value: &serde_json::Value) -> Result<Unknown<'env>> {
+    env.to_js_value(value).map_err(napi_failure)
+}

@@ -3,15 +3,26 @@
 //! A thin layer over the core crate: it reads arguments from JavaScript values, calls
 //! the core and hands back plain objects in the wire format of DESIGN.md (snake_case
 //! keys, exactly what the core serialises). Errors become JavaScript `Error`s with
-//! `.code` (see [`error`]). A single decision is synchronous; work that can take
-//! long (a large batch) runs on the libuv thread pool and returns a Promise
-//! ([`tasks`]). Every export catches panics, so a bug becomes an exception rather than
-//! an abort of the process.
+//! `.code` (see [`error`]). A single decision, an audit append, a record's
+//! encryption and a workflow step are synchronous; work that can take long (a large
+//! batch, file encryption, reading or verifying the whole audit log, backups) runs on
+//! the libuv thread pool and returns a Promise ([`tasks`]). Every export catches
+//! panics, so a bug becomes an exception rather than an abort of the process.
+//!
+//! The engine is [`Engine`]; the audit log, the vault and the procedures are in
+//! [`audit`], [`vault`] and [`workflows`], and key arguments in [`keys`].
 
+mod args;
+mod audit;
 mod convert;
 mod error;
+mod keys;
 mod tasks;
+mod vault;
+mod workflows;
 
+use crate::args::Options;
+use crate::audit::AuditLog;
 use crate::error::{guard, invalid_argument, to_js, Result};
 use govdata::model::{Record, RecordKind};
 use govdata::{Action, Inventory, PolicyPack};
@@ -49,6 +60,13 @@ struct EngineOptions {
     policies: Option<PolicySource>,
     #[serde(default)]
     inventory: Option<serde_json::Value>,
+    /// An `AuditLog`, read apart from the JSON (where it is an empty object).
+    #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "the log is read from the object itself, not its JSON"
+    )]
+    audit: Option<serde::de::IgnoredAny>,
 }
 
 fn load_pack(source: Option<PolicySource>) -> govdata::Result<PolicyPack> {
@@ -77,8 +95,17 @@ fn load_inventory(value: Option<serde_json::Value>) -> govdata::Result<Inventory
 #[napi]
 #[derive(Debug)]
 pub struct Engine {
-    inner: Arc<govdata::Engine>,
+    pub(crate) inner: Arc<govdata::Engine>,
     stringify: convert::Stringify,
+}
+
+impl Engine {
+    /// Records the engine's decisions in `log` (`None`: records nothing).
+    fn set_audit(&self, log: Option<&AuditLog>) {
+        self.inner.set_decision_sink(
+            log.map(|l| Arc::clone(&l.inner) as Arc<dyn govdata::engine::DecisionSink>),
+        );
+    }
 }
 
 #[napi]
@@ -88,15 +115,18 @@ impl Engine {
     /// `policies` is a directory holding `schema.cedarschema` and `*.cedar` files, or
     /// several directories (a department's own policies beside the default pack);
     /// without it, the default pack. `inventory` is the inventory object or the path
-    /// of its JSON file; without it, an empty inventory.
+    /// of its JSON file; without it, an empty inventory. With `audit`, every decision
+    /// is recorded in that log (see `attachAudit`).
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options?: { policies?: string | string[]; inventory?: string | Inventory }"
+        ts_args_type = "options?: { policies?: string | string[]; inventory?: string | Inventory; audit?: AuditLog }"
     )]
     pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
         guard(|| {
             let stringify = convert::Stringify::new(&env)?;
+            let audit = Options::new(options, "options", &["policies", "inventory", "audit"])?
+                .instance::<AuditLog>("audit", "AuditLog")?;
             let options: EngineOptions = match options {
                 Some(value) if !convert::is_nullish(&value)? => {
                     stringify.parse(&env, &value, |m| {
@@ -107,22 +137,61 @@ impl Engine {
             };
             let pack = load_pack(options.policies).map_err(to_js)?;
             let inventory = load_inventory(options.inventory).map_err(to_js)?;
-            Ok(Engine {
+            let engine = Engine {
                 inner: Arc::new(govdata::Engine::new(pack, inventory)),
                 stringify,
-            })
+            };
+            engine.set_audit(audit.as_deref());
+            Ok(engine)
         })
     }
 
     /// The default policy pack and the example inventory: a city to try the engine on.
-    #[napi(factory, js_name = "default", catch_unwind)]
-    pub fn with_defaults(env: Env) -> Result<Self> {
+    /// With `audit`, every decision is recorded in that log.
+    #[napi(
+        factory,
+        js_name = "default",
+        catch_unwind,
+        ts_args_type = "options?: { audit?: AuditLog }"
+    )]
+    pub fn with_defaults(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
         guard(|| {
-            Ok(Engine {
+            let audit = Options::new(options, "options", &["audit"])?
+                .instance::<AuditLog>("audit", "AuditLog")?;
+            let engine = Engine {
                 inner: Arc::new(govdata::Engine::with_defaults().map_err(to_js)?),
                 stringify: convert::Stringify::new(&env)?,
-            })
+            };
+            engine.set_audit(audit.as_deref());
+            Ok(engine)
         })
+    }
+
+    /// Records every later decision in `log` (replacing any log attached before):
+    /// each decision then carries its record's `audit_seq`, and a decision that cannot
+    /// be recorded is a deny.
+    #[napi(catch_unwind, ts_args_type = "log: AuditLog")]
+    pub fn attach_audit(&self, log: Unknown<'_>) -> Result<()> {
+        guard(|| {
+            let log = args::instance::<AuditLog>(log, "log", "AuditLog")?;
+            self.set_audit(Some(&log));
+            Ok(())
+        })
+    }
+
+    /// Stops recording decisions.
+    #[napi(catch_unwind)]
+    pub fn detach_audit(&self) -> Result<()> {
+        guard(|| {
+            self.set_audit(None);
+            Ok(())
+        })
+    }
+
+    /// Whether an audit log records this engine's decisions.
+    #[napi(getter, catch_unwind)]
+    pub fn audited(&self) -> Result<bool> {
+        guard(|| Ok(self.inner.has_decision_sink()))
     }
 
     /// Decides one request (the wire format) and returns the decision as a plain
@@ -143,9 +212,10 @@ impl Engine {
 
     /// Decides one request given as JSON text and returns the decision as JSON text:
     /// for a service that already holds the request body as a string.
-    #[napi(catch_unwind)]
-    pub fn decide_json(&self, request: String) -> Result<String> {
+    #[napi(catch_unwind, ts_args_type = "request: string")]
+    pub fn decide_json(&self, request: Unknown<'_>) -> Result<String> {
         guard(|| {
+            let request = args::string(request, "request")?;
             let decision = self.inner.decide_json(&request).map_err(to_js)?;
             Ok(decision.to_json_string())
         })
@@ -211,13 +281,16 @@ impl Engine {
     pub fn allowed_resources(
         &self,
         env: &Env,
-        principal: String,
-        action: String,
+        principal: Unknown<'_>,
+        action: Unknown<'_>,
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
     ) -> Result<AsyncTask<tasks::AllowedResources>> {
         guard(|| {
-            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let principal = args::string(principal, "principal")?;
+            let action: Action = args::string(action, "action")?
+                .parse()
+                .map_err(error::request_invalid)?;
             let resources = convert::resource_list(&self.stringify, env, &resources)?;
             let context = convert::context(&self.stringify, env, context)?;
             Ok(AsyncTask::new(tasks::AllowedResources::new(
@@ -239,13 +312,16 @@ impl Engine {
     pub fn allowed_resources_sync<'env>(
         &self,
         env: &'env Env,
-        principal: String,
-        action: String,
+        principal: Unknown<'_>,
+        action: Unknown<'_>,
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
     ) -> Result<Unknown<'env>> {
         guard(|| {
-            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let principal = args::string(principal, "principal")?;
+            let action: Action = args::string(action, "action")?
+                .parse()
+                .map_err(error::request_invalid)?;
             let resources = convert::resource_list(&self.stringify, env, &resources)?;
             let context = convert::context(&self.stringify, env, context)?;
             let allowed = self
@@ -259,9 +335,9 @@ impl Engine {
     /// Adds or replaces one inventory record of `kind` (`department`, `vendor`,
     /// `user`, `dataset`, `system`). On `inventory_invalid` nothing changes.
     #[napi(catch_unwind, ts_args_type = "kind: RecordKind, record: object")]
-    pub fn upsert(&self, env: &Env, kind: String, record: Unknown<'_>) -> Result<()> {
+    pub fn upsert(&self, env: &Env, kind: Unknown<'_>, record: Unknown<'_>) -> Result<()> {
         guard(|| {
-            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            let kind: RecordKind = args::string(kind, "kind")?.parse().map_err(to_js)?;
             let value: serde_json::Value = self.stringify.parse(env, &record, |m| {
                 error::to_js(govdata::Error::InventoryInvalid {
                     record: kind.to_string(),
@@ -275,9 +351,10 @@ impl Engine {
 
     /// Removes the inventory record of `kind` with `id`. On error nothing changes.
     #[napi(catch_unwind, ts_args_type = "kind: RecordKind, id: string")]
-    pub fn remove(&self, kind: String, id: String) -> Result<()> {
+    pub fn remove(&self, kind: Unknown<'_>, id: Unknown<'_>) -> Result<()> {
         guard(|| {
-            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            let kind: RecordKind = args::string(kind, "kind")?.parse().map_err(to_js)?;
+            let id = args::string(id, "id")?;
             self.inner.remove(kind, &id).map_err(to_js)
         })
     }

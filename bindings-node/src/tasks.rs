@@ -12,7 +12,7 @@ use crate::convert::{self, Entry};
 use crate::error::{self, to_js, JsError, Result};
 use govdata::engine::Context;
 use govdata::{Action, Decision, Engine, Resource};
-use napi::bindgen_prelude::{Env, JsValue, Unknown};
+use napi::bindgen_prelude::{ClassInstance, Env, JavaScriptClassExt, JsValue, Unknown};
 use napi::ScopedTask;
 use std::sync::Arc;
 
@@ -159,5 +159,101 @@ impl<'task> ScopedTask<'task> for PanicForTesting {
         output: <Self as ScopedTask<'task>>::Output,
     ) -> napi::Result<()> {
         output.map_err(|err| error::into_napi(env, &err))
+    }
+}
+
+/// The work of a task that runs on the thread pool: a call into the core whose
+/// result crosses back as JSON (a report, records).
+type Work = Box<dyn FnOnce() -> govdata::Result<serde_json::Value> + Send>;
+
+/// A long call of the audit log or the vault (verification, queries, backups,
+/// restores, file encryption): `compute` runs the call on a pool thread, `resolve`
+/// hands its result to JavaScript.
+pub struct Job {
+    what: &'static str,
+    work: Option<Work>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("what", &self.what).finish()
+    }
+}
+
+impl Job {
+    /// A task that runs `work`; `what` names it for debugging.
+    pub fn new(
+        what: &'static str,
+        work: impl FnOnce() -> govdata::Result<serde_json::Value> + Send + 'static,
+    ) -> Self {
+        Job {
+            what,
+            work: Some(Box::new(work)),
+        }
+    }
+}
+
+impl<'task> ScopedTask<'task> for Job {
+    type Output = Result<serde_json::Value>;
+    type JsValue = Unknown<'task>;
+
+    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
+        let work = self.work.take();
+        Ok(error::guard(|| match work {
+            Some(work) => work().map_err(to_js),
+            None => Err(error::from_panic(&"a task was computed twice")),
+        }))
+    }
+
+    fn resolve(
+        &mut self,
+        env: &'task Env,
+        output: <Self as ScopedTask<'task>>::Output,
+    ) -> napi::Result<Unknown<'task>> {
+        match output.and_then(|value| convert::json_value(env, &value)) {
+            Ok(value) => Ok(value),
+            Err(err) => Err(error::into_napi(env, &err)),
+        }
+    }
+}
+
+/// `Workflows.open(engine, log)`: the state rebuilt from the log on a pool thread.
+pub struct OpenWorkflows {
+    engine: Arc<Engine>,
+    log: Arc<govdata::AuditLog>,
+}
+
+impl std::fmt::Debug for OpenWorkflows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenWorkflows").finish_non_exhaustive()
+    }
+}
+
+impl OpenWorkflows {
+    pub fn new(engine: Arc<Engine>, log: Arc<govdata::AuditLog>) -> Self {
+        OpenWorkflows { engine, log }
+    }
+}
+
+impl<'task> ScopedTask<'task> for OpenWorkflows {
+    type Output = Result<govdata::Workflows>;
+    type JsValue = ClassInstance<'task, crate::workflows::Workflows>;
+
+    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
+        let (engine, log) = (Arc::clone(&self.engine), Arc::clone(&self.log));
+        Ok(error::guard(|| {
+            crate::workflows::open(engine, log).map_err(to_js)
+        }))
+    }
+
+    fn resolve(
+        &mut self,
+        env: &'task Env,
+        output: <Self as ScopedTask<'task>>::Output,
+    ) -> napi::Result<ClassInstance<'task, crate::workflows::Workflows>> {
+        match output {
+            Ok(inner) => crate::workflows::Workflows::from_core(inner).into_instance(env),
+            Err(err) => Err(error::into_napi(env, &err)),
+        }
     }
 }
