@@ -10,7 +10,7 @@
 use crate::args::{self, Options};
 use crate::error::{guard, invalid_argument, request_invalid, to_js, Result};
 use crate::keys::KeySource;
-use crate::tasks::Job;
+use crate::tasks::{self, Job};
 use crate::Engine;
 use govdata::audit::{
     AuditOptions, AuditQuery, AuditRecord, BackupReport, Checkpoint, Date, Event, HashSuite,
@@ -289,7 +289,7 @@ impl AuditLog {
                 }),
                 None => Value::Null,
             };
-            crate::convert::json_value(env, &value)
+            crate::convert::json_value(env, value)
         })
     }
 
@@ -347,17 +347,17 @@ impl AuditLog {
         ts_args_type = "checkpoint?: string",
         ts_return_type = "Promise<VerifyReport>"
     )]
-    pub fn verify(&self, checkpoint: Option<Unknown<'_>>) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    pub fn verify(&self, checkpoint: Option<Unknown<'_>>) -> AsyncTask<Job> {
+        Job::spawn("verify", || {
             let checkpoint = self::checkpoint(checkpoint)?;
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("verify", move || {
+            Ok(tasks::json(move || {
                 let report = match &checkpoint {
                     Some(c) => log.verify_with(c),
                     None => log.verify(),
                 }?;
                 Ok(verify_json(&report))
-            })))
+            }))
         })
     }
 
@@ -372,26 +372,24 @@ impl AuditLog {
         dir: Unknown<'_>,
         key: Unknown<'_>,
         checkpoint: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    ) -> AsyncTask<Job> {
+        Job::spawn("verifyDir", || {
             let dir = PathBuf::from(args::string(dir, "dir")?);
             let key = KeySource::from_js(&key, "key")?.sealing_key()?;
             let checkpoint = self::checkpoint(checkpoint)?;
-            Ok(AsyncTask::new(Job::new("verifyDir", move || {
+            Ok(tasks::json(move || {
                 let report = govdata::AuditLog::verify_dir(&dir, &key, checkpoint.as_ref())?;
                 Ok(verify_json(&report))
-            })))
+            }))
         })
     }
 
     /// Every record, oldest first (each verified as it is read), on the thread pool.
     #[napi(catch_unwind, ts_return_type = "Promise<AuditRecord[]>")]
-    pub fn records(&self) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    pub fn records(&self) -> AsyncTask<Job> {
+        Job::spawn("records", || {
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("records", move || {
-                Ok(records_json(&log.records()?))
-            })))
+            Ok(tasks::json(move || Ok(records_json(&log.records()?))))
         })
     }
 
@@ -404,13 +402,11 @@ impl AuditLog {
         ts_args_type = "filter?: AuditFilter",
         ts_return_type = "Promise<AuditRecord[]>"
     )]
-    pub fn query(&self, env: &Env, filter: Option<Unknown<'_>>) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    pub fn query(&self, env: &Env, filter: Option<Unknown<'_>>) -> AsyncTask<Job> {
+        Job::spawn("query", || {
             let q = audit_query(env, filter)?;
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("query", move || {
-                Ok(records_json(&log.query(&q)?))
-            })))
+            Ok(tasks::json(move || Ok(records_json(&log.query(&q)?))))
         })
     }
 
@@ -431,20 +427,20 @@ impl AuditLog {
         engine: Unknown<'_>,
         viewer: Unknown<'_>,
         filter: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    ) -> AsyncTask<Job> {
+        Job::spawn("view", || {
             let engine = Arc::clone(&args::instance::<Engine>(engine, "engine", "Engine")?.inner);
             let viewer = args::string(viewer, "viewer")?;
             let q = audit_query(env, filter)?;
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("view", move || {
+            Ok(tasks::json(move || {
                 let view = log.view(&engine, &viewer, &q)?;
                 Ok(json!({
                     "decision": view.decision.to_json(),
                     "allowed": view.decision.allowed(),
                     "records": records_json(&view.records),
                 }))
-            })))
+            }))
         })
     }
 
@@ -455,13 +451,11 @@ impl AuditLog {
         ts_args_type = "dest: string",
         ts_return_type = "Promise<BackupReport>"
     )]
-    pub fn backup(&self, dest: Unknown<'_>) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    pub fn backup(&self, dest: Unknown<'_>) -> AsyncTask<Job> {
+        Job::spawn("backup", || {
             let dest = PathBuf::from(args::string(dest, "dest")?);
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("backup", move || {
-                Ok(backup_json(&log.backup(&dest)?))
-            })))
+            Ok(tasks::json(move || Ok(backup_json(&log.backup(&dest)?))))
         })
     }
 
@@ -474,13 +468,11 @@ impl AuditLog {
         ts_args_type = "before: string | Date",
         ts_return_type = "Promise<PurgeReport>"
     )]
-    pub fn purge(&self, env: &Env, before: Unknown<'_>) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    pub fn purge(&self, env: &Env, before: Unknown<'_>) -> AsyncTask<Job> {
+        Job::spawn("purge", || {
             let before = date(env, before)?;
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("purge", move || {
-                Ok(purge_json(&log.purge(before)?))
-            })))
+            Ok(tasks::json(move || Ok(purge_json(&log.purge(before)?))))
         })
     }
 
@@ -498,16 +490,16 @@ impl AuditLog {
         dir: Unknown<'_>,
         key: Unknown<'_>,
         options: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    ) -> AsyncTask<Job> {
+        Job::spawn("restore", || {
             let backup = PathBuf::from(args::string(backup, "backup")?);
             let dir = PathBuf::from(args::string(dir, "dir")?);
             let key = KeySource::from_js(&key, "key")?.sealing_key()?;
             let options = log_options(&Options::new(options, "options", LOG_OPTIONS)?)?;
-            Ok(AsyncTask::new(Job::new("restore", move || {
+            Ok(tasks::json(move || {
                 let report = govdata::AuditLog::restore(&backup, &dir, key, options)?;
                 Ok(restore_json(&report))
-            })))
+            }))
         })
     }
 
@@ -519,16 +511,16 @@ impl AuditLog {
         ts_args_type = "seq: number",
         ts_return_type = "Promise<InclusionProof>"
     )]
-    pub fn prove(&self, seq: Unknown<'_>) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    pub fn prove(&self, seq: Unknown<'_>) -> AsyncTask<Job> {
+        Job::spawn("prove", || {
             let seq = args::integer(seq, "seq")?;
             let log = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("prove", move || {
+            Ok(tasks::json(move || {
                 let proof = log.prove(seq)?;
                 serde_json::to_value(&proof).map_err(|e| govdata::Error::RequestInvalid {
                     message: format!("cannot encode the inclusion proof: {e}"),
                 })
-            })))
+            }))
         })
     }
 
@@ -553,7 +545,7 @@ impl AuditLog {
             })?;
             let key = KeySource::from_js(&key, "key")?.sealing_key()?;
             let record = proof.verify(&key).map_err(to_js)?;
-            crate::convert::json_value(env, &record.to_json())
+            crate::convert::json_value(env, record.to_json())
         })
         .map_err(|e| crate::error::into_napi(env, &e))
     }

@@ -160,7 +160,29 @@ pub fn resources<'env>(env: &'env Env, resources: &[Resource]) -> Result<Unknown
     env.to_js_value(&resources).map_err(napi_failure)
 }
 
-/// A JSON value (a report, records) as a plain JavaScript value.
-pub fn json_value<'env>(env: &'env Env, value: &serde_json::Value) -> Result<Unknown<'env>> {
-    env.to_js_value(value).map_err(napi_failure)
+/// A JSON value (a report, records) as a plain JavaScript value. Every integer is a
+/// JavaScript number (napi's serializer would make a BigInt of any integer above
+/// 2^32, such as a time in milliseconds).
+pub fn json_value<'env>(env: &'env Env, mut value: serde_json::Value) -> Result<Unknown<'env>> {
+    fn numbers(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Number(n) if n.as_u64().is_some_and(|u| u > u64::from(u32::MAX)) => {
+                if let Some(f) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                    *n = f;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(numbers),
+            serde_json::Value::Object(map) => map.values_mut().for_each(numbers),
+            _ => {}
+        }
+    }
+    numbers(&mut value);
+    env.to_js_value(&value).map_err(napi_failure)
+}
+
+/// A value of the core (a key's state, a workflow record) as a plain JavaScript
+/// value, through its JSON form.
+pub fn serialized<'env>(env: &'env Env, value: &impl serde::Serialize) -> Result<Unknown<'env>> {
+    let value = serde_json::to_value(value).map_err(|e| invalid_argument(e.to_string()))?;
+    json_value(env, value)
 }

@@ -229,21 +229,20 @@ impl Engine {
         ts_args_type = "requests: Request[]",
         ts_return_type = "Promise<Array<Decision | GovdataError>>"
     )]
-    pub fn decide_many(
-        &self,
-        env: &Env,
-        requests: Unknown<'_>,
-    ) -> Result<AsyncTask<tasks::DecideMany>> {
-        guard(|| {
+    pub fn decide_many(&self, env: &Env, requests: Unknown<'_>) -> AsyncTask<tasks::Job> {
+        tasks::Job::spawn("decideMany", || {
             convert::expect_array(&requests, "requests")?;
             let text = self
                 .stringify
                 .text(env, &requests, invalid_argument)?
                 .unwrap_or_default();
-            Ok(AsyncTask::new(tasks::DecideMany::new(
-                Arc::clone(&self.inner),
-                text,
-            )))
+            let engine = Arc::clone(&self.inner);
+            Ok(move || {
+                let entries = convert::parse_batch(&text)?;
+                Ok(tasks::Output::Outcomes(tasks::decide_entries(
+                    &engine, entries,
+                )))
+            })
         })
     }
 
@@ -285,21 +284,21 @@ impl Engine {
         action: Unknown<'_>,
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<tasks::AllowedResources>> {
-        guard(|| {
+    ) -> AsyncTask<tasks::Job> {
+        tasks::Job::spawn("allowedResources", || {
             let principal = args::string(principal, "principal")?;
             let action: Action = args::string(action, "action")?
                 .parse()
                 .map_err(error::request_invalid)?;
             let resources = convert::resource_list(&self.stringify, env, &resources)?;
             let context = convert::context(&self.stringify, env, context)?;
-            Ok(AsyncTask::new(tasks::AllowedResources::new(
-                Arc::clone(&self.inner),
-                principal,
-                action,
-                resources,
-                context,
-            )))
+            let engine = Arc::clone(&self.inner);
+            Ok(move || {
+                let allowed = engine
+                    .allowed_resources(&principal, action, &resources, &context)
+                    .map_err(to_js)?;
+                Ok(tasks::Output::Resources(allowed))
+            })
         })
     }
 
@@ -431,20 +430,23 @@ pub fn time_decide_in_rust(
     })
 }
 
-/// Panics inside a guarded export, synchronously or inside an `AsyncTask`: the proof
-/// that a panic becomes an exception (or a rejection) with `.code = "panic"` and never
-/// aborts the process. Not part of the typed API.
+/// Panics inside a guarded export: `'call'` in a synchronous call, `'arguments'`
+/// while a Promise-returning call reads its arguments, `'task'` on the thread pool.
+/// The proof that a panic becomes an exception (or a rejection) with `.code =
+/// "panic"` and never aborts the process. Not part of the typed API.
 #[napi(js_name = "__panicForTesting", skip_typescript, catch_unwind)]
-pub fn panic_for_testing(in_task: bool) -> Result<AsyncTask<tasks::PanicForTesting>> {
-    guard(|| {
-        if in_task {
-            Ok(AsyncTask::new(tasks::PanicForTesting))
-        } else {
-            #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
-            {
-                panic!("deliberate panic for testing")
-            }
-        }
+pub fn panic_for_testing(place: String) -> Result<AsyncTask<tasks::Job>> {
+    #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
+    let boom = || -> ! { panic!("deliberate panic for testing") };
+    guard(|| match place.as_str() {
+        "arguments" => Ok(tasks::Job::spawn(
+            "panic",
+            || -> Result<fn() -> Result<tasks::Output>> { boom() },
+        )),
+        "task" => Ok(tasks::Job::spawn("panic", || {
+            Ok(move || -> Result<tasks::Output> { boom() })
+        })),
+        _ => boom(),
     })
 }
 

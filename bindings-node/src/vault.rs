@@ -9,7 +9,7 @@
 use crate::args::{self, Options};
 use crate::audit::AuditLog;
 use crate::error::{guard, invalid_argument, request_invalid, to_js, Result};
-use crate::tasks::Job;
+use crate::tasks::{self, Job};
 use crate::Engine;
 use govdata::model::Grade;
 use govdata::vault::{MasterKey, Operator, Suite, VaultConfig};
@@ -41,8 +41,7 @@ fn operator(value: Unknown<'_>, options: Option<Unknown<'_>>) -> Result<Operator
 }
 
 fn to_js_value<'env>(env: &'env Env, value: &impl Serialize) -> Result<Unknown<'env>> {
-    env.to_js_value(value)
-        .map_err(|e| invalid_argument(e.reason))
+    crate::convert::serialized(env, value)
 }
 
 /// The master key: `masterKey` (a `Key`, 32 bytes or a key file) or `masterKeyEnv`
@@ -270,8 +269,8 @@ impl Vault {
         src: Unknown<'_>,
         dst: Unknown<'_>,
         options: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    ) -> AsyncTask<Job> {
+        Job::spawn("encryptFile", || {
             let dataset = args::string(dataset, "dataset")?;
             let grade = self::grade(grade)?;
             let src = PathBuf::from(args::string(src, "src")?);
@@ -279,11 +278,11 @@ impl Vault {
             let options = Options::new(options, "options", &["suite"])?;
             let suite = self::suite(options.string("suite")?)?;
             let vault = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("encryptFile", move || {
+            Ok(tasks::json(move || {
                 let suite = suite.unwrap_or(vault.config().default_suite);
                 let n = vault.encrypt_file(&dataset, grade, suite, &src, &dst, None)?;
                 Ok(serde_json::Value::from(n))
-            })))
+            }))
         })
     }
 
@@ -300,17 +299,17 @@ impl Vault {
         grade: Unknown<'_>,
         src: Unknown<'_>,
         dst: Unknown<'_>,
-    ) -> Result<AsyncTask<Job>> {
-        guard(|| {
+    ) -> AsyncTask<Job> {
+        Job::spawn("decryptFile", || {
             let dataset = args::string(dataset, "dataset")?;
             let grade = self::grade(grade)?;
             let src = PathBuf::from(args::string(src, "src")?);
             let dst = PathBuf::from(args::string(dst, "dst")?);
             let vault = Arc::clone(&self.inner);
-            Ok(AsyncTask::new(Job::new("decryptFile", move || {
+            Ok(tasks::json(move || {
                 let n = vault.decrypt_file(&dataset, grade, &src, &dst, None)?;
                 Ok(serde_json::Value::from(n))
-            })))
+            }))
         })
     }
 

@@ -11,7 +11,7 @@
 use crate::args::{self, Options};
 use crate::audit::AuditLog;
 use crate::error::{guard, invalid_argument, request_invalid, to_js, Result};
-use crate::tasks::OpenWorkflows;
+use crate::tasks::{Job, Output};
 use crate::vault::Vault;
 use crate::Engine;
 use govdata::workflow::{
@@ -32,8 +32,7 @@ pub fn open(
 }
 
 fn to_js_value<'env>(env: &'env Env, value: &impl Serialize) -> Result<Unknown<'env>> {
-    env.to_js_value(value)
-        .map_err(|e| invalid_argument(e.reason))
+    crate::convert::serialized(env, value)
 }
 
 /// One step as JavaScript sees it.
@@ -113,10 +112,13 @@ impl Workflows {
         ts_args_type = "engine: Engine, auditLog: AuditLog",
         ts_return_type = "Promise<Workflows>"
     )]
-    pub fn open(engine: Unknown<'_>, audit_log: Unknown<'_>) -> Result<AsyncTask<OpenWorkflows>> {
-        guard(|| {
+    pub fn open(engine: Unknown<'_>, audit_log: Unknown<'_>) -> AsyncTask<Job> {
+        Job::spawn("Workflows.open", || {
             let (engine, log) = parts(engine, audit_log)?;
-            Ok(AsyncTask::new(OpenWorkflows::new(engine, log)))
+            Ok(move || {
+                let inner = self::open(engine, log).map_err(to_js)?;
+                Ok(Output::Workflows(inner))
+            })
         })
     }
 
