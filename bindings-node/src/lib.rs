@@ -26,7 +26,7 @@ use crate::audit::AuditLog;
 use crate::error::{guard, invalid_argument, to_js, Result};
 use govdata::model::{Record, RecordKind};
 use govdata::{Action, Inventory, PolicyPack};
-use napi::bindgen_prelude::{AsyncTask, Env, Object, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Env, Object, ObjectFinalize, Unknown};
 use napi_derive::napi;
 use serde::Deserialize;
 use std::path::Path;
@@ -92,11 +92,19 @@ fn load_inventory(value: Option<serde_json::Value>) -> govdata::Result<Inventory
 ///
 /// Safe to share across the whole process; decisions never block one another, and
 /// a reload is atomic (a request sees the old or the new pack, never half of one).
-#[napi]
+#[napi(custom_finalize)]
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) inner: Arc<govdata::Engine>,
     stringify: convert::Stringify,
+    /// The JavaScript values the decisions of the current pack share.
+    decisions: convert::DecisionCache,
+}
+
+impl ObjectFinalize for Engine {
+    fn finalize(self, env: Env) -> napi::Result<()> {
+        self.decisions.clear(&env)
+    }
 }
 
 impl Engine {
@@ -140,6 +148,7 @@ impl Engine {
             let engine = Engine {
                 inner: Arc::new(govdata::Engine::new(pack, inventory)),
                 stringify,
+                decisions: convert::DecisionCache::default(),
             };
             engine.set_audit(audit.as_deref());
             Ok(engine)
@@ -161,6 +170,7 @@ impl Engine {
             let engine = Engine {
                 inner: Arc::new(govdata::Engine::with_defaults().map_err(to_js)?),
                 stringify: convert::Stringify::new(&env)?,
+                decisions: convert::DecisionCache::default(),
             };
             engine.set_audit(audit.as_deref());
             Ok(engine)
@@ -206,7 +216,7 @@ impl Engine {
         guard(|| {
             let request = self.stringify.request(env, &request)?;
             let decision = self.inner.decide(&request).map_err(to_js)?;
-            convert::decision(env, &decision)
+            self.decisions.decision(env, &decision)
         })
     }
 
@@ -264,7 +274,7 @@ impl Engine {
                 .text(env, &requests, invalid_argument)?
                 .unwrap_or_default();
             let results = tasks::decide_entries(&self.inner, convert::parse_batch(&text)?);
-            convert::outcomes(env, &results)
+            convert::outcomes(env, &results, Some(&self.decisions))
         })
     }
 

@@ -123,7 +123,9 @@ impl<'task> ScopedTask<'task> for Job {
     ) -> napi::Result<Unknown<'task>> {
         let value = output.and_then(|output| match output {
             Output::Json(value) => convert::json_value(env, value),
-            Output::Outcomes(results) => convert::outcomes(env, &results).map(|o| o.to_unknown()),
+            Output::Outcomes(results) => {
+                convert::outcomes(env, &results, None).map(|o| o.to_unknown())
+            }
             Output::Resources(resources) => convert::resources(env, &resources),
             Output::Workflows(inner) => crate::workflows::Workflows::from_core(inner)
                 .into_instance(env)
