@@ -383,11 +383,23 @@ test('backup, proof and restore', async () => {
   again.close()
 })
 
-test('recovery is null for a log closed cleanly', () => {
+test('a torn tail is cut at open and reported; a clean log reports none', async () => {
   const { dir, log } = setup()
-  log.appendEvent('test.event')
+  log.appendEvent('test.a')
+  log.appendEvent('test.b')
   log.close()
+  const clean = new AuditLog(path.join(dir, 'audit'), KEY)
+  assert.equal(clean.recovery, null)
+  clean.close()
+  // A crash in the middle of the third append left part of its frame.
+  const [segment] = segments(path.join(dir, 'audit'))
+  fs.appendFileSync(segment, Buffer.from([0x40, 0, 0, 0, 1, 2, 3]))
   const again = new AuditLog(path.join(dir, 'audit'), KEY)
-  assert.equal(again.recovery, null)
+  const { torn, bytes_cut: cut, kept_at: keptAt } = again.recovery
+  assert.equal(torn.first_lost_seq, 3)
+  assert.equal(cut, 7)
+  assert.ok(fs.existsSync(keptAt))
+  assert.equal(again.lastSeq, 2)
+  assert.equal((await again.verify()).records, 2)
   again.close()
 })
