@@ -1,7 +1,7 @@
 'use strict'
 // Every error code, provoked through the public API and asserted by `.code` (never by
 // message). Errors are real `Error` objects.
-const { test } = require('node:test')
+const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -40,9 +40,15 @@ async function rejectsCode(promise, code) {
 const KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i))
 const MASTER = Buffer.from(Array.from({ length: 32 }, (_, i) => 100 + i))
 
+const dirs = []
 function tmp() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-errors-'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-errors-'))
+  dirs.push(dir)
+  return dir
 }
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
+})
 
 /** A vault over a fresh engine (the example city), with a key for social-insurance. */
 function vaultWithKey() {
@@ -55,7 +61,7 @@ function vaultWithKey() {
 
 /** A pack directory holding the default schema (or `schemaText`) and `files`. */
 function pack(files, schemaText = schema) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-pack-'))
+  const dir = tmp()
   fs.writeFileSync(path.join(dir, 'schema.cedarschema'), schemaText)
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text)
   return dir
