@@ -13,68 +13,15 @@ use crate::keys::KeySource;
 use crate::tasks::{self, Job};
 use crate::Engine;
 use govdata::audit::{
-    AuditOptions, AuditQuery, AuditRecord, BackupReport, Checkpoint, Date, Event, HashSuite,
-    InclusionProof, PurgeReport, RecordScope, RestoreReport, SyncMode, Timestamp, TornTail,
-    Verdict, VerifyReport,
+    AuditOptions, AuditQuery, AuditRecord, Checkpoint, Date, Event, HashSuite, InclusionProof,
+    RecordScope, SyncMode, Timestamp,
 };
-use govdata::Action;
 use napi::bindgen_prelude::{AsyncTask, Env, JsValue, Unknown};
 use napi::ValueType;
 use napi_derive::napi;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-fn torn_json(t: &TornTail) -> Value {
-    json!({
-        "segment": t.segment,
-        "offset": t.offset,
-        "first_lost_seq": t.first_lost_seq,
-        "reason": t.reason,
-    })
-}
-
-fn verify_json(r: &VerifyReport) -> Value {
-    json!({
-        "ok": true,
-        "records": r.records,
-        "first_seq": r.first_seq,
-        "last_seq": r.last_seq,
-        "segments": r.segments,
-        "sealed_segments": r.sealed_segments,
-        "torn_tail": r.torn_tail.as_ref().map(torn_json),
-        "head": r.head.as_ref().map(Checkpoint::to_string),
-        "purged_through": r.purged_through,
-    })
-}
-
-fn backup_json(r: &BackupReport) -> Value {
-    json!({
-        "dest": r.dest.display().to_string(),
-        "copied": r.copied,
-        "already_present": r.already_present,
-        "verified": verify_json(&r.verified),
-        "event_seq": r.event_seq,
-    })
-}
-
-fn purge_json(r: &PurgeReport) -> Value {
-    json!({
-        "before": r.before.to_string(),
-        "segments": r.segments,
-        "through_seq": r.through_seq,
-        "event_seq": r.event_seq,
-    })
-}
-
-fn restore_json(r: &RestoreReport) -> Value {
-    json!({
-        "restored": r.restored,
-        "verified": verify_json(&r.verified),
-        "event_seq": r.event_seq,
-    })
-}
 
 /// Records as an array of objects (`AuditRecord::to_json`: `seq`, `time` and the event).
 fn records_json(records: &[AuditRecord]) -> Value {
@@ -115,54 +62,18 @@ fn checkpoint(value: Option<Unknown<'_>>) -> Result<Option<Checkpoint>> {
         .transpose()
 }
 
-/// The filter of `query` and `view`, as it crosses in JSON (a `Date` as ISO text).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Filter {
-    department: Option<String>,
-    user: Option<String>,
-    action: Option<Action>,
-    dataset: Option<String>,
-    decision: Option<String>,
-    kind: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<usize>,
-}
-
 /// The filter argument of `query` and `view` (absent: every record).
 fn audit_query(env: &Env, value: Option<Unknown<'_>>) -> Result<AuditQuery> {
-    let filter: Filter = match value {
+    let filter: Value = match value {
         Some(v) if !args::absent(&v) => {
             if v.get_type().ok() != Some(ValueType::Object) {
                 return Err(invalid_argument("`filter` must be an object"));
             }
             args::json(env, &v, |m| request_invalid(format!("audit filter: {m}")))?
         }
-        _ => Filter::default(),
+        _ => Value::Null,
     };
-    let time = |t: Option<String>| -> Result<Option<Timestamp>> {
-        t.as_deref()
-            .map(Timestamp::parse)
-            .transpose()
-            .map_err(to_js)
-    };
-    Ok(AuditQuery {
-        department: filter.department,
-        user: filter.user,
-        action: filter.action,
-        dataset: filter.dataset,
-        decision: filter
-            .decision
-            .as_deref()
-            .map(str::parse::<Verdict>)
-            .transpose()
-            .map_err(to_js)?,
-        kind: filter.kind,
-        since: time(filter.since)?,
-        until: time(filter.until)?,
-        limit: filter.limit,
-    })
+    AuditQuery::from_json(&filter).map_err(to_js)
 }
 
 /// A civil date: `"YYYY-MM-DD"`, or a `Date` (its UTC day).
@@ -282,11 +193,7 @@ impl AuditLog {
     pub fn recovery<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         guard(|| {
             let value = match self.inner.recovery() {
-                Some(r) => json!({
-                    "torn": torn_json(&r.torn),
-                    "bytes_cut": r.bytes_cut,
-                    "kept_at": r.kept_at.display().to_string(),
-                }),
+                Some(r) => r.to_json(),
                 None => Value::Null,
             };
             crate::convert::json_value(env, value)
@@ -356,7 +263,7 @@ impl AuditLog {
                     Some(c) => log.verify_with(c),
                     None => log.verify(),
                 }?;
-                Ok(verify_json(&report))
+                Ok(report.to_json())
             }))
         })
     }
@@ -379,7 +286,7 @@ impl AuditLog {
             let checkpoint = self::checkpoint(checkpoint)?;
             Ok(tasks::json(move || {
                 let report = govdata::AuditLog::verify_dir(&dir, &key, checkpoint.as_ref())?;
-                Ok(verify_json(&report))
+                Ok(report.to_json())
             }))
         })
     }
@@ -455,7 +362,7 @@ impl AuditLog {
         Job::spawn("backup", || {
             let dest = PathBuf::from(args::string(dest, "dest")?);
             let log = Arc::clone(&self.inner);
-            Ok(tasks::json(move || Ok(backup_json(&log.backup(&dest)?))))
+            Ok(tasks::json(move || Ok(log.backup(&dest)?.to_json())))
         })
     }
 
@@ -472,7 +379,7 @@ impl AuditLog {
         Job::spawn("purge", || {
             let before = date(env, before)?;
             let log = Arc::clone(&self.inner);
-            Ok(tasks::json(move || Ok(purge_json(&log.purge(before)?))))
+            Ok(tasks::json(move || Ok(log.purge(before)?.to_json())))
         })
     }
 
@@ -498,7 +405,7 @@ impl AuditLog {
             let options = log_options(&Options::new(options, "options", LOG_OPTIONS)?)?;
             Ok(tasks::json(move || {
                 let report = govdata::AuditLog::restore(&backup, &dir, key, options)?;
-                Ok(restore_json(&report))
+                Ok(report.to_json())
             }))
         })
     }
