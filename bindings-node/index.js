@@ -835,6 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AuditLog = nativeBinding.AuditLog
 module.exports.Engine = nativeBinding.Engine
+module.exports.Key = nativeBinding.Key
+module.exports.Vault = nativeBinding.Vault
+module.exports.Workflows = nativeBinding.Workflows
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.VERSION = nativeBinding.VERSION

@@ -70,5 +70,311 @@ export type ErrorCode =
 /** Every error govdata throws or rejects with. */
 export interface GovdataError extends Error {
   code: ErrorCode
+  /** For `audit_tampered`: the sequence number of the first bad record. */
+  seq?: number
 }
 
+
+export type Grade = 'L1' | 'L2' | 'L3' | 'L4' | 'important' | 'core'
+export type ScenarioRisk = 'low' | 'medium' | 'high'
+
+/* The audit log. Reports and records keep the core's snake_case keys, as in every
+   language; the options of a call are camelCase. */
+
+/** A key: a `Key`, the raw bytes (32), or the path of a file holding them. */
+export type KeyInput = Key | Uint8Array | string
+
+export type SyncMode = 'always' | 'batch' | 'none'
+export type AuditSuite = 'sha256' | 'sm3'
+export type AuditScope = 'all' | 'required'
+
+export interface AuditLogOptions {
+  /** `'always'`: fsync before an append returns (the default); `'batch'`: group commit; `'none'`: buffered. */
+  sync?: SyncMode
+  /** The hash suite of a new log (an existing log keeps its own). */
+  suite?: AuditSuite
+  /** Record every decision (`'all'`, the default) or those the regulation requires. */
+  scope?: AuditScope
+  /** A segment is sealed before it would exceed this size (at least 4096). */
+  segmentMaxBytes?: number
+}
+
+/** The fields of an event of the host's own (`appendEvent`); the log adds `seq` and `time`. */
+export interface AuditEvent {
+  user?: string
+  department?: string
+  action?: Action
+  resource?: Resource
+  decision?: 'allow' | 'deny'
+  policies?: string[]
+  policy_version?: string
+  outcome?: 'success' | 'failure'
+  /** Free JSON fields. */
+  fields?: Record<string, unknown>
+}
+
+/** One audit record: `seq`, `time` (RFC 3339, UTC) and the event's fields. */
+export interface AuditRecord extends AuditEvent {
+  seq: number
+  time: string
+  kind: string
+  outcome: 'success' | 'failure'
+}
+
+/** Which records `query` and `view` return; every field given must match. */
+export interface AuditFilter {
+  /** The acting user's department (and its sub-departments). */
+  department?: string
+  user?: string
+  action?: Action
+  dataset?: string
+  decision?: 'allow' | 'deny'
+  /** The record kind: `'decision'`, `'sharing.approved'`, `'key.shred'` … */
+  kind?: string
+  /** From this time on (inclusive): `'YYYY-MM-DD'`, RFC 3339 UTC text or a `Date`. */
+  since?: string | Date
+  /** Before this time (exclusive). */
+  until?: string | Date
+  /** At most this many records (the latest). */
+  limit?: number
+}
+
+export interface TornTail {
+  segment: number
+  offset: number
+  first_lost_seq: number
+  reason: string
+}
+
+export interface RecoveryReport {
+  torn: TornTail
+  bytes_cut: number
+  kept_at: string
+}
+
+/** What `verify` found in an intact log (a tampered one rejects with `audit_tampered`). */
+export interface VerifyReport {
+  ok: true
+  records: number
+  first_seq: number | null
+  last_seq: number | null
+  segments: number
+  sealed_segments: number
+  torn_tail: TornTail | null
+  /** The checkpoint of the verified head. */
+  head: string | null
+  purged_through: number | null
+}
+
+export interface BackupReport {
+  dest: string
+  copied: number[]
+  already_present: number[]
+  verified: VerifyReport
+  event_seq: number | null
+}
+
+export interface PurgeReport {
+  before: string
+  segments: number[]
+  through_seq: number | null
+  event_seq: number | null
+}
+
+export interface RestoreReport {
+  restored: number[]
+  verified: VerifyReport
+  event_seq: number
+}
+
+/** Proof that one record is in a sealed segment (check it with `AuditLog.checkProof`). */
+export interface InclusionProof {
+  suite: AuditSuite
+  log_id: string
+  segment: number
+  seq: number
+  payload: string
+  leaf_index: number
+  tree_size: number
+  path: string[]
+  seal: { first_seq: number; last_seq: number; head: string; root: string; sealed_at: number; tag: string }
+}
+
+/** What `view` showed: the `view_audit` decision (itself recorded) and the records. */
+export interface AuditView {
+  decision: Decision
+  allowed: boolean
+  /** The records the viewer may see (none on a deny). */
+  records: AuditRecord[]
+}
+
+/* The vault. */
+
+export type VaultSuite = 'xchacha20poly1305' | 'sm4-gcm'
+
+export interface VaultOpenOptions {
+  /** The engine that decides every key operation (`manage_keys`). */
+  engine: Engine
+  /** The master key; or give `masterKeyEnv`. */
+  masterKey?: KeyInput
+  /** The name of an environment variable holding the master key as 64 hex digits. */
+  masterKeyEnv?: string
+  /** Where key events are recorded. */
+  audit?: AuditLog
+  /** The suite new data is encrypted with. */
+  suite?: VaultSuite
+  /** The chunk size of streamed files: a power of two from 4096 to 16777216. */
+  chunkSize?: number
+  /** The system whose keys the store-wide operations manage (default `'platform'`). */
+  system?: string
+}
+
+export interface VaultInitOptions extends VaultOpenOptions {
+  /** Who creates the store (default `'key.admin'`). */
+  operator?: string
+  /** The second key administrator, where dual control applies. */
+  witness?: string
+  /** What the master key wraps with (default: `suite`). */
+  masterSuite?: VaultSuite
+}
+
+export interface RotateMasterKeyOptions {
+  masterKey?: KeyInput
+  masterKeyEnv?: string
+  /** Default `'xchacha20poly1305'`. */
+  masterSuite?: VaultSuite
+  witness?: string
+}
+
+/** A data key as the vault shows it (never the key itself). */
+export interface KeyInfo {
+  id: string
+  dataset: string
+  version: number
+  status: 'active' | 'retired' | 'destroyed'
+  created: string
+  retired?: string
+  destroyed?: string
+  destroyed_by?: string
+}
+
+export interface VaultStatus {
+  master_key_id: string
+  master_algorithm: string
+  default_suite: VaultSuite
+  generation: number
+  backups: number
+  keys: KeyInfo[]
+}
+
+export interface ShredReport {
+  dataset: string
+  key_ids: string[]
+  backups_scrubbed: number
+  event_seq: number | null
+}
+
+/* The sharing (Art. 14) and destruction (Art. 15) procedures. */
+
+/** What a requesting department asks for. */
+export interface ShareApplication {
+  purpose: string
+  legal_basis: string
+  /** The fields (columns) wanted: the least the purpose needs. */
+  fields: string[]
+  /** When the share ends: `'YYYY-MM-DD'`, RFC 3339 UTC text or a `Date`. */
+  until: string | Date
+  scenario_risk: ScenarioRisk
+  /** The receiving department; the requester's own when absent. */
+  recipient_department?: string
+}
+
+/** Who did a step, when, and what they said. */
+export interface StepRecord {
+  by?: string
+  at: string
+  reason?: string
+  seq: number
+}
+
+export interface SharingRequest {
+  id: string
+  dataset: string
+  provider: string
+  share_type: 'unconditional' | 'conditional' | 'none'
+  grade: Grade | null
+  on_platform: boolean
+  requester: string
+  recipient_department: string
+  purpose: string
+  legal_basis: string
+  fields: string[]
+  until: string
+  scenario_risk: ScenarioRisk
+  submitted_at: string
+  submitted_seq: number
+  deadlines: { conformity_check: string; provider_reply: string }
+  status: 'submitted' | 'approved' | 'rejected' | 'provisioned' | 'revoked' | 'expired'
+  overdue: boolean
+  /** The approval: its `id` is what requests cite as `context.approval`. */
+  approval?: { id: string; approver?: string; at: string; comment?: string; seq: number }
+  rejected?: StepRecord
+  provisioned?: StepRecord
+  obligations?: string[]
+  revoked?: StepRecord
+  expired?: StepRecord
+}
+
+export type DestructionMethod = 'crypto_erase' | 'logical_delete' | 'overwrite' | 'physical_destroy'
+
+export interface DestructionRequest {
+  id: string
+  dataset: string
+  owner: string
+  grade: Grade | null
+  method: DestructionMethod
+  reason: string
+  requester: string
+  requested_at: string
+  requested_seq: number
+  status: 'requested' | 'approved' | 'rejected' | 'executed'
+  approval?: { id: string; approver: string; at: string; executor: string; valid_until: string; seq: number }
+  rejected?: StepRecord
+  execution?: {
+    executor: string
+    at: string
+    witness?: string
+    operator?: string
+    key_ids?: string[]
+    note?: string
+    obligations?: string[]
+    seq: number
+  }
+  failures?: StepRecord[]
+}
+
+/** What the executor of a destruction supplies. */
+export interface ExecutionDetails {
+  /** The second person present (dual control; required for physical destruction). */
+  witness?: string
+  /** The external operator who destroys the media (physical destruction). */
+  operator?: string
+  note?: string
+}
+
+/** The outcome of one step: done, or refused (and the refusal recorded). */
+export interface StepResult<T> {
+  done: boolean
+  /** The engine's decision on the step; its reasons say why a refused step was. */
+  decision: Decision
+  /** The request after the step, or `null` when the step was refused. */
+  record: T | null
+}
+
+export interface RebuildReport {
+  records: number
+  transitions: number
+  shares: number
+  destructions: number
+  skipped: Array<{ seq: number; kind: string; reason: string }>
+}

@@ -24,3 +24,4 @@ cargo test --workspace --locked
 bash scripts/test-python.sh
 bash scripts/test-node.sh
 bash scripts/test-c.sh
+bash scripts/test-assess-html.sh

@@ -1,5 +1,6 @@
 'use strict'
-// A data portal on plain node:http that asks govdata before it serves any data.
+// A data portal on plain node:http that asks govdata before it serves any data, and
+// records every decision in a tamper-evident audit log.
 //
 //   node examples/server.js            # listens on 127.0.0.1, PORT or a free port
 //
@@ -7,14 +8,27 @@
 // `x-user-id`. Every request becomes a govdata request; an allow is served with its
 // obligations applied (personal information masked, a watermark added), a deny is a
 // 403 citing the article in Chinese and English. An obligation this service cannot
-// apply refuses the request: a host must apply every obligation it receives.
+// apply refuses the request: a host must apply every obligation it receives. Each
+// decision is a record of the audit log (Art. 3(5), 8), whose sequence number the
+// response carries in `x-govdata-audit-seq`.
 //
 //   GET  /datasets/:id                    query a dataset        (?purpose=…)
 //   GET  /datasets/:id/export             export it              (?purpose=…&approval=…)
 //   POST /datasets/:id/process            process it             (body: the context)
 //   POST /decide                          any request of the wire format → the decision
+//   GET  /audit                           the audit records the caller may see (?department=…)
+//
+// The audit log: GOVDATA_AUDIT_DIR (default: a new directory under the system's
+// temporary directory, printed at start), sealed with the 32-byte key in the file
+// GOVDATA_AUDIT_KEY_FILE (default: a new random key written beside that directory,
+// for trying the portal out — in production the key lives elsewhere than the log),
+// synced as GOVDATA_AUDIT_SYNC says (`always`, the default; `batch`; `none`).
+const crypto = require('node:crypto')
+const fs = require('node:fs')
 const http = require('node:http')
-const { Engine } = require('..')
+const os = require('node:os')
+const path = require('node:path')
+const { AuditLog, Engine } = require('..')
 
 /** The rows the portal serves, per dataset (sample data). */
 const ROWS = {
@@ -67,7 +81,7 @@ function forbidden(res, decision) {
       reasons,
       policy_version: decision.policy_version,
     },
-    { 'content-language': 'zh-CN, en' },
+    { 'content-language': 'zh-CN, en', ...auditHeaders(decision) },
   )
 }
 
@@ -106,20 +120,38 @@ async function toGovdataRequest(req, url, user) {
   return null
 }
 
-/** The portal's request handler over `engine`. */
-function createHandler(engine) {
+/** The headers that tie a response to its audit record. */
+function auditHeaders(decision) {
+  return decision.audit_seq === null ? {} : { 'x-govdata-audit-seq': String(decision.audit_seq) }
+}
+
+/**
+ * The portal's request handler over `engine`; with `auditLog` (the log the engine
+ * records into), `GET /audit` shows the caller the records the policies let them see.
+ */
+function createHandler(engine, auditLog = null) {
   return async function handle(req, res) {
     try {
       const url = new URL(req.url, 'http://portal.invalid')
       const user = req.headers['x-user-id']
       if (req.method === 'POST' && url.pathname === '/decide') {
-        // A policy decision point for other services: the wire format in and out.
+        // A policy decision point for other services: the wire format in and out (the
+        // decision's own `audit_seq` names its record).
         const body = await readBody(req)
         const decision = engine.decideJson(body)
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
         return res.end(decision)
       }
       if (typeof user !== 'string' || user === '') return reply(res, 401, { error: 'unauthenticated' })
+      if (req.method === 'GET' && url.pathname === '/audit' && auditLog !== null) {
+        // Viewing the log is itself a decision (view_audit, Art. 8, 18, 19), recorded
+        // in the log; reading the log runs off the event loop.
+        const filter = {}
+        if (url.searchParams.has('department')) filter.department = url.searchParams.get('department')
+        const view = await auditLog.view(engine, user, filter)
+        if (!view.allowed) return forbidden(res, view.decision)
+        return reply(res, 200, { records: view.records }, auditHeaders(view.decision))
+      }
       const request = await toGovdataRequest(req, url, user)
       if (request === null) return reply(res, 404, { error: 'not_found' })
 
@@ -134,12 +166,12 @@ function createHandler(engine) {
           message_zh: `本服务无法履行义务：${unknown.join('、')}，拒绝提供数据`,
           message_en: `this service cannot apply the obligations ${unknown.join(', ')}, so it serves no data`,
           obligations: unknown,
-        })
+        }, auditHeaders(decision))
       }
       const ctx = { watermark: `${user}@${new Date().toISOString()}` }
       let rows = ROWS[request.resource] ?? []
       for (const o of decision.obligations) rows = OBLIGATIONS[o](rows, ctx)
-      const headers = { 'x-govdata-policy-version': decision.policy_version }
+      const headers = { 'x-govdata-policy-version': decision.policy_version, ...auditHeaders(decision) }
       if (decision.obligations.includes('watermark')) headers['x-govdata-watermark'] = ctx.watermark
       return reply(res, 200, { dataset: request.resource, obligations: decision.obligations, rows }, headers)
     } catch (err) {
@@ -153,19 +185,39 @@ function createHandler(engine) {
   }
 }
 
-function createServer(engine = Engine.default()) {
-  return http.createServer(createHandler(engine))
+function createServer(engine = Engine.default(), auditLog = null) {
+  return http.createServer(createHandler(engine, auditLog))
 }
 
-module.exports = { createServer, createHandler }
+/** The audit log the portal records into, as the environment configures it. */
+function openAuditLog(env = process.env) {
+  const dir = env.GOVDATA_AUDIT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-portal-audit-'))
+  let keyFile = env.GOVDATA_AUDIT_KEY_FILE
+  if (!keyFile) {
+    keyFile = `${dir}.key`
+    if (!fs.existsSync(keyFile)) fs.writeFileSync(keyFile, crypto.randomBytes(32), { mode: 0o600 })
+  }
+  const log = new AuditLog(dir, keyFile, { sync: env.GOVDATA_AUDIT_SYNC || 'always' })
+  return { log, dir, keyFile }
+}
+
+module.exports = { createServer, createHandler, openAuditLog }
 
 if (require.main === module) {
-  const server = createServer()
+  const { log, dir, keyFile } = openAuditLog()
+  const engine = Engine.default({ audit: log })
+  const server = createServer(engine, log)
   server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
     const { address, port } = server.address()
+    console.log(`govdata audit log in ${dir} (key file ${keyFile})`)
     console.log(`govdata portal listening on http://${address}:${port}`)
   })
-  const stop = () => server.close(() => process.exit(0))
+  const stop = () =>
+    server.close(() => {
+      // Every acknowledged decision is on disk already; closing syncs the rest.
+      log.close()
+      process.exit(0)
+    })
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
 }

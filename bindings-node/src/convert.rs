@@ -7,15 +7,23 @@
 //! walking the object through napi property by property costs several times more.
 //! For a batch, the text is parsed on the thread pool, off the event loop.
 //!
-//! Decisions are written through the core's own `Serialize` straight into JavaScript
-//! objects, so the object a caller gets is the wire format by construction.
+//! Decisions are written through the core's own `Serialize` into JavaScript objects,
+//! so the object a caller gets is the wire format by construction. `engine.decide`
+//! takes a faster road to the same object ([`DecisionCache`]): the values a pack's
+//! decisions share (its version, each policy's reason as a frozen object) are made
+//! once per pack and reused, which cuts most of the cost of crossing back.
 
 use crate::error::{invalid_argument, request_invalid, to_js, JsError, Result};
 use govdata::engine::Context;
 use govdata::{Decision, Request, Resource};
-use napi::bindgen_prelude::{Env, Function, FunctionRef, JsObjectValue, JsValue, Object, Unknown};
+use napi::bindgen_prelude::{
+    Env, FromNapiValue, Function, FunctionRef, JsObjectValue, JsValue, Null, Object, ObjectRef,
+    Unknown,
+};
 use napi::{sys, ValueType};
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 fn napi_failure(e: napi::Error) -> JsError {
     invalid_argument(e.reason)
@@ -133,17 +141,157 @@ pub fn decision<'env>(env: &'env Env, decision: &Decision) -> Result<Unknown<'en
     env.to_js_value(decision).map_err(napi_failure)
 }
 
-/// The results of a batch: each entry the decision or an `Error` with `.code`.
+/// The slots of a [`DecisionCache`]'s table that hold its fixed values.
+const VERSION: u32 = 0;
+const ALLOW: u32 = 1;
+const DENY: u32 = 2;
+const NULL: u32 = 3;
+/// The keys of a decision object, in the wire format's order, from this slot on.
+const KEYS: u32 = 4;
+const KEY_NAMES: [&str; 5] = [
+    "decision",
+    "reasons",
+    "obligations",
+    "policy_version",
+    "audit_seq",
+];
+/// The reason objects, from this slot on.
+const REASONS: u32 = KEYS + KEY_NAMES.len() as u32;
+
+/// The JavaScript values every decision of one policy pack shares, made once: the
+/// pack's version string, `'allow'`, `'deny'` and `null`, the keys of a decision object, and
+/// one frozen reason object per policy (its text is the pack's, so it is the same in
+/// every decision). Building a decision then takes a handful of napi calls instead of
+/// converting the long Chinese and English texts of its reasons again each time.
+///
+/// The values live in one JavaScript array held by one reference; a decision of
+/// another pack (after a reload) replaces the table. [`DecisionCache::clear`] releases
+/// it when the engine is collected.
+#[derive(Default)]
+pub struct DecisionCache(RefCell<Option<Table>>);
+
+struct Table {
+    version: String,
+    values: ObjectRef<false>,
+    /// Policy id → slot of its reason object.
+    reasons: HashMap<String, u32>,
+    next: u32,
+}
+
+impl std::fmt::Debug for DecisionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DecisionCache")
+    }
+}
+
+impl DecisionCache {
+    /// Releases the table (the engine is being collected).
+    pub fn clear(&self, env: &Env) -> napi::Result<()> {
+        match self.0.borrow_mut().take() {
+            Some(table) => table.values.unref(env),
+            None => Ok(()),
+        }
+    }
+
+    /// A decision as a plain object in the wire format, like [`decision`], with the
+    /// shared values of its pack.
+    pub fn decision<'env>(&self, env: &'env Env, decision: &Decision) -> Result<Unknown<'env>> {
+        self.build(env, decision).map_err(napi_failure)
+    }
+
+    fn table(&self, env: &Env, version: &str) -> napi::Result<()> {
+        let mut slot = self.0.borrow_mut();
+        if slot.as_ref().is_some_and(|t| t.version == version) {
+            return Ok(());
+        }
+        if let Some(old) = slot.take() {
+            old.values.unref(env)?;
+        }
+        let mut values = env.create_array(REASONS)?;
+        values.set(VERSION, version)?;
+        values.set(ALLOW, "allow")?;
+        values.set(DENY, "deny")?;
+        values.set(NULL, Null)?;
+        for (i, key) in KEY_NAMES.iter().enumerate() {
+            values.set(KEYS + i as u32, *key)?;
+        }
+        let values = values.coerce_to_object()?.create_ref::<false>()?;
+        *slot = Some(Table {
+            version: version.to_owned(),
+            values,
+            reasons: HashMap::new(),
+            next: REASONS,
+        });
+        Ok(())
+    }
+
+    fn build<'env>(&self, env: &'env Env, decision: &Decision) -> napi::Result<Unknown<'env>> {
+        self.table(env, decision.policy_version())?;
+        let mut slot = self.0.borrow_mut();
+        let Some(table) = slot.as_mut() else {
+            return Err(napi::Error::from_reason("the decision table is missing"));
+        };
+        let mut values = table.values.get_value(env)?;
+        let get = |values: &Object<'env>, i: u32| values.get_element::<Unknown<'env>>(i);
+
+        let mut reasons = env.create_array(decision.reasons().len() as u32)?;
+        for (i, reason) in decision.reasons().iter().enumerate() {
+            let value = if reason.error().is_some() {
+                // An evaluation error is this decision's own: never shared.
+                env.to_js_value(reason)?
+            } else if let Some(&at) = table.reasons.get(reason.policy()) {
+                get(&values, at)?
+            } else {
+                let mut object = Object::from_unknown(env.to_js_value(reason)?)?;
+                object.freeze()?;
+                values.set_element(table.next, object)?;
+                table.reasons.insert(reason.policy().to_owned(), table.next);
+                table.next += 1;
+                object.to_unknown()
+            };
+            reasons.set(i as u32, value)?;
+        }
+        let mut obligations = env.create_array(decision.obligations().len() as u32)?;
+        for (i, o) in decision.obligations().iter().enumerate() {
+            obligations.set(i as u32, o.as_str())?;
+        }
+
+        let mut object = Object::new(env)?;
+        let key = |i: u32| get(&values, KEYS + i);
+        object.set_property(
+            key(0)?,
+            get(&values, if decision.allowed() { ALLOW } else { DENY })?,
+        )?;
+        object.set_property(key(1)?, reasons.to_unknown())?;
+        object.set_property(key(2)?, obligations.to_unknown())?;
+        object.set_property(key(3)?, get(&values, VERSION)?)?;
+        match decision.audit_seq() {
+            Some(seq) => object.set_property(key(4)?, env.create_double(seq as f64)?)?,
+            None => object.set_property(key(4)?, get(&values, NULL)?)?,
+        }
+        Ok(object.to_unknown())
+    }
+}
+
+/// The results of a batch: each entry the decision or an `Error` with `.code`; with
+/// the engine's cache when the batch is settled on the engine's own thread.
 pub fn outcomes<'env>(
     env: &'env Env,
     results: &[std::result::Result<Decision, JsError>],
+    cache: Option<&DecisionCache>,
 ) -> Result<Object<'env>> {
     let mut array = env
         .create_array(results.len() as u32)
         .map_err(napi_failure)?;
     for (i, result) in results.iter().enumerate() {
         let set = match result {
-            Ok(d) => array.set(i as u32, decision(env, d)?),
+            Ok(d) => array.set(
+                i as u32,
+                match cache {
+                    Some(c) => c.decision(env, d)?,
+                    None => decision(env, d)?,
+                },
+            ),
             Err(err) => array.set(
                 i as u32,
                 crate::error::error_object(env, err).map_err(napi_failure)?,
@@ -158,4 +306,31 @@ pub fn outcomes<'env>(
 /// `{type, id}`.
 pub fn resources<'env>(env: &'env Env, resources: &[Resource]) -> Result<Unknown<'env>> {
     env.to_js_value(&resources).map_err(napi_failure)
+}
+
+/// A JSON value (a report, records) as a plain JavaScript value. Every integer is a
+/// JavaScript number (napi's serializer would make a BigInt of any integer above
+/// 2^32, such as a time in milliseconds).
+pub fn json_value<'env>(env: &'env Env, mut value: serde_json::Value) -> Result<Unknown<'env>> {
+    fn numbers(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Number(n) if n.as_u64().is_some_and(|u| u > u64::from(u32::MAX)) => {
+                if let Some(f) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                    *n = f;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(numbers),
+            serde_json::Value::Object(map) => map.values_mut().for_each(numbers),
+            _ => {}
+        }
+    }
+    numbers(&mut value);
+    env.to_js_value(&value).map_err(napi_failure)
+}
+
+/// A value of the core (a key's state, a workflow record) as a plain JavaScript
+/// value, through its JSON form.
+pub fn serialized<'env>(env: &'env Env, value: &impl serde::Serialize) -> Result<Unknown<'env>> {
+    let value = serde_json::to_value(value).map_err(|e| invalid_argument(e.to_string()))?;
+    json_value(env, value)
 }

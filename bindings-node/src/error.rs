@@ -15,13 +15,26 @@ pub const INVALID_ARGUMENT: &str = "invalid_argument";
 /// The code of an error that stands for a caught panic (a bug in govdata).
 pub const PANIC: &str = "panic";
 
-/// The code string carried into JavaScript as `.code`.
+/// The code string carried into JavaScript as `.code`, and for `audit_tampered` the
+/// sequence number of the first bad record (`.seq`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Code(pub &'static str);
+pub struct Code {
+    /// The code string.
+    pub code: &'static str,
+    /// The first bad record of an `audit_tampered` error.
+    pub seq: Option<u64>,
+}
+
+impl Code {
+    /// A code without a sequence number.
+    pub const fn of(code: &'static str) -> Self {
+        Code { code, seq: None }
+    }
+}
 
 impl AsRef<str> for Code {
     fn as_ref(&self) -> &str {
-        self.0
+        self.code
     }
 }
 
@@ -33,7 +46,14 @@ pub type Result<T> = std::result::Result<T, JsError>;
 /// The JavaScript code of a core error: one arm per code of the core, no catch-all,
 /// so a code the core adds fails to compile here until it is mapped.
 pub fn code_of(err: &govdata::Error) -> Code {
-    Code(js_code(err.error_code()))
+    let seq = match err {
+        govdata::Error::AuditTampered { seq, .. } => Some(*seq),
+        _ => None,
+    };
+    Code {
+        code: js_code(err.error_code()),
+        seq,
+    }
 }
 
 /// The JavaScript code of each of the core's codes.
@@ -72,14 +92,19 @@ pub fn all_codes() -> Vec<&'static str> {
     codes
 }
 
-/// A core error as a JavaScript error (thrown by the caller).
+/// A core error as a JavaScript error (thrown by the caller). The message is the
+/// core's, with its advice where it has some.
 pub fn to_js(err: govdata::Error) -> JsError {
-    JsError::new(code_of(&err), err.to_string())
+    let message = match err.help() {
+        Some(help) => format!("{err} (help: {help})"),
+        None => err.to_string(),
+    };
+    JsError::new(code_of(&err), message)
 }
 
 /// An argument of the wrong shape.
 pub fn invalid_argument(message: impl std::fmt::Display) -> JsError {
-    JsError::new(Code(INVALID_ARGUMENT), message.to_string())
+    JsError::new(Code::of(INVALID_ARGUMENT), message.to_string())
 }
 
 /// A request that could not be read from its JavaScript value.
@@ -96,7 +121,10 @@ pub fn from_panic(payload: &(dyn Any + Send)) -> JsError {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
-    JsError::new(Code(PANIC), format!("internal error in govdata: {what}"))
+    JsError::new(
+        Code::of(PANIC),
+        format!("internal error in govdata: {what}"),
+    )
 }
 
 /// Runs the body of an export, turning a panic into an error with `.code = "panic"`
@@ -110,13 +138,17 @@ pub fn guard<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
 /// element of a batch's result), rather than throwing it.
 pub fn error_object<'env>(env: &'env Env, err: &JsError) -> napi::Result<Object<'env>> {
     let mut obj = env.create_error(napi::Error::from_reason(err.reason.clone()))?;
-    obj.set_named_property("code", err.status.0)?;
+    obj.set_named_property("code", err.status.code)?;
+    if let Some(seq) = err.status.seq {
+        obj.set_named_property("seq", seq as f64)?;
+    }
     Ok(obj)
 }
 
 /// Turns a module error into a plain napi error that carries the same JavaScript
-/// `Error` object (with `.code`), for the paths whose signature is fixed to napi's
-/// own status type (a task's rejection).
+/// `Error` object (with `.code`, and `.seq` for `audit_tampered`), for the paths
+/// whose signature is fixed to napi's own status type (a task's rejection) and for
+/// the synchronous calls that can report a tampered log.
 pub fn into_napi(env: &Env, err: &JsError) -> napi::Error {
     match error_object(env, err) {
         Ok(obj) => napi::Error::from(obj.to_unknown()),
@@ -142,7 +174,7 @@ mod tests {
         let err = govdata::Error::RequestInvalid {
             message: "x".into(),
         };
-        assert_eq!(code_of(&err).0, "request_invalid");
+        assert_eq!(code_of(&err).code, "request_invalid");
         for code in govdata::error::ErrorCode::ALL {
             assert_eq!(js_code(*code), code.as_str());
         }

@@ -3,19 +3,30 @@
 //! A thin layer over the core crate: it reads arguments from JavaScript values, calls
 //! the core and hands back plain objects in the wire format of DESIGN.md (snake_case
 //! keys, exactly what the core serialises). Errors become JavaScript `Error`s with
-//! `.code` (see [`error`]). A single decision is synchronous; work that can take
-//! long (a large batch) runs on the libuv thread pool and returns a Promise
-//! ([`tasks`]). Every export catches panics, so a bug becomes an exception rather than
-//! an abort of the process.
+//! `.code` (see [`error`]). A single decision, an audit append, a record's
+//! encryption and a workflow step are synchronous; work that can take long (a large
+//! batch, file encryption, reading or verifying the whole audit log, backups) runs on
+//! the libuv thread pool and returns a Promise ([`tasks`]). Every export catches
+//! panics, so a bug becomes an exception rather than an abort of the process.
+//!
+//! The engine is [`Engine`]; the audit log, the vault and the procedures are in
+//! [`audit`], [`vault`] and [`workflows`], and key arguments in [`keys`].
 
+mod args;
+mod audit;
 mod convert;
 mod error;
+mod keys;
 mod tasks;
+mod vault;
+mod workflows;
 
+use crate::args::Options;
+use crate::audit::AuditLog;
 use crate::error::{guard, invalid_argument, to_js, Result};
 use govdata::model::{Record, RecordKind};
 use govdata::{Action, Inventory, PolicyPack};
-use napi::bindgen_prelude::{AsyncTask, Env, Object, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Env, Object, ObjectFinalize, Unknown};
 use napi_derive::napi;
 use serde::Deserialize;
 use std::path::Path;
@@ -49,6 +60,13 @@ struct EngineOptions {
     policies: Option<PolicySource>,
     #[serde(default)]
     inventory: Option<serde_json::Value>,
+    /// An `AuditLog`, read apart from the JSON (where it is an empty object).
+    #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "the log is read from the object itself, not its JSON"
+    )]
+    audit: Option<serde::de::IgnoredAny>,
 }
 
 fn load_pack(source: Option<PolicySource>) -> govdata::Result<PolicyPack> {
@@ -74,11 +92,28 @@ fn load_inventory(value: Option<serde_json::Value>) -> govdata::Result<Inventory
 ///
 /// Safe to share across the whole process; decisions never block one another, and
 /// a reload is atomic (a request sees the old or the new pack, never half of one).
-#[napi]
+#[napi(custom_finalize)]
 #[derive(Debug)]
 pub struct Engine {
-    inner: Arc<govdata::Engine>,
+    pub(crate) inner: Arc<govdata::Engine>,
     stringify: convert::Stringify,
+    /// The JavaScript values the decisions of the current pack share.
+    decisions: convert::DecisionCache,
+}
+
+impl ObjectFinalize for Engine {
+    fn finalize(self, env: Env) -> napi::Result<()> {
+        self.decisions.clear(&env)
+    }
+}
+
+impl Engine {
+    /// Records the engine's decisions in `log` (`None`: records nothing).
+    fn set_audit(&self, log: Option<&AuditLog>) {
+        self.inner.set_decision_sink(
+            log.map(|l| Arc::clone(&l.inner) as Arc<dyn govdata::engine::DecisionSink>),
+        );
+    }
 }
 
 #[napi]
@@ -88,15 +123,18 @@ impl Engine {
     /// `policies` is a directory holding `schema.cedarschema` and `*.cedar` files, or
     /// several directories (a department's own policies beside the default pack);
     /// without it, the default pack. `inventory` is the inventory object or the path
-    /// of its JSON file; without it, an empty inventory.
+    /// of its JSON file; without it, an empty inventory. With `audit`, every decision
+    /// is recorded in that log (see `attachAudit`).
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options?: { policies?: string | string[]; inventory?: string | Inventory }"
+        ts_args_type = "options?: { policies?: string | string[]; inventory?: string | Inventory; audit?: AuditLog }"
     )]
     pub fn new(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
         guard(|| {
             let stringify = convert::Stringify::new(&env)?;
+            let audit = Options::new(options, "options", &["policies", "inventory", "audit"])?
+                .instance::<AuditLog>("audit", "AuditLog")?;
             let options: EngineOptions = match options {
                 Some(value) if !convert::is_nullish(&value)? => {
                     stringify.parse(&env, &value, |m| {
@@ -107,22 +145,63 @@ impl Engine {
             };
             let pack = load_pack(options.policies).map_err(to_js)?;
             let inventory = load_inventory(options.inventory).map_err(to_js)?;
-            Ok(Engine {
+            let engine = Engine {
                 inner: Arc::new(govdata::Engine::new(pack, inventory)),
                 stringify,
-            })
+                decisions: convert::DecisionCache::default(),
+            };
+            engine.set_audit(audit.as_deref());
+            Ok(engine)
         })
     }
 
     /// The default policy pack and the example inventory: a city to try the engine on.
-    #[napi(factory, js_name = "default", catch_unwind)]
-    pub fn with_defaults(env: Env) -> Result<Self> {
+    /// With `audit`, every decision is recorded in that log.
+    #[napi(
+        factory,
+        js_name = "default",
+        catch_unwind,
+        ts_args_type = "options?: { audit?: AuditLog }"
+    )]
+    pub fn with_defaults(env: Env, options: Option<Unknown<'_>>) -> Result<Self> {
         guard(|| {
-            Ok(Engine {
+            let audit = Options::new(options, "options", &["audit"])?
+                .instance::<AuditLog>("audit", "AuditLog")?;
+            let engine = Engine {
                 inner: Arc::new(govdata::Engine::with_defaults().map_err(to_js)?),
                 stringify: convert::Stringify::new(&env)?,
-            })
+                decisions: convert::DecisionCache::default(),
+            };
+            engine.set_audit(audit.as_deref());
+            Ok(engine)
         })
+    }
+
+    /// Records every later decision in `log` (replacing any log attached before):
+    /// each decision then carries its record's `audit_seq`, and a decision that cannot
+    /// be recorded is a deny.
+    #[napi(catch_unwind, ts_args_type = "log: AuditLog")]
+    pub fn attach_audit(&self, log: Unknown<'_>) -> Result<()> {
+        guard(|| {
+            let log = args::instance::<AuditLog>(log, "log", "AuditLog")?;
+            self.set_audit(Some(&log));
+            Ok(())
+        })
+    }
+
+    /// Stops recording decisions.
+    #[napi(catch_unwind)]
+    pub fn detach_audit(&self) -> Result<()> {
+        guard(|| {
+            self.set_audit(None);
+            Ok(())
+        })
+    }
+
+    /// Whether an audit log records this engine's decisions.
+    #[napi(getter, catch_unwind)]
+    pub fn audited(&self) -> Result<bool> {
+        guard(|| Ok(self.inner.has_decision_sink()))
     }
 
     /// Decides one request (the wire format) and returns the decision as a plain
@@ -137,15 +216,16 @@ impl Engine {
         guard(|| {
             let request = self.stringify.request(env, &request)?;
             let decision = self.inner.decide(&request).map_err(to_js)?;
-            convert::decision(env, &decision)
+            self.decisions.decision(env, &decision)
         })
     }
 
     /// Decides one request given as JSON text and returns the decision as JSON text:
     /// for a service that already holds the request body as a string.
-    #[napi(catch_unwind)]
-    pub fn decide_json(&self, request: String) -> Result<String> {
+    #[napi(catch_unwind, ts_args_type = "request: string")]
+    pub fn decide_json(&self, request: Unknown<'_>) -> Result<String> {
         guard(|| {
+            let request = args::string(request, "request")?;
             let decision = self.inner.decide_json(&request).map_err(to_js)?;
             Ok(decision.to_json_string())
         })
@@ -159,21 +239,20 @@ impl Engine {
         ts_args_type = "requests: Request[]",
         ts_return_type = "Promise<Array<Decision | GovdataError>>"
     )]
-    pub fn decide_many(
-        &self,
-        env: &Env,
-        requests: Unknown<'_>,
-    ) -> Result<AsyncTask<tasks::DecideMany>> {
-        guard(|| {
+    pub fn decide_many(&self, env: &Env, requests: Unknown<'_>) -> AsyncTask<tasks::Job> {
+        tasks::Job::spawn("decideMany", || {
             convert::expect_array(&requests, "requests")?;
             let text = self
                 .stringify
                 .text(env, &requests, invalid_argument)?
                 .unwrap_or_default();
-            Ok(AsyncTask::new(tasks::DecideMany::new(
-                Arc::clone(&self.inner),
-                text,
-            )))
+            let engine = Arc::clone(&self.inner);
+            Ok(move || {
+                let entries = convert::parse_batch(&text)?;
+                Ok(tasks::Output::Outcomes(tasks::decide_entries(
+                    &engine, entries,
+                )))
+            })
         })
     }
 
@@ -195,7 +274,7 @@ impl Engine {
                 .text(env, &requests, invalid_argument)?
                 .unwrap_or_default();
             let results = tasks::decide_entries(&self.inner, convert::parse_batch(&text)?);
-            convert::outcomes(env, &results)
+            convert::outcomes(env, &results, Some(&self.decisions))
         })
     }
 
@@ -211,22 +290,25 @@ impl Engine {
     pub fn allowed_resources(
         &self,
         env: &Env,
-        principal: String,
-        action: String,
+        principal: Unknown<'_>,
+        action: Unknown<'_>,
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<tasks::AllowedResources>> {
-        guard(|| {
-            let action: Action = action.parse().map_err(error::request_invalid)?;
+    ) -> AsyncTask<tasks::Job> {
+        tasks::Job::spawn("allowedResources", || {
+            let principal = args::string(principal, "principal")?;
+            let action: Action = args::string(action, "action")?
+                .parse()
+                .map_err(error::request_invalid)?;
             let resources = convert::resource_list(&self.stringify, env, &resources)?;
             let context = convert::context(&self.stringify, env, context)?;
-            Ok(AsyncTask::new(tasks::AllowedResources::new(
-                Arc::clone(&self.inner),
-                principal,
-                action,
-                resources,
-                context,
-            )))
+            let engine = Arc::clone(&self.inner);
+            Ok(move || {
+                let allowed = engine
+                    .allowed_resources(&principal, action, &resources, &context)
+                    .map_err(to_js)?;
+                Ok(tasks::Output::Resources(allowed))
+            })
         })
     }
 
@@ -239,13 +321,16 @@ impl Engine {
     pub fn allowed_resources_sync<'env>(
         &self,
         env: &'env Env,
-        principal: String,
-        action: String,
+        principal: Unknown<'_>,
+        action: Unknown<'_>,
         resources: Unknown<'_>,
         context: Option<Unknown<'_>>,
     ) -> Result<Unknown<'env>> {
         guard(|| {
-            let action: Action = action.parse().map_err(error::request_invalid)?;
+            let principal = args::string(principal, "principal")?;
+            let action: Action = args::string(action, "action")?
+                .parse()
+                .map_err(error::request_invalid)?;
             let resources = convert::resource_list(&self.stringify, env, &resources)?;
             let context = convert::context(&self.stringify, env, context)?;
             let allowed = self
@@ -259,9 +344,9 @@ impl Engine {
     /// Adds or replaces one inventory record of `kind` (`department`, `vendor`,
     /// `user`, `dataset`, `system`). On `inventory_invalid` nothing changes.
     #[napi(catch_unwind, ts_args_type = "kind: RecordKind, record: object")]
-    pub fn upsert(&self, env: &Env, kind: String, record: Unknown<'_>) -> Result<()> {
+    pub fn upsert(&self, env: &Env, kind: Unknown<'_>, record: Unknown<'_>) -> Result<()> {
         guard(|| {
-            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            let kind: RecordKind = args::string(kind, "kind")?.parse().map_err(to_js)?;
             let value: serde_json::Value = self.stringify.parse(env, &record, |m| {
                 error::to_js(govdata::Error::InventoryInvalid {
                     record: kind.to_string(),
@@ -275,9 +360,10 @@ impl Engine {
 
     /// Removes the inventory record of `kind` with `id`. On error nothing changes.
     #[napi(catch_unwind, ts_args_type = "kind: RecordKind, id: string")]
-    pub fn remove(&self, kind: String, id: String) -> Result<()> {
+    pub fn remove(&self, kind: Unknown<'_>, id: Unknown<'_>) -> Result<()> {
         guard(|| {
-            let kind: RecordKind = kind.parse().map_err(to_js)?;
+            let kind: RecordKind = args::string(kind, "kind")?.parse().map_err(to_js)?;
+            let id = args::string(id, "id")?;
             self.inner.remove(kind, &id).map_err(to_js)
         })
     }
@@ -354,20 +440,23 @@ pub fn time_decide_in_rust(
     })
 }
 
-/// Panics inside a guarded export, synchronously or inside an `AsyncTask`: the proof
-/// that a panic becomes an exception (or a rejection) with `.code = "panic"` and never
-/// aborts the process. Not part of the typed API.
+/// Panics inside a guarded export: `'call'` in a synchronous call, `'arguments'`
+/// while a Promise-returning call reads its arguments, `'task'` on the thread pool.
+/// The proof that a panic becomes an exception (or a rejection) with `.code =
+/// "panic"` and never aborts the process. Not part of the typed API.
 #[napi(js_name = "__panicForTesting", skip_typescript, catch_unwind)]
-pub fn panic_for_testing(in_task: bool) -> Result<AsyncTask<tasks::PanicForTesting>> {
-    guard(|| {
-        if in_task {
-            Ok(AsyncTask::new(tasks::PanicForTesting))
-        } else {
-            #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
-            {
-                panic!("deliberate panic for testing")
-            }
-        }
+pub fn panic_for_testing(place: String) -> Result<AsyncTask<tasks::Job>> {
+    #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
+    let boom = || -> ! { panic!("deliberate panic for testing") };
+    guard(|| match place.as_str() {
+        "arguments" => Ok(tasks::Job::spawn(
+            "panic",
+            || -> Result<fn() -> Result<tasks::Output>> { boom() },
+        )),
+        "task" => Ok(tasks::Job::spawn("panic", || {
+            Ok(move || -> Result<tasks::Output> { boom() })
+        })),
+        _ => boom(),
     })
 }
 

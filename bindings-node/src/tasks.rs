@@ -1,27 +1,26 @@
 //! Work that runs on the libuv thread pool and settles a Promise (`AsyncTask`).
 //!
-//! The arguments are read into owned Rust data on the JavaScript thread; `compute`
-//! runs on a pool thread (and fans a large batch out over the core's rayon pool), so
-//! the event loop keeps serving meanwhile; `resolve` builds the JavaScript result.
-//! A panic in `compute` is caught and rejects the Promise with `.code = "panic"`.
+//! The arguments are read into owned Rust data on the JavaScript thread; the work
+//! runs on a pool thread (a large batch fans out further over the core's rayon pool),
+//! so the event loop keeps serving meanwhile; `resolve` builds the JavaScript result.
 //!
-//! Each long operation of the core (audit verification, file encryption, backups)
-//! gets one task type here, built the same way.
+//! Every call that returns a Promise reports every failure through it: an argument
+//! that cannot be read becomes a task that rejects at once ([`Job::spawn`]), and a
+//! panic, on either thread, rejects with `.code = "panic"`. A caller never has to
+//! guard such a call with both `try` and `.catch`.
 
-use crate::convert::{self, Entry};
-use crate::error::{self, to_js, JsError, Result};
-use govdata::engine::Context;
-use govdata::{Action, Decision, Engine, Resource};
-use napi::bindgen_prelude::{Env, JsValue, Unknown};
+use crate::convert;
+use crate::error::{self, JsError, Result};
+use govdata::{Decision, Engine};
+use napi::bindgen_prelude::{AsyncTask, Env, JavaScriptClassExt, JsValue, Unknown};
 use napi::ScopedTask;
-use std::sync::Arc;
 
 /// Decides a batch whose entries may already hold an error (a request that could not
 /// be read): the readable requests go to the core's `decide_many` together, and
 /// the results come back in the order of the entries.
 pub fn decide_entries(
     engine: &Engine,
-    entries: Vec<Entry>,
+    entries: Vec<convert::Entry>,
 ) -> Vec<std::result::Result<Decision, JsError>> {
     let mut requests = Vec::with_capacity(entries.len());
     let mut slots: Vec<std::result::Result<usize, JsError>> = Vec::with_capacity(entries.len());
@@ -41,36 +40,79 @@ pub fn decide_entries(
         .map(|slot| {
             let i = slot?;
             match decided.get_mut(i).and_then(Option::take) {
-                Some(result) => result.map_err(to_js),
+                Some(result) => result.map_err(error::to_js),
                 None => Err(error::from_panic(&"a batch result is missing")),
             }
         })
         .collect()
 }
 
-/// `engine.decideMany(requests)`.
+/// What a task hands back to JavaScript.
 #[derive(Debug)]
-pub struct DecideMany {
-    engine: Arc<Engine>,
-    /// The JSON text of the requests' array: parsed here, on the pool.
-    requests: String,
+pub enum Output {
+    /// A report or records: crosses as a plain value.
+    Json(serde_json::Value),
+    /// A batch: each entry a decision or an `Error` with `.code`.
+    Outcomes(Vec<std::result::Result<Decision, JsError>>),
+    /// The resources a filter kept.
+    Resources(Vec<govdata::Resource>),
+    /// Procedures opened over a log: a `Workflows` instance.
+    Workflows(govdata::Workflows),
 }
 
-impl DecideMany {
-    pub fn new(engine: Arc<Engine>, requests: String) -> Self {
-        DecideMany { engine, requests }
+/// The work of a task, run on a pool thread.
+type Work = Box<dyn FnOnce() -> Result<Output> + Send>;
+
+/// One call that returns a Promise.
+pub struct Job {
+    what: &'static str,
+    work: Option<Work>,
+    /// Why the call failed before any work could start.
+    failed: Option<JsError>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("what", &self.what).finish()
     }
 }
 
-impl<'task> ScopedTask<'task> for DecideMany {
-    type Output = Result<Vec<std::result::Result<Decision, JsError>>>;
+impl Job {
+    /// The task of a call: `prepare` reads the arguments on the JavaScript thread and
+    /// returns the work; an error or a panic there makes a task that rejects.
+    /// `what` names the call for debugging.
+    pub fn spawn<W>(what: &'static str, prepare: impl FnOnce() -> Result<W>) -> AsyncTask<Job>
+    where
+        W: FnOnce() -> Result<Output> + Send + 'static,
+    {
+        let job = match error::guard(|| prepare().map(|w| Box::new(w) as Work)) {
+            Ok(work) => Job {
+                what,
+                work: Some(work),
+                failed: None,
+            },
+            Err(err) => Job {
+                what,
+                work: None,
+                failed: Some(err),
+            },
+        };
+        AsyncTask::new(job)
+    }
+}
+
+impl<'task> ScopedTask<'task> for Job {
+    type Output = Result<Output>;
     type JsValue = Unknown<'task>;
 
     fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
-        let engine = &self.engine;
-        let text = std::mem::take(&mut self.requests);
-        Ok(error::guard(|| {
-            Ok(decide_entries(engine, convert::parse_batch(&text)?))
+        if let Some(err) = self.failed.take() {
+            return Ok(Err(err));
+        }
+        let work = self.work.take();
+        Ok(error::guard(|| match work {
+            Some(work) => work(),
+            None => Err(error::from_panic(&"a task was computed twice")),
         }))
     }
 
@@ -79,85 +121,24 @@ impl<'task> ScopedTask<'task> for DecideMany {
         env: &'task Env,
         output: <Self as ScopedTask<'task>>::Output,
     ) -> napi::Result<Unknown<'task>> {
-        let settle = output.and_then(|results| convert::outcomes(env, &results));
-        match settle {
-            Ok(array) => Ok(array.to_unknown()),
-            Err(err) => Err(error::into_napi(env, &err)),
-        }
+        let value = output.and_then(|output| match output {
+            Output::Json(value) => convert::json_value(env, value),
+            Output::Outcomes(results) => {
+                convert::outcomes(env, &results, None).map(|o| o.to_unknown())
+            }
+            Output::Resources(resources) => convert::resources(env, &resources),
+            Output::Workflows(inner) => crate::workflows::Workflows::from_core(inner)
+                .into_instance(env)
+                .map(|i| i.to_unknown())
+                .map_err(|e| error::invalid_argument(e.reason)),
+        });
+        value.map_err(|err| error::into_napi(env, &err))
     }
 }
 
-/// `engine.allowedResources(principal, action, resources, context)`.
-#[derive(Debug)]
-pub struct AllowedResources {
-    engine: Arc<Engine>,
-    principal: String,
-    action: Action,
-    resources: Vec<Resource>,
-    context: Context,
-}
-
-impl AllowedResources {
-    pub fn new(
-        engine: Arc<Engine>,
-        principal: String,
-        action: Action,
-        resources: Vec<Resource>,
-        context: Context,
-    ) -> Self {
-        AllowedResources {
-            engine,
-            principal,
-            action,
-            resources,
-            context,
-        }
-    }
-}
-
-impl<'task> ScopedTask<'task> for AllowedResources {
-    type Output = Result<Vec<Resource>>;
-    type JsValue = Unknown<'task>;
-
-    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
-        Ok(error::guard(|| {
-            self.engine
-                .allowed_resources(&self.principal, self.action, &self.resources, &self.context)
-                .map_err(to_js)
-        }))
-    }
-
-    fn resolve(
-        &mut self,
-        env: &'task Env,
-        output: <Self as ScopedTask<'task>>::Output,
-    ) -> napi::Result<Unknown<'task>> {
-        match output.and_then(|allowed| convert::resources(env, &allowed)) {
-            Ok(value) => Ok(value),
-            Err(err) => Err(error::into_napi(env, &err)),
-        }
-    }
-}
-
-/// A task whose computation panics (see `__panicForTesting`).
-#[derive(Debug)]
-pub struct PanicForTesting;
-
-impl<'task> ScopedTask<'task> for PanicForTesting {
-    type Output = Result<()>;
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'task>>::Output> {
-        #[expect(clippy::panic, reason = "the panic is the point: it proves the guard")]
-        let result = error::guard(|| panic!("deliberate panic for testing"));
-        Ok(result)
-    }
-
-    fn resolve(
-        &mut self,
-        env: &'task Env,
-        output: <Self as ScopedTask<'task>>::Output,
-    ) -> napi::Result<()> {
-        output.map_err(|err| error::into_napi(env, &err))
-    }
+/// Work of the core whose result crosses as JSON.
+pub fn json(
+    work: impl FnOnce() -> govdata::Result<serde_json::Value> + Send + 'static,
+) -> impl FnOnce() -> Result<Output> + Send + 'static {
+    move || work().map(Output::Json).map_err(error::to_js)
 }

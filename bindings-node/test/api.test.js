@@ -6,6 +6,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { execFileSync } = require('node:child_process')
 const govdata = require('..')
 const { Engine, VERSION } = govdata
 
@@ -165,10 +166,72 @@ test('replaceInventory swaps the whole inventory; reloadPolicies swaps the pack'
 })
 
 test('the exports are the documented ones', () => {
-  assert.equal(typeof govdata.Engine, 'function')
+  for (const cls of ['Engine', 'AuditLog', 'Vault', 'Workflows', 'Key']) assert.equal(typeof govdata[cls], 'function', cls)
   assert.equal(typeof govdata.errorCodes, 'function')
   assert.equal(typeof VERSION, 'string')
-  for (const m of ['decide', 'decideJson', 'decideMany', 'decideManySync', 'allowedResources', 'allowedResourcesSync', 'upsert', 'remove', 'replaceInventory', 'reloadPolicies']) {
+  for (const m of ['decide', 'decideJson', 'decideMany', 'decideManySync', 'allowedResources', 'allowedResourcesSync', 'upsert', 'remove', 'replaceInventory', 'reloadPolicies', 'attachAudit', 'detachAudit']) {
     assert.equal(typeof Engine.prototype[m], 'function', m)
   }
+})
+
+test('reasons are frozen objects of the pack, shared by decisions; the decision itself is the caller\'s', () => {
+  const engine = Engine.default()
+  const a = engine.decide(vendorGrant)
+  const b = engine.decide(vendorGrant)
+  assert.notEqual(a, b)
+  assert.notEqual(a.reasons, b.reasons)
+  assert.equal(a.reasons[0], b.reasons[0])
+  assert.ok(Object.isFrozen(a.reasons[0]))
+  assert.throws(() => {
+    'use strict'
+    a.reasons[0].policy = 'something else'
+  }, TypeError)
+  assert.equal(b.reasons[0].policy, 'art17-no-vendor-superadmin')
+  // The decision and its arrays are plain, mutable values.
+  a.request_id = 'r-1'
+  a.reasons.push({ policy: 'note' })
+  a.obligations.push('x')
+  assert.deepEqual(Object.keys(engine.decide(vendorGrant)), ['decision', 'reasons', 'obligations', 'policy_version', 'audit_seq'])
+  assert.equal(engine.decide(vendorGrant).reasons.length, 1)
+  // The batch on the engine's thread shares them too, and says the same as the serde path.
+  const [viaBatch] = engine.decideManySync([vendorGrant])
+  assert.equal(viaBatch.reasons[0], b.reasons[0])
+  assert.deepEqual(JSON.parse(engine.decideJson(JSON.stringify(vendorGrant))), JSON.parse(JSON.stringify(b)))
+})
+
+test('a reload gives the decisions the new pack\'s reasons and version', () => {
+  const engine = Engine.default()
+  const before = engine.decide(allow)
+  const local = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-local-'))
+  fs.writeFileSync(
+    path.join(local, 'local.cedar'),
+    '@id("local-forbid-stats")\n@article("第三条")\n@zh("本地：禁止查询人口统计")\n@en("local: no queries of population statistics")\n' +
+      'forbid (principal, action == Action::"query", resource == Dataset::"population-stats");\n',
+  )
+  engine.reloadPolicies([path.join(root, 'policies'), local])
+  const after = engine.decide(allow)
+  assert.equal(after.decision, 'deny')
+  assert.deepEqual(after.reasons.map((r) => r.policy), ['local-forbid-stats'])
+  assert.equal(after.policy_version, engine.policyVersion)
+  assert.notEqual(after.policy_version, before.policy_version)
+  engine.reloadPolicies()
+  const again = engine.decide(allow)
+  assert.deepEqual(again, before)
+  assert.notEqual(again.reasons[0], before.reasons[0], 'the values are rebuilt for the pack in force')
+})
+
+test('engines collected after deciding release their shared values', () => {
+  const script = `
+    const { Engine } = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const request = { principal: 'zhang.san', action: 'query', resource: 'population-stats' }
+    for (let i = 0; i < 100; i++) {
+      const engine = Engine.default()
+      for (let k = 0; k < 5; k++) engine.decide(request)
+      if (i % 20 === 0) global.gc()
+    }
+    global.gc()
+    console.log('ok')
+  `
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 120000 })
+  assert.equal(out.trim(), 'ok')
 })

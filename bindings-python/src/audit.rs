@@ -10,16 +10,15 @@ use crate::engine::{detached, Decision, Engine};
 use crate::error::{guard, request_invalid, to_py};
 use crate::keys::KeySource;
 use govdata::audit::{
-    AuditOptions, AuditQuery, AuditRecord, BackupReport, Checkpoint, Date, Event, HashSuite,
-    InclusionProof, PurgeReport, RecordScope, RestoreReport, SyncMode, Timestamp, TornTail,
-    Verdict, VerifyReport,
+    AuditOptions, AuditQuery, AuditRecord, Checkpoint, Date, Event, HashSuite, InclusionProof,
+    RecordScope, SyncMode, Timestamp, Verdict,
 };
 use govdata::engine::DecisionSink;
 use govdata::Error;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -36,56 +35,6 @@ fn records_list<'py>(py: Python<'py>, records: &[AuditRecord]) -> PyResult<Bound
         out.append(to_python(py, &r.to_json())?)?;
     }
     Ok(out)
-}
-
-fn torn_json(t: &TornTail) -> Value {
-    json!({
-        "segment": t.segment,
-        "offset": t.offset,
-        "first_lost_seq": t.first_lost_seq,
-        "reason": t.reason,
-    })
-}
-
-fn verify_json(r: &VerifyReport) -> Value {
-    json!({
-        "ok": true,
-        "records": r.records,
-        "first_seq": r.first_seq,
-        "last_seq": r.last_seq,
-        "segments": r.segments,
-        "sealed_segments": r.sealed_segments,
-        "torn_tail": r.torn_tail.as_ref().map(torn_json),
-        "head": r.head.as_ref().map(Checkpoint::to_string),
-        "purged_through": r.purged_through,
-    })
-}
-
-fn backup_json(r: &BackupReport) -> Value {
-    json!({
-        "dest": r.dest.display().to_string(),
-        "copied": r.copied,
-        "already_present": r.already_present,
-        "verified": verify_json(&r.verified),
-        "event_seq": r.event_seq,
-    })
-}
-
-fn purge_json(r: &PurgeReport) -> Value {
-    json!({
-        "before": r.before.to_string(),
-        "segments": r.segments,
-        "through_seq": r.through_seq,
-        "event_seq": r.event_seq,
-    })
-}
-
-fn restore_json(r: &RestoreReport) -> Value {
-    json!({
-        "restored": r.restored,
-        "verified": verify_json(&r.verified),
-        "event_seq": r.event_seq,
-    })
 }
 
 /// The options of `AuditLog(...)` and `AuditLog.restore(...)`.
@@ -265,16 +214,7 @@ impl AuditLog {
     fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.inner
             .recovery()
-            .map(|r| {
-                to_python(
-                    py,
-                    &json!({
-                        "torn": torn_json(&r.torn),
-                        "bytes_cut": r.bytes_cut,
-                        "kept_at": r.kept_at.display().to_string(),
-                    }),
-                )
-            })
+            .map(|r| to_python(py, &r.to_json()))
             .transpose()
     }
 
@@ -384,7 +324,7 @@ impl AuditLog {
                 Some(c) => log.verify_with(c),
                 None => log.verify(),
             })?;
-            to_python(py, &verify_json(&report))
+            to_python(py, &report.to_json())
         })
     }
 
@@ -404,7 +344,7 @@ impl AuditLog {
             let report = detached(py, || {
                 govdata::audit::AuditLog::verify_dir(&dir, &key, checkpoint.as_ref())
             })?;
-            to_python(py, &verify_json(&report))
+            to_python(py, &report.to_json())
         })
     }
 
@@ -492,7 +432,7 @@ impl AuditLog {
         guard(|| {
             let log = &self.inner;
             let report = detached(py, || log.backup(&dest))?;
-            to_python(py, &backup_json(&report))
+            to_python(py, &report.to_json())
         })
     }
 
@@ -509,7 +449,7 @@ impl AuditLog {
             let before = date(before)?;
             let log = &self.inner;
             let report = detached(py, || log.purge(before))?;
-            to_python(py, &purge_json(&report))
+            to_python(py, &report.to_json())
         })
     }
 
@@ -533,7 +473,7 @@ impl AuditLog {
             let report = detached(py, || {
                 govdata::audit::AuditLog::restore(&backup, &dir, key, options)
             })?;
-            to_python(py, &restore_json(&report))
+            to_python(py, &report.to_json())
         })
     }
 

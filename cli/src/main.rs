@@ -1,5 +1,6 @@
 //! `govdata`: the command line of the govdata policy engine.
 
+mod assess;
 mod audit;
 mod decide;
 mod demo;
@@ -52,6 +53,9 @@ enum Command {
     /// Destruction (Art. 15): request, approve, execute, list.
     #[command(subcommand)]
     Destroy(Box<workflow::DestroyCommand>),
+    /// Compliance self-assessment (Art. 20): findings per article as JSON and HTML; exit 1
+    /// when one is at or above --fail-on.
+    Assess(Box<assess::Args>),
 }
 
 fn main() -> ExitCode {
@@ -67,5 +71,6 @@ fn main() -> ExitCode {
         Command::Vault(args) => vault::run(&args),
         Command::Share(cmd) => workflow::run_share(&cmd),
         Command::Destroy(cmd) => workflow::run_destroy(&cmd),
+        Command::Assess(args) => assess::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![deny(missing_docs)]
 
+pub mod assess;
 pub mod audit;
 pub mod engine;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod policy;
 pub mod vault;
 pub mod workflow;
 
+pub use assess::Assessment;
 pub use audit::AuditLog;
 pub use engine::{Decision, Engine, Reason, Request, Resource};
 pub use error::{Error, Result};

@@ -410,8 +410,8 @@ int gd_audit_checkpoint(const gd_audit *audit,
 // not NULL, that the log still holds the chain the checkpoint names. On success
 // writes a report to `*out_report_json` (free it with `gd_string_free`):
 // `{"records": 12, "first_seq": 1, "last_seq": 12, "segments": 1,
-// "sealed_segments": 0, "torn_tail": null, "checkpoint": "gdaudit1:…",
-// "purged_through": null}` — `checkpoint` is a checkpoint of the verified head.
+// "sealed_segments": 0, "torn_tail": null, "head": "gdaudit1:…",
+// "purged_through": null, "ok": true}` — `head` is a checkpoint of the verified head (the same report as the Python and Node bindings return).
 //
 // Errors: `GD_ERR_AUDIT_TAMPERED` when a record, link or seal is bad or records the
 // checkpoint covers are gone (the message names the first bad sequence number);

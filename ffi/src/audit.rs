@@ -11,11 +11,8 @@ use crate::error::{gd_status, Failure};
 use crate::guard::ffi_guard;
 use govdata::audit::{
     AuditLog, AuditOptions, AuditQuery, AuditRecord, Checkpoint, Event, SealingKey, SyncMode,
-    Timestamp, VerifyReport,
 };
-use govdata::Action;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::os::raw::{c_char, c_int};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -291,8 +288,8 @@ pub unsafe extern "C" fn gd_audit_checkpoint(
 /// not NULL, that the log still holds the chain the checkpoint names. On success
 /// writes a report to `*out_report_json` (free it with `gd_string_free`):
 /// `{"records": 12, "first_seq": 1, "last_seq": 12, "segments": 1,
-/// "sealed_segments": 0, "torn_tail": null, "checkpoint": "gdaudit1:…",
-/// "purged_through": null}` — `checkpoint` is a checkpoint of the verified head.
+/// "sealed_segments": 0, "torn_tail": null, "head": "gdaudit1:…",
+/// "purged_through": null, "ok": true}` — `head` is a checkpoint of the verified head (the same report as the Python and Node bindings return).
 ///
 /// Errors: `GD_ERR_AUDIT_TAMPERED` when a record, link or seal is bad or records the
 /// checkpoint covers are gone (the message names the first bad sequence number);
@@ -320,66 +317,15 @@ pub unsafe extern "C" fn gd_audit_verify(
             Some(text) => audit.inner.verify_with(&Checkpoint::from_str(text)?)?,
             None => audit.inner.verify()?,
         };
-        let text = report_json(&report).to_string();
+        let text = report.to_json().to_string();
         // SAFETY: `out_report_json` is non-NULL (checked) and writable by the contract.
         unsafe { out_report_json.write(into_c_string(text)) };
         Ok(gd_status::GD_OK)
     }
 }
 
-fn report_json(r: &VerifyReport) -> Value {
-    json!({
-        "records": r.records,
-        "first_seq": r.first_seq,
-        "last_seq": r.last_seq,
-        "segments": r.segments,
-        "sealed_segments": r.sealed_segments,
-        "torn_tail": r.torn_tail.as_ref().map(|t| json!({
-            "segment": t.segment,
-            "offset": t.offset,
-            "first_lost_seq": t.first_lost_seq,
-            "reason": t.reason,
-        })),
-        "checkpoint": r.head.as_ref().map(ToString::to_string),
-        "purged_through": r.purged_through,
-    })
-}
-
-/// The filter of `gd_audit_query_json` and `gd_audit_view_json`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Filter {
-    department: Option<String>,
-    user: Option<String>,
-    action: Option<String>,
-    dataset: Option<String>,
-    decision: Option<String>,
-    kind: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<usize>,
-}
-
 fn parse_filter(json: &str) -> Result<AuditQuery, Failure> {
-    let f: Filter = serde_json::from_value(parse_value(json, "filter")?)
-        .map_err(|e| request_invalid(format!("not an audit filter: {e}")))?;
-    let time = |t: Option<String>| t.as_deref().map(Timestamp::parse).transpose();
-    Ok(AuditQuery {
-        department: f.department,
-        user: f.user,
-        action: f
-            .action
-            .as_deref()
-            .map(Action::from_str)
-            .transpose()
-            .map_err(request_invalid)?,
-        dataset: f.dataset,
-        decision: f.decision.as_deref().map(str::parse).transpose()?,
-        kind: f.kind,
-        since: time(f.since)?,
-        until: time(f.until)?,
-        limit: f.limit,
-    })
+    Ok(AuditQuery::from_json(&parse_value(json, "filter")?)?)
 }
 
 fn records_json(records: &[AuditRecord]) -> Value {

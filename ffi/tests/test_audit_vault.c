@@ -284,7 +284,7 @@ static void test_audit_with_engine(void) {
     CHECK(number(r, "records") == (long long)seq + 1);
     CHECK(number(r, "first_seq") == 1 && number(r, "last_seq") == (long long)seq + 1);
     CHECK(number(r, "segments") == 1 && is_null(r, "torn_tail") && is_null(r, "purged_through"));
-    CHECK(mj_get_string(r, "checkpoint") != NULL && strcmp(mj_get_string(r, "checkpoint"), checkpoint) == 0);
+    CHECK(mj_get_string(r, "head") != NULL && strcmp(mj_get_string(r, "head"), checkpoint) == 0);
     mj_free(r);
     gd_string_free(report);
     CHECK_RC(gd_audit_verify(audit, checkpoint, &report), GD_OK);

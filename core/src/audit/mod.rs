@@ -36,6 +36,7 @@ mod format;
 mod merkle;
 mod query;
 mod record;
+mod report;
 mod retention;
 mod scan;
 mod time;

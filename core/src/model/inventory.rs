@@ -272,6 +272,9 @@ impl Inventory {
     }
 
     fn validate_all(&self) -> Result<()> {
+        for v in self.vendors.values() {
+            check_vendor(v)?;
+        }
         for d in self.departments.values() {
             self.check_department(d)?;
         }
@@ -386,6 +389,7 @@ impl Inventory {
                 }
             }
             Record::Vendor(v) => {
+                check_vendor(&v)?;
                 next.vendors.insert(v.id.clone(), Arc::new(v));
             }
             Record::User(u) => {
@@ -543,6 +547,16 @@ impl Inventory {
             "systems": sorted(&self.systems),
         })
     }
+}
+
+fn check_vendor(v: &Vendor) -> Result<()> {
+    if let Some(r) = v.contract_roles.iter().flatten().find(|r| r.is_empty()) {
+        return Err(Error::inventory(
+            format!("vendor `{}`", v.id),
+            format!("field `contract_roles`: invalid role `{r}`"),
+        ));
+    }
+    Ok(())
 }
 
 fn type_document(loose: LooseDocument) -> Result<TypedDocument> {

@@ -42,6 +42,11 @@ pub struct Vendor {
     /// Display name.
     #[serde(default)]
     pub name: String,
+    /// The roles the vendor's contract lets its staff hold on the platform (Art. 16);
+    /// `None` when the contract's scope is not recorded. The self-assessment reports
+    /// vendor staff holding a role outside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_roles: Option<Vec<String>>,
 }
 
 /// A person who acts on the platform.
