@@ -9,9 +9,10 @@
 //!
 //! Decisions are written through the core's own `Serialize` into JavaScript objects,
 //! so the object a caller gets is the wire format by construction. `engine.decide`
-//! takes a faster road to the same object ([`DecisionCache`]): the values a pack's
-//! decisions share (its version, each policy's reason as a frozen object) are made
-//! once per pack and reused, which cuts most of the cost of crossing back.
+//! takes a faster road to the same object ([`DecisionCache`]): a decision that holds
+//! nothing of its request is made once per outcome of the pack, deeply frozen, and
+//! handed out again, which cuts nearly all of the cost of crossing back. Every
+//! decision object the module hands out is deeply frozen, whichever road made it.
 
 use crate::error::{invalid_argument, request_invalid, to_js, JsError, Result};
 use govdata::engine::Context;
@@ -325,7 +326,9 @@ impl DecisionCache {
                 .get(&hash)
                 .and_then(|o| o.iter().find(|o| o.matches(decision))),
         ) {
-            return decisions.get_value(env)?.get_element::<Unknown<'env>>(found.slot);
+            return decisions
+                .get_value(env)?
+                .get_element::<Unknown<'env>>(found.slot);
         }
         let object = build(env, table, decision)?;
         if table.taken == OUTCOMES {
@@ -360,7 +363,11 @@ impl DecisionCache {
 }
 
 /// A new frozen decision object from the shared values of `table`.
-fn build<'env>(env: &'env Env, table: &mut Table, decision: &Decision) -> napi::Result<Unknown<'env>> {
+fn build<'env>(
+    env: &'env Env,
+    table: &mut Table,
+    decision: &Decision,
+) -> napi::Result<Unknown<'env>> {
     let mut values = table.values.get_value(env)?;
     let get = |values: &Object<'env>, i: u32| values.get_element::<Unknown<'env>>(i);
 
