@@ -29,24 +29,30 @@ export interface Request {
   context?: Context
 }
 
+/** A reason of a decision: frozen, shared by the decisions of the loaded pack. */
 export interface Reason {
   /** The policy id, or `default-deny` / `engine-error`. */
-  policy: string
+  readonly policy: string
   /** The article, such as `第十七条`. */
-  article: string
-  zh: string
-  en: string
+  readonly article: string
+  readonly zh: string
+  readonly en: string
   /** For a policy that failed to evaluate (which denies), the evaluation error. */
-  error?: string
+  readonly error?: string
 }
 
+/**
+ * A decision: an immutable value. The objects that `decide`, `decideManySync` and
+ * `decideMany` return are deeply frozen, and decisions with the same outcome may be the
+ * same object; to change or annotate one, copy it (`structuredClone(decision)`).
+ */
 export interface Decision {
-  decision: 'allow' | 'deny'
-  reasons: Reason[]
+  readonly decision: 'allow' | 'deny'
+  readonly reasons: readonly Reason[]
   /** What the host must apply before acting on an allow (`mask_personal_info`, `watermark`, …). */
-  obligations: string[]
-  policy_version: string
-  audit_seq: number | null
+  readonly obligations: readonly string[]
+  readonly policy_version: string
+  readonly audit_seq: number | null
 }
 
 export type RecordKind = 'department' | 'vendor' | 'user' | 'dataset' | 'system'

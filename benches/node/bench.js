@@ -336,10 +336,11 @@ function fmtUs(ns) {
   p()
   p('Requests cross as JSON text (`JSON.stringify`, called once from Rust, then the core\'s strict parser): ' +
     'reading the request object property by property through napi\'s serde deserializer measured about 4× slower ' +
-    'during development (≈5.7 µs against ≈1.4 µs for one request). Decisions cross as objects built from values ' +
-    'that every decision of the loaded pack shares, made once per pack: the pack\'s version string, `\'allow\'` and ' +
-    '`\'deny\'`, and one frozen object per policy\'s reason (its Chinese and English text); only the decision object, ' +
-    'its two arrays and the obligation strings are new each time. ' +
+    'during development (≈5.7 µs against ≈1.4 µs for one request). Decisions cross as immutable values: a decision ' +
+    'holds nothing of its request unless an audit log recorded it or a policy failed to evaluate, so the engine makes ' +
+    'one deeply frozen decision object per outcome of the loaded pack (allow or deny, the determining policies, the ' +
+    'obligations; its reasons are frozen objects made once per policy) and hands it out again for every later request ' +
+    'with that outcome, which leaves a lookup in Rust and one napi call to cross back. ' +
     (single.viaText.wall < single.decide.wall
       ? `In this run, returning JSON text for \`JSON.parse\` in JavaScript came out ${fmtUs(single.decide.wall - single.viaText.wall)} cheaper than the object.`
       : `In this run, returning JSON text for \`JSON.parse\` in JavaScript came out ${fmtUs(single.viaText.wall - single.decide.wall)} dearer than the object.`) +

@@ -9,9 +9,10 @@
 //!
 //! Decisions are written through the core's own `Serialize` into JavaScript objects,
 //! so the object a caller gets is the wire format by construction. `engine.decide`
-//! takes a faster road to the same object ([`DecisionCache`]): the values a pack's
-//! decisions share (its version, each policy's reason as a frozen object) are made
-//! once per pack and reused, which cuts most of the cost of crossing back.
+//! takes a faster road to the same object ([`DecisionCache`]): a decision that holds
+//! nothing of its request is made once per outcome of the pack, deeply frozen, and
+//! handed out again, which cuts nearly all of the cost of crossing back. Every
+//! decision object the module hands out is deeply frozen, whichever road made it.
 
 use crate::error::{invalid_argument, request_invalid, to_js, JsError, Result};
 use govdata::engine::Context;
@@ -136,9 +137,23 @@ pub fn resource_list(
     stringify.parse(env, value, |m| request_invalid(format!("`resources`: {m}")))
 }
 
-/// A decision as a plain object in the wire format.
+/// A decision as a deeply frozen object in the wire format, like every decision
+/// the module hands out (see [`DecisionCache`]).
 pub fn decision<'env>(env: &'env Env, decision: &Decision) -> Result<Unknown<'env>> {
-    env.to_js_value(decision).map_err(napi_failure)
+    let frozen = || -> napi::Result<Unknown<'env>> {
+        let mut object = Object::from_unknown(env.to_js_value(decision)?)?;
+        let mut reasons: Object<'env> = object.get_named_property("reasons")?;
+        for i in 0..decision.reasons().len() as u32 {
+            reasons.get_element::<Object<'env>>(i)?.freeze()?;
+        }
+        reasons.freeze()?;
+        object
+            .get_named_property::<Object<'env>>("obligations")?
+            .freeze()?;
+        object.freeze()?;
+        Ok(object.to_unknown())
+    };
+    frozen().map_err(napi_failure)
 }
 
 /// The slots of a [`DecisionCache`]'s table that hold its fixed values.
@@ -157,16 +172,28 @@ const KEY_NAMES: [&str; 5] = [
 ];
 /// The reason objects, from this slot on.
 const REASONS: u32 = KEYS + KEY_NAMES.len() as u32;
+/// How many decision objects a pack's table keeps; when full, it starts afresh.
+/// A pack has far fewer outcomes in practice (one per set of determining policies
+/// and obligations), so the bound only matters against an unusual pack.
+const OUTCOMES: u32 = 1024;
 
-/// The JavaScript values every decision of one policy pack shares, made once: the
-/// pack's version string, `'allow'`, `'deny'` and `null`, the keys of a decision object, and
-/// one frozen reason object per policy (its text is the pack's, so it is the same in
-/// every decision). Building a decision then takes a handful of napi calls instead of
-/// converting the long Chinese and English texts of its reasons again each time.
+/// The JavaScript values of one policy pack's decisions, made once: the pack's
+/// version string, `'allow'`, `'deny'` and `null`, the keys of a decision object, one
+/// frozen reason object per policy (its text is the pack's, so it is the same in
+/// every decision), and one frozen decision object per outcome.
 ///
-/// The values live in one JavaScript array held by one reference; a decision of
-/// another pack (after a reload) replaces the table. [`DecisionCache::clear`] releases
-/// it when the engine is collected.
+/// A decision holds nothing of its request unless an audit log recorded it (its
+/// `audit_seq`) or a policy failed to evaluate (the error in its reason): otherwise
+/// its content follows from its outcome alone — allow or deny, the determining
+/// policies, the obligations — and the pack. Such a decision is made once per
+/// outcome, deeply frozen, and handed out again for every later request with the
+/// same outcome, which makes building it nearly free. A recorded decision, or one
+/// with an evaluation error, is made afresh from the shared values, and frozen too,
+/// so every decision is an immutable value whichever way it was made.
+///
+/// The values live in JavaScript arrays held by reference; a decision of another
+/// pack (after a reload) replaces the table. [`DecisionCache::clear`] releases it
+/// when the engine is collected.
 #[derive(Default)]
 pub struct DecisionCache(RefCell<Option<Table>>);
 
@@ -176,6 +203,54 @@ struct Table {
     /// Policy id → slot of its reason object.
     reasons: HashMap<String, u32>,
     next: u32,
+    /// The decision objects made so far, in one array (made at the first).
+    decisions: Option<ObjectRef<false>>,
+    /// Hash of an outcome → the outcomes with that hash and their slots in `decisions`.
+    outcomes: HashMap<u64, Vec<Outcome>>,
+    /// How many slots of `decisions` are taken.
+    taken: u32,
+}
+
+/// What a decision object without request-specific content depends on.
+struct Outcome {
+    allowed: bool,
+    policies: Vec<String>,
+    obligations: Vec<String>,
+    slot: u32,
+}
+
+impl Outcome {
+    fn of(decision: &Decision) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        decision.allowed().hash(&mut h);
+        decision.reasons().len().hash(&mut h);
+        for reason in decision.reasons() {
+            reason.policy().hash(&mut h);
+        }
+        decision.obligations().hash(&mut h);
+        h.finish()
+    }
+
+    fn matches(&self, decision: &Decision) -> bool {
+        self.allowed == decision.allowed()
+            && self
+                .policies
+                .iter()
+                .map(String::as_str)
+                .eq(decision.reasons().iter().map(|r| r.policy()))
+            && self.obligations == decision.obligations()
+    }
+}
+
+impl Table {
+    fn release(self, env: &Env) -> napi::Result<()> {
+        self.values.unref(env)?;
+        match self.decisions {
+            Some(decisions) => decisions.unref(env),
+            None => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for DecisionCache {
@@ -184,19 +259,25 @@ impl std::fmt::Debug for DecisionCache {
     }
 }
 
+/// Whether a decision's content follows from its outcome and pack alone.
+fn shareable(decision: &Decision) -> bool {
+    decision.audit_seq().is_none() && decision.reasons().iter().all(|r| r.error().is_none())
+}
+
 impl DecisionCache {
     /// Releases the table (the engine is being collected).
     pub fn clear(&self, env: &Env) -> napi::Result<()> {
         match self.0.borrow_mut().take() {
-            Some(table) => table.values.unref(env),
+            Some(table) => table.release(env),
             None => Ok(()),
         }
     }
 
-    /// A decision as a plain object in the wire format, like [`decision`], with the
-    /// shared values of its pack.
+    /// A decision as a frozen object in the wire format, like [`decision`], made of
+    /// the shared values of its pack: the same object for every decision with the
+    /// same outcome, unless it holds something of its own request.
     pub fn decision<'env>(&self, env: &'env Env, decision: &Decision) -> Result<Unknown<'env>> {
-        self.build(env, decision).map_err(napi_failure)
+        self.get(env, decision).map_err(napi_failure)
     }
 
     fn table(&self, env: &Env, version: &str) -> napi::Result<()> {
@@ -205,7 +286,7 @@ impl DecisionCache {
             return Ok(());
         }
         if let Some(old) = slot.take() {
-            old.values.unref(env)?;
+            old.release(env)?;
         }
         let mut values = env.create_array(REASONS)?;
         values.set(VERSION, version)?;
@@ -221,56 +302,118 @@ impl DecisionCache {
             values,
             reasons: HashMap::new(),
             next: REASONS,
+            decisions: None,
+            outcomes: HashMap::new(),
+            taken: 0,
         });
         Ok(())
     }
 
-    fn build<'env>(&self, env: &'env Env, decision: &Decision) -> napi::Result<Unknown<'env>> {
+    fn get<'env>(&self, env: &'env Env, decision: &Decision) -> napi::Result<Unknown<'env>> {
         self.table(env, decision.policy_version())?;
         let mut slot = self.0.borrow_mut();
         let Some(table) = slot.as_mut() else {
             return Err(napi::Error::from_reason("the decision table is missing"));
         };
-        let mut values = table.values.get_value(env)?;
-        let get = |values: &Object<'env>, i: u32| values.get_element::<Unknown<'env>>(i);
-
-        let mut reasons = env.create_array(decision.reasons().len() as u32)?;
-        for (i, reason) in decision.reasons().iter().enumerate() {
-            let value = if reason.error().is_some() {
-                // An evaluation error is this decision's own: never shared.
-                env.to_js_value(reason)?
-            } else if let Some(&at) = table.reasons.get(reason.policy()) {
-                get(&values, at)?
-            } else {
-                let mut object = Object::from_unknown(env.to_js_value(reason)?)?;
-                object.freeze()?;
-                values.set_element(table.next, object)?;
-                table.reasons.insert(reason.policy().to_owned(), table.next);
-                table.next += 1;
-                object.to_unknown()
-            };
-            reasons.set(i as u32, value)?;
+        if !shareable(decision) {
+            return build(env, table, decision);
         }
-        let mut obligations = env.create_array(decision.obligations().len() as u32)?;
-        for (i, o) in decision.obligations().iter().enumerate() {
-            obligations.set(i as u32, o.as_str())?;
+        let hash = Outcome::of(decision);
+        if let (Some(decisions), Some(found)) = (
+            table.decisions.as_ref(),
+            table
+                .outcomes
+                .get(&hash)
+                .and_then(|o| o.iter().find(|o| o.matches(decision))),
+        ) {
+            return decisions
+                .get_value(env)?
+                .get_element::<Unknown<'env>>(found.slot);
         }
-
-        let mut object = Object::new(env)?;
-        let key = |i: u32| get(&values, KEYS + i);
-        object.set_property(
-            key(0)?,
-            get(&values, if decision.allowed() { ALLOW } else { DENY })?,
-        )?;
-        object.set_property(key(1)?, reasons.to_unknown())?;
-        object.set_property(key(2)?, obligations.to_unknown())?;
-        object.set_property(key(3)?, get(&values, VERSION)?)?;
-        match decision.audit_seq() {
-            Some(seq) => object.set_property(key(4)?, env.create_double(seq as f64)?)?,
-            None => object.set_property(key(4)?, get(&values, NULL)?)?,
+        let object = build(env, table, decision)?;
+        if table.taken == OUTCOMES {
+            if let Some(old) = table.decisions.take() {
+                old.unref(env)?;
+            }
+            table.outcomes.clear();
+            table.taken = 0;
         }
-        Ok(object.to_unknown())
+        let mut decisions = match table.decisions.as_ref() {
+            Some(decisions) => decisions.get_value(env)?,
+            None => {
+                let array = env.create_array(0)?.coerce_to_object()?;
+                table.decisions = Some(array.create_ref::<false>()?);
+                array
+            }
+        };
+        decisions.set_element(table.taken, object)?;
+        table.outcomes.entry(hash).or_default().push(Outcome {
+            allowed: decision.allowed(),
+            policies: decision
+                .reasons()
+                .iter()
+                .map(|r| r.policy().to_owned())
+                .collect(),
+            obligations: decision.obligations().to_vec(),
+            slot: table.taken,
+        });
+        table.taken += 1;
+        Ok(object)
     }
+}
+
+/// A new frozen decision object from the shared values of `table`.
+fn build<'env>(
+    env: &'env Env,
+    table: &mut Table,
+    decision: &Decision,
+) -> napi::Result<Unknown<'env>> {
+    let mut values = table.values.get_value(env)?;
+    let get = |values: &Object<'env>, i: u32| values.get_element::<Unknown<'env>>(i);
+
+    let mut reasons = env.create_array(decision.reasons().len() as u32)?;
+    for (i, reason) in decision.reasons().iter().enumerate() {
+        let value = if reason.error().is_some() {
+            // An evaluation error is this decision's own: never shared.
+            let mut object = Object::from_unknown(env.to_js_value(reason)?)?;
+            object.freeze()?;
+            object.to_unknown()
+        } else if let Some(&at) = table.reasons.get(reason.policy()) {
+            get(&values, at)?
+        } else {
+            let mut object = Object::from_unknown(env.to_js_value(reason)?)?;
+            object.freeze()?;
+            values.set_element(table.next, object)?;
+            table.reasons.insert(reason.policy().to_owned(), table.next);
+            table.next += 1;
+            object.to_unknown()
+        };
+        reasons.set(i as u32, value)?;
+    }
+    let mut reasons = reasons.coerce_to_object()?;
+    reasons.freeze()?;
+    let mut obligations = env.create_array(decision.obligations().len() as u32)?;
+    for (i, o) in decision.obligations().iter().enumerate() {
+        obligations.set(i as u32, o.as_str())?;
+    }
+    let mut obligations = obligations.coerce_to_object()?;
+    obligations.freeze()?;
+
+    let mut object = Object::new(env)?;
+    let key = |i: u32| get(&values, KEYS + i);
+    object.set_property(
+        key(0)?,
+        get(&values, if decision.allowed() { ALLOW } else { DENY })?,
+    )?;
+    object.set_property(key(1)?, reasons.to_unknown())?;
+    object.set_property(key(2)?, obligations.to_unknown())?;
+    object.set_property(key(3)?, get(&values, VERSION)?)?;
+    match decision.audit_seq() {
+        Some(seq) => object.set_property(key(4)?, env.create_double(seq as f64)?)?,
+        None => object.set_property(key(4)?, get(&values, NULL)?)?,
+    }
+    object.freeze()?;
+    Ok(object.to_unknown())
 }
 
 /// The results of a batch: each entry the decision or an `Error` with `.code`; with

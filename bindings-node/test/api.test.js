@@ -174,29 +174,48 @@ test('the exports are the documented ones', () => {
   }
 })
 
-test('reasons are frozen objects of the pack, shared by decisions; the decision itself is the caller\'s', () => {
+test('decisions are deeply frozen values, one per outcome of the pack', () => {
   const engine = Engine.default()
   const a = engine.decide(vendorGrant)
   const b = engine.decide(vendorGrant)
-  assert.notEqual(a, b)
-  assert.notEqual(a.reasons, b.reasons)
-  assert.equal(a.reasons[0], b.reasons[0])
+  // The same outcome is the same value.
+  assert.equal(a, b)
+  assert.ok(Object.isFrozen(a))
+  assert.ok(Object.isFrozen(a.reasons))
+  assert.ok(Object.isFrozen(a.obligations))
   assert.ok(Object.isFrozen(a.reasons[0]))
   assert.throws(() => {
     'use strict'
     a.reasons[0].policy = 'something else'
   }, TypeError)
+  assert.throws(() => {
+    'use strict'
+    a.decision = 'allow'
+  }, TypeError)
+  assert.throws(() => a.reasons.push({ policy: 'note' }), TypeError)
+  assert.throws(() => a.obligations.push('x'), TypeError)
   assert.equal(b.reasons[0].policy, 'art17-no-vendor-superadmin')
-  // The decision and its arrays are plain, mutable values.
-  a.request_id = 'r-1'
-  a.reasons.push({ policy: 'note' })
-  a.obligations.push('x')
   assert.deepEqual(Object.keys(engine.decide(vendorGrant)), ['decision', 'reasons', 'obligations', 'policy_version', 'audit_seq'])
-  assert.equal(engine.decide(vendorGrant).reasons.length, 1)
+  // A caller who wants to change one copies it.
+  const copy = structuredClone(a)
+  copy.request_id = 'r-1'
+  copy.obligations.push('x')
+  assert.equal(engine.decide(vendorGrant).obligations.length, 0)
+  // Another outcome is another value; an allow with obligations is frozen alike.
+  const other = engine.decide(allow)
+  assert.notEqual(other, a)
+  assert.ok(Object.isFrozen(other) && Object.isFrozen(other.obligations))
   // The batch on the engine's thread shares them too, and says the same as the serde path.
   const [viaBatch] = engine.decideManySync([vendorGrant])
-  assert.equal(viaBatch.reasons[0], b.reasons[0])
+  assert.equal(viaBatch, a)
   assert.deepEqual(JSON.parse(engine.decideJson(JSON.stringify(vendorGrant))), JSON.parse(JSON.stringify(b)))
+})
+
+test('the async batch hands out deeply frozen decisions too', async () => {
+  const engine = Engine.default()
+  const [d] = await engine.decideMany([vendorGrant])
+  assert.ok(Object.isFrozen(d) && Object.isFrozen(d.reasons) && Object.isFrozen(d.obligations) && Object.isFrozen(d.reasons[0]))
+  assert.deepEqual(d, engine.decide(vendorGrant))
 })
 
 test('a reload gives the decisions the new pack\'s reasons and version', () => {
