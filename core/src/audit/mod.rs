@@ -385,12 +385,16 @@ struct Writer {
     written_len: u64,
     /// The length of the open segment's file: records, then zero padding.
     file_len: u64,
-    /// The background job writing zeros, if one runs.
-    job: Option<pad::Job>,
+    /// The background job padding the open segment, if one runs.
+    extend: Option<pad::Job>,
+    /// The background job preparing the next segment's file, if one runs.
+    next: Option<pad::Job>,
     /// The bytes of zeros the prepared next segment holds.
     next_len: u64,
     /// A padding job failed: no more for this segment.
     pad_failed: bool,
+    /// Preparing the next segment failed: no more tries before it begins.
+    next_failed: bool,
     next_seq: u64,
     head: Hash,
     leaves: Vec<Hash>,
@@ -417,9 +421,11 @@ impl Writer {
             seg_len: end,
             written_len: end,
             file_len,
-            job: None,
+            extend: None,
+            next: None,
             next_len: 0,
             pad_failed: false,
+            next_failed: false,
             next_seq: header.first_seq,
             head: header.prev_head,
             leaves: Vec::new(),
@@ -430,6 +436,42 @@ impl Writer {
             syncing: false,
             poisoned: None,
             closed: false,
+        }
+    }
+
+    /// Waits for a background job (stopping it first when `cancel`) and takes note
+    /// of what it did. A failed job only means less padding: appends then extend the
+    /// file, and their own syncs report any error of the disk.
+    fn settle(&mut self, job: pad::Job, cancel: bool) {
+        match job.finish(cancel) {
+            (pad::Task::Extend { .. }, Ok(end)) => self.file_len = self.file_len.max(end),
+            (pad::Task::Extend { .. }, Err(_)) => self.pad_failed = true,
+            (pad::Task::Next { .. }, Ok(len)) => self.next_len = len,
+            (pad::Task::Next { .. }, Err(_)) => self.next_failed = true,
+        }
+    }
+
+    /// Stops the job padding the open segment.
+    fn stop_extend(&mut self) {
+        if let Some(j) = self.extend.take() {
+            self.settle(j, true);
+        }
+    }
+
+    /// Stops the job preparing the next segment (it goes on from there later).
+    fn stop_next(&mut self) {
+        if let Some(j) = self.next.take() {
+            self.settle(j, true);
+        }
+    }
+
+    /// Takes note of the background jobs that are done.
+    fn reap_finished(&mut self) {
+        if let Some(j) = self.extend.take_if(|j| j.is_finished()) {
+            self.settle(j, false);
+        }
+        if let Some(j) = self.next.take_if(|j| j.is_finished()) {
+            self.settle(j, false);
         }
     }
 
@@ -848,57 +890,43 @@ impl AuditLog {
         }
     }
 
-    /// Starts the background job the padding needs next, if none runs: another step
-    /// of zeros when less than half a step is left ahead of the records, else the
-    /// next segment's file. Called under the lock after a sync, a roll and an open.
+    /// Starts the background jobs the padding needs, unless they run: another step
+    /// of zeros when less than half a step is left ahead of the records, and the next
+    /// segment's file. Called under the lock after a sync, a roll and an open.
     fn plan(&self, w: &mut Writer) {
-        if w.job.as_ref().is_some_and(pad::Job::is_finished) {
-            self.reap(w, false);
-        }
-        if w.job.is_some() || !self.pads() || w.poisoned.is_some() || w.closed {
+        w.reap_finished();
+        if !self.pads() || w.poisoned.is_some() || w.closed {
             return;
         }
         let limit = self.options.segment_max_bytes;
         let step = pad::step(limit);
-        let job = if !w.pad_failed && w.file_len < limit && w.file_len < w.seg_len + step / 2 {
-            // Records not yet written lie below `seg_len`; later ones are kept off
-            // the job's bytes by `clear_way`.
-            let from = w.file_len.max(w.seg_len);
-            pad::Job::extend(w.path.clone(), from, limit.min(from + step))
-        } else if w.next_len < step {
-            pad::Job::next(self.dir.clone(), step)
-        } else {
-            return;
-        };
-        match job {
-            Ok(j) => w.job = Some(j),
-            // No thread: no padding ahead for this segment (appends extend the file).
-            Err(_) => w.pad_failed = true,
+        if w.extend.is_none() && !w.pad_failed && w.file_len < w.seg_len + step / 2 {
+            // Records not yet written lie below `seg_len`, and later ones are kept off
+            // the job's bytes by `clear_way`. When the records have caught up with the
+            // padding, it resumes a little ahead of them rather than under their feet.
+            let from = w.file_len.max(w.seg_len + step / 4);
+            let to = limit.min(from + step);
+            if from < to {
+                match pad::Job::extend(w.path.clone(), from, to) {
+                    Ok(j) => w.extend = Some(j),
+                    // No thread: appends extend the file instead.
+                    Err(_) => w.pad_failed = true,
+                }
+            }
         }
-    }
-
-    /// Waits for the background job (stopping it first when `cancel`) and takes note
-    /// of what it did. A failed job only means less padding: appends then extend the
-    /// file, and their own syncs report any error of the disk.
-    fn reap(&self, w: &mut Writer, cancel: bool) {
-        let Some(job) = w.job.take() else {
-            return;
-        };
-        match job.finish(cancel) {
-            (pad::Task::Extend { .. }, Ok(end)) => w.file_len = w.file_len.max(end),
-            (pad::Task::Extend { .. }, Err(_)) => w.pad_failed = true,
-            (pad::Task::Next { .. }, Ok(len)) => w.next_len = len,
-            (pad::Task::Next { to }, Err(_)) => {
-                // Prepared at the roll instead; not retried meanwhile.
-                w.next_len = to;
+        if w.next.is_none() && !w.next_failed && w.next_len < step {
+            match pad::Job::next(self.dir.clone(), step) {
+                Ok(j) => w.next = Some(j),
+                // Prepared at the roll instead.
+                Err(_) => w.next_failed = true,
             }
         }
     }
 
     /// Before records are written below `end`: stops a job padding there.
     fn clear_way(&self, w: &mut Writer, end: u64) {
-        if w.job.as_ref().is_some_and(|j| j.overlaps(end)) {
-            self.reap(w, true);
+        if w.extend.as_ref().is_some_and(|j| j.overlaps(end)) {
+            w.stop_extend();
         }
     }
 
@@ -1022,12 +1050,7 @@ impl AuditLog {
         self.write_out(&mut w, true)?;
         // Cut the sealed segment to its length (no padding after the seal) before the
         // next segment appears.
-        if matches!(
-            w.job.as_ref().map(pad::Job::task),
-            Some(pad::Task::Extend { .. })
-        ) {
-            self.reap(&mut w, true);
-        }
+        w.stop_extend();
         let cut = w.file.metadata().and_then(|m| {
             if m.len() == w.written_len {
                 return Ok(());
@@ -1048,10 +1071,9 @@ impl AuditLog {
             first_seq: w.next_seq,
             prev_head: w.head,
         };
-        // The prepared next segment: let a job preparing it stop where it is.
-        if w.job.is_some() {
-            self.reap(&mut w, true);
-        }
+        // The prepared next segment: a job preparing it stops where it is, and the
+        // rest of its zeros is written now.
+        w.stop_next();
         match new_segment(&self.dir, &self.mac, &header, self.pad_to()) {
             Ok((file, path, file_len)) => {
                 w.file = Arc::new(file);
@@ -1065,6 +1087,7 @@ impl AuditLog {
                 w.file_len = file_len;
                 w.next_len = 0;
                 w.pad_failed = false;
+                w.next_failed = false;
                 w.leaves.clear();
                 self.plan(&mut w);
                 self.cond.notify_all();
@@ -1112,7 +1135,8 @@ impl AuditLog {
         let r = self.sync();
         let mut w = self.lock();
         w.closed = true;
-        self.reap(&mut w, true);
+        w.stop_extend();
+        w.stop_next();
         r
     }
 
@@ -1293,7 +1317,8 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.sync();
         let mut w = self.lock();
-        self.reap(&mut w, true);
+        w.stop_extend();
+        w.stop_next();
     }
 }
 

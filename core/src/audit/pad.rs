@@ -168,10 +168,6 @@ impl Job {
         })
     }
 
-    pub(crate) fn task(&self) -> Task {
-        self.task
-    }
-
     pub(crate) fn is_finished(&self) -> bool {
         self.handle.is_finished()
     }
