@@ -711,13 +711,21 @@ impl AuditLog {
                 .map_err(|e| Error::io(&path, e))?;
             let end = s.end as u64;
             // Too little padding left (a log written without, or in `none` mode):
-            // pad a step now, before any append has to wait for it.
+            // pad a step now, before any append has to wait for it. If the zeros
+            // cannot be written (a full disk), appends extend the file instead.
+            let mut pad_failed = false;
             if pads && file_len < limit && file_len < end + step / 2 {
                 let to = limit.min(end + step);
-                file_len = pad::fill(&file, file_len.max(end), to, &AtomicBool::new(false))
-                    .map_err(|e| Error::io(&path, e))?;
+                match pad::fill(&file, file_len.max(end), to, &AtomicBool::new(false)) {
+                    Ok(len) => file_len = len,
+                    Err(_) => {
+                        pad_failed = true;
+                        file_len = file.metadata().map_or(file_len, |m| m.len());
+                    }
+                }
             }
             let mut w = Writer::new(file, path, h, end, file_len);
+            w.pad_failed = pad_failed;
             w.seg_first_time = first_time;
             w.seg_max_time = max_time;
             w.next_seq = s.next_seq;

@@ -211,6 +211,7 @@ pub(crate) fn check_prepared(dir: &Path) -> u64 {
 /// Makes the prepared file (padded to at least `pad_to` bytes, now if it was not
 /// ready) segment file `name`, beginning with `header`: header written and synced,
 /// then renamed into place and the directory synced. Returns the file and its length.
+/// When the zeros cannot be written (a full disk), the segment begins without them.
 pub(crate) fn install(dir: &Path, name: &str, header: &[u8], pad_to: u64) -> Result<(File, u64)> {
     let prepared = dir.join(PREPARED_FILE);
     let io = |e| Error::io(&prepared, e);
@@ -225,7 +226,13 @@ pub(crate) fn install(dir: &Path, name: &str, header: &[u8], pad_to: u64) -> Res
     write_at(&f, header, 0).map_err(io)?;
     let from = len.max(header.len() as u64);
     let end = if pad_to > from {
-        fill(&f, from, pad_to, &AtomicBool::new(false)).map_err(io)?
+        match fill(&f, from, pad_to, &AtomicBool::new(false)) {
+            Ok(end) => end,
+            Err(_) => {
+                f.set_len(from).map_err(io)?;
+                from
+            }
+        }
     } else {
         from
     };
