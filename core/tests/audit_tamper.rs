@@ -282,9 +282,12 @@ fn inserted_forged_record() {
                 }
                 let (o, l, _, rs) = *recs[rng.gen_range(0..recs.len())];
                 let after_seal = k > 0 && frames[k - 1].2 == 2;
-                if rs == pos_seq && !after_seal {
+                let before_seal = frames.get(k).is_some_and(|f| f.2 == 2);
+                if rs == pos_seq && !after_seal && !before_seal {
                     // A copy of the very record that follows: the log is right through
-                    // it, and wrong where the next record should be.
+                    // it, and wrong where the next record should be. (Before a seal,
+                    // the record that follows is in the next segment: the seal does not
+                    // cover the copy.)
                     expected = pos_seq + 1;
                 }
                 b.files[*ofi].1[o..o + l].to_vec()
