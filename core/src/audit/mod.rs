@@ -11,10 +11,11 @@
 //! backup and restore; queries, and viewing as a Cedar `view_audit` decision.
 //!
 //! It must not skip, repair or rewrite a record: the only bytes it ever removes are a
-//! torn tail of the last segment at open (kept aside under `torn/` and reported) and
-//! whole sealed segments that a verified backup holds and that are past retention. It
-//! never stores the sealing key. It decides nothing itself: whether a viewer may see
-//! records is the engine's `view_audit` decision.
+//! torn tail of the last segment at open (kept aside under `torn/` and reported), whole
+//! sealed segments that a verified backup holds and that are past retention, and the
+//! zero padding it wrote itself ahead of the records (see `pad`). It never stores the
+//! sealing key. It decides nothing itself: whether a viewer may see records is the
+//! engine's `view_audit` decision.
 //!
 //! ```
 //! use govdata::audit::{AuditLog, AuditOptions, Event, SealingKey};
