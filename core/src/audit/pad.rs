@@ -1,8 +1,8 @@
 //! Zero padding ahead of the open segment's records, so that in `always` and `batch`
 //! modes an append overwrites blocks that are already allocated and written, and its
 //! sync flushes data only: the file's size and block map do not change, so there is no
-//! filesystem journal commit to wait for (on ext4 that commit is most of the cost of
-//! an `fdatasync` after an appending write).
+//! filesystem journal commit to wait for (on ext4 that commit is what makes an
+//! `fdatasync` after an appending write dearer: see `benches/RESULTS-audit.md`).
 //!
 //! The padding is a bounded window, not the whole segment: a segment begins with
 //! [`PAD_STEP`] bytes of zeros (or its size limit, if smaller) and a background

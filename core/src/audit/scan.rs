@@ -10,8 +10,10 @@
 //! before them and does not check is a torn tail when nothing but zeros follows it, as
 //! at the end of an unpadded file; with anything else after it, it is tampering. A
 //! frame never begins with zeros only (its kind byte is not zero), so zeros in the
-//! middle of the records are found as a bad frame. Sealed segments are cut to their
-//! exact length when they are sealed and may hold nothing after the seal.
+//! middle of the records are found as a bad frame. A last segment of zeros only is one
+//! whose header was never written, as a last segment shorter than a header is. Sealed
+//! segments are cut to their exact length when they are sealed: only the last one may
+//! hold zeros after its seal (a roll stopped before the cut).
 
 use super::crypto::{ct_eq, Hash, HashSuite, Mac32};
 use super::format::{
