@@ -151,8 +151,11 @@ fn sigkill_loses_no_acknowledged_record() {
     );
 }
 
-/// The last record cut at every byte offset — plain, zero-filled and overwritten
-/// with garbage — recovers to the record before it.
+/// The last record cut at every byte offset recovers to the record before it: in a
+/// file that ends at the cut (as a log written without padding does), followed by
+/// zeros or by garbage, and inside the zero padding of the open segment (the write of
+/// the record stopped at the cut, or garbage landed in its place). Where the written
+/// part of the record is zeros only, nothing was torn: the padding begins there.
 #[test]
 fn torn_last_record_at_every_offset() {
     let base = TempDir::new("torn-base");
@@ -169,41 +172,71 @@ fn torn_last_record_at_every_offset() {
     let seg = &files[si].1;
     let (off, len, _, seq) = *frames(seg).last().unwrap();
     assert_eq!(seq, 5);
+    // The open segment is padded: zeros after the last record, to the size limit.
+    assert_eq!(seg.len(), 16 << 10);
+    assert!(seg[off + len..].iter().all(|&b| b == 0));
     let dir = TempDir::new("torn");
     let mut rng = StdRng::seed_from_u64(9);
     for cut in 0..len {
-        for variant in 0..3 {
-            let mut bytes = seg[..off + cut].to_vec();
-            match variant {
-                0 => {}
-                1 => bytes.resize(off + len + rng.gen_range(0..512), 0),
-                _ => {
+        for variant in 0..5 {
+            let garbage = matches!(variant, 2 | 4);
+            let bytes = match variant {
+                0 => seg[..off + cut].to_vec(),
+                1 => {
+                    let mut b = seg[..off + cut].to_vec();
+                    b.resize(off + len + rng.gen_range(0..512), 0);
+                    b
+                }
+                2 => {
                     if cut == 0 {
                         continue;
                     }
-                    bytes.extend((cut..len).map(|_| rng.gen::<u8>()));
+                    let mut b = seg[..off + cut].to_vec();
+                    b.extend((cut..len).map(|_| rng.gen::<u8>()));
+                    b
                 }
-            }
+                3 => {
+                    let mut b = seg.clone();
+                    b[off + cut..off + len].fill(0);
+                    b
+                }
+                _ => {
+                    let mut b = seg.clone();
+                    b[off + cut..off + len]
+                        .iter_mut()
+                        .for_each(|x| *x = rng.gen());
+                    b
+                }
+            };
+            let clean = !garbage && seg[off..off + cut].iter().all(|&b| b == 0);
+            let what = format!("cut {cut} variant {variant}");
             let mut f = files.clone();
-            f[si].1 = bytes;
+            f[si].1 = bytes.clone();
             lay(dir.path(), &f);
             let r = AuditLog::verify_dir(dir.path(), &key(), None)
-                .unwrap_or_else(|e| panic!("cut {cut} variant {variant}: {e}"));
-            assert_eq!(r.last_seq, Some(4), "cut {cut} variant {variant}");
-            let clean = cut == 0 && variant == 0;
-            assert_eq!(r.torn_tail.is_some(), !clean, "cut {cut} variant {variant}");
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(r.last_seq, Some(4), "{what}");
+            assert_eq!(r.torn_tail.is_some(), !clean, "{what}");
             let log = AuditLog::open(dir.path(), key(), options(SyncMode::None)).unwrap();
             match log.recovery() {
                 Some(rep) => {
-                    assert_eq!(rep.torn.first_lost_seq, 5);
-                    assert_eq!(rep.torn.offset as usize, off);
+                    assert!(!clean, "{what}");
+                    assert_eq!(rep.torn.first_lost_seq, 5, "{what}");
+                    assert_eq!(rep.torn.offset as usize, off, "{what}");
+                    let kept = std::fs::read(&rep.kept_at).unwrap();
+                    assert_eq!(kept.len() as u64, rep.bytes_cut, "{what}");
+                    assert_eq!(kept[..], bytes[off..off + kept.len()], "{what}");
+                    assert_ne!(kept.last(), Some(&0), "{what}: padding kept as torn bytes");
                 }
-                None => assert!(clean),
+                None => assert!(clean, "{what}"),
             }
             assert_eq!(log.last_seq(), 4);
             assert_eq!(log.append(&sample_event(99)).unwrap(), 5);
             let v = log.verify().unwrap();
             assert_eq!((v.last_seq, v.torn_tail), (Some(5), None));
+            drop(log);
+            let v = AuditLog::verify_dir(dir.path(), &key(), None).unwrap();
+            assert_eq!((v.last_seq, v.torn_tail), (Some(5), None), "{what}");
         }
     }
 }

@@ -27,10 +27,13 @@ struct Base {
     history: Vec<Files>,
 }
 
-fn build(suite: HashSuite, records: u64, key_bytes: [u8; 32]) -> Base {
+/// A log of `records` records in segments of 4 KiB. In `batch` (and `always`) the
+/// open segment is padded with zeros after its records; in `none` it is not, as in
+/// logs written before padding.
+fn build(suite: HashSuite, mode: SyncMode, records: u64, key_bytes: [u8; 32]) -> Base {
     let dir = TempDir::new("tamper-base");
     let opts = AuditOptions::default()
-        .sync(SyncMode::None)
+        .sync(mode)
         .suite(suite)
         .segment_max_bytes(4096)
         .segment_max_age(None);
@@ -97,20 +100,34 @@ fn expect_tampered(dir: &Path, files: &Files, cp: &Checkpoint, expected: u64, wh
 
 fn bases() -> Vec<Base> {
     vec![
-        build(HashSuite::Sha256, 45, KEY),
-        build(HashSuite::Sm3, 37, KEY),
+        build(HashSuite::Sha256, SyncMode::Batch, 45, KEY),
+        build(HashSuite::Sm3, SyncMode::None, 37, KEY),
     ]
 }
 
 #[test]
 fn intact_logs_verify() {
     let dir = TempDir::new("tamper");
-    for b in bases() {
+    for (bi, b) in bases().iter().enumerate() {
         lay(dir.path(), &b.files);
         let r = AuditLog::verify_dir(dir.path(), &key(), Some(&b.checkpoint)).unwrap();
         assert_eq!(r.last_seq, Some(b.checkpoint.seq()));
         assert!(r.sealed_segments >= 2, "{r:?}");
         assert!(r.torn_tail.is_none());
+        // The first base's open segment ends in zero padding, the second's does not;
+        // sealed segments end with their seal.
+        let segs = segments(&b.files);
+        for (k, (fi, _, frames)) in segs.iter().enumerate() {
+            let bytes = &b.files[*fi].1;
+            if k + 1 < segs.len() {
+                assert_eq!(
+                    frames.last().map(|f| (f.0 + f.1, f.2)),
+                    Some((bytes.len(), 2))
+                );
+            } else {
+                assert_eq!(data_end(bytes) < bytes.len(), bi == 0, "base {bi}");
+            }
+        }
     }
 }
 
@@ -265,9 +282,12 @@ fn inserted_forged_record() {
                 }
                 let (o, l, _, rs) = *recs[rng.gen_range(0..recs.len())];
                 let after_seal = k > 0 && frames[k - 1].2 == 2;
-                if rs == pos_seq && !after_seal {
+                let before_seal = frames.get(k).is_some_and(|f| f.2 == 2);
+                if rs == pos_seq && !after_seal && !before_seal {
                     // A copy of the very record that follows: the log is right through
-                    // it, and wrong where the next record should be.
+                    // it, and wrong where the next record should be. (Before a seal,
+                    // the record that follows is in the next segment: the seal does not
+                    // cover the copy.)
                     expected = pos_seq + 1;
                 }
                 b.files[*ofi].1[o..o + l].to_vec()
@@ -337,7 +357,8 @@ fn truncated_tail() {
         for case in 0..cases() {
             let s = rng.gen_range(0..segs.len());
             let (fi, first, frames) = &segs[s];
-            let total = b.files[*fi].1.len();
+            // Within the records (the zero padding of the open segment holds none).
+            let total = data_end(&b.files[*fi].1);
             let cut = rng.gen_range(0..total);
             // The first record not wholly kept.
             let mut expected = *first;
@@ -347,7 +368,12 @@ fn truncated_tail() {
                 }
             }
             let mut files = b.files.clone();
-            files[*fi].1.truncate(cut);
+            if rng.gen_bool(0.5) {
+                files[*fi].1.truncate(cut);
+            } else {
+                // Cut by zeroing, the file keeping its length.
+                files[*fi].1[cut..].fill(0);
+            }
             // Drop every later segment: the tail of the log is gone.
             let later: Vec<usize> = segs[s + 1..].iter().map(|x| x.0).collect();
             let files: Files = files
@@ -415,9 +441,9 @@ fn segment_rolled_back_to_an_older_copy() {
 fn segment_spliced_from_another_log() {
     let dir = TempDir::new("tamper");
     let mut rng = rng(8);
-    let ours = build(HashSuite::Sha256, 45, KEY);
-    let same_key = build(HashSuite::Sha256, 45, KEY);
-    let other_key = build(HashSuite::Sha256, 45, [7; 32]);
+    let ours = build(HashSuite::Sha256, SyncMode::Batch, 45, KEY);
+    let same_key = build(HashSuite::Sha256, SyncMode::None, 45, KEY);
+    let other_key = build(HashSuite::Sha256, SyncMode::Batch, 45, [7; 32]);
     let segs = segments(&ours.files);
     for case in 0..cases() {
         let donor = if rng.gen_bool(0.5) {

@@ -1,7 +1,7 @@
 //! The bytes on disk: the metadata file, segment headers, record and seal frames.
 //!
 //! ```text
-//! segment  = header frame* [seal]
+//! segment  = header frame* [seal] zero*    (zeros: padding of the open segment only)
 //! header   = "GDAUDSEG" version:u16 suite:u8 flags:u8 reserved:u32 log_id:[16]
 //!            index:u64 first_seq:u64 prev_head:[32] tag:[32]            (112 bytes)
 //! frame    = len:u32 kind:u8 seq:u64 payload:[len] tag:[32] crc32:u32   (len + 49 bytes)
@@ -12,7 +12,8 @@
 //!
 //! Integers are little-endian. The CRC covers every byte of the frame before it and
 //! only tells a torn write from a complete one; the chain and the MACs protect against
-//! tampering.
+//! tampering. A frame's kind byte is never zero, so zero padding (see [`super::pad`])
+//! cannot be read as a frame. A sealed segment ends with its seal.
 
 use super::crypto::{label, parse_hash, Hash, HashSuite, Mac32};
 use crate::error::{Error, Result};

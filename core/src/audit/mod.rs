@@ -11,10 +11,11 @@
 //! backup and restore; queries, and viewing as a Cedar `view_audit` decision.
 //!
 //! It must not skip, repair or rewrite a record: the only bytes it ever removes are a
-//! torn tail of the last segment at open (kept aside under `torn/` and reported) and
-//! whole sealed segments that a verified backup holds and that are past retention. It
-//! never stores the sealing key. It decides nothing itself: whether a viewer may see
-//! records is the engine's `view_audit` decision.
+//! torn tail of the last segment at open (kept aside under `torn/` and reported), whole
+//! sealed segments that a verified backup holds and that are past retention, and the
+//! zero padding it wrote itself ahead of the records (see `pad`). It never stores the
+//! sealing key. It decides nothing itself: whether a viewer may see records is the
+//! engine's `view_audit` decision.
 //!
 //! ```
 //! use govdata::audit::{AuditLog, AuditOptions, Event, SealingKey};
@@ -34,6 +35,7 @@
 mod crypto;
 mod format;
 mod merkle;
+mod pad;
 mod query;
 mod record;
 mod report;
@@ -61,11 +63,10 @@ use format::{
 };
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -374,6 +375,8 @@ const BUF_LIMIT: usize = 256 << 10;
 
 struct Writer {
     file: Arc<File>,
+    /// The open segment's file.
+    path: PathBuf,
     seg_index: u64,
     seg_first_seq: u64,
     seg_first_time: Option<Timestamp>,
@@ -382,6 +385,18 @@ struct Writer {
     seg_len: u64,
     /// Bytes of the open segment written to the file.
     written_len: u64,
+    /// The length of the open segment's file: records, then zero padding.
+    file_len: u64,
+    /// The background job padding the open segment, if one runs.
+    extend: Option<pad::Job>,
+    /// The background job preparing the next segment's file, if one runs.
+    next: Option<pad::Job>,
+    /// The bytes of zeros the prepared next segment holds.
+    next_len: u64,
+    /// A padding job failed: no more for this segment.
+    pad_failed: bool,
+    /// Preparing the next segment failed: no more tries before it begins.
+    next_failed: bool,
     next_seq: u64,
     head: Hash,
     leaves: Vec<Hash>,
@@ -395,6 +410,73 @@ struct Writer {
 }
 
 impl Writer {
+    /// The writer of a segment whose good data ends at `end` in a file of `file_len`
+    /// bytes.
+    fn new(file: File, path: PathBuf, header: &Header, end: u64, file_len: u64) -> Writer {
+        Writer {
+            file: Arc::new(file),
+            path,
+            seg_index: header.index,
+            seg_first_seq: header.first_seq,
+            seg_first_time: None,
+            seg_max_time: None,
+            seg_len: end,
+            written_len: end,
+            file_len,
+            extend: None,
+            next: None,
+            next_len: 0,
+            pad_failed: false,
+            next_failed: false,
+            next_seq: header.first_seq,
+            head: header.prev_head,
+            leaves: Vec::new(),
+            buf: Vec::with_capacity(64 << 10),
+            spare: Vec::with_capacity(64 << 10),
+            buf_calls: 0,
+            synced_seq: header.first_seq - 1,
+            syncing: false,
+            poisoned: None,
+            closed: false,
+        }
+    }
+
+    /// Waits for a background job (stopping it first when `cancel`) and takes note
+    /// of what it did. A failed job only means less padding: appends then extend the
+    /// file, and their own syncs report any error of the disk.
+    fn settle(&mut self, job: pad::Job, cancel: bool) {
+        match job.finish(cancel) {
+            (pad::Task::Extend { .. }, Ok(end)) => self.file_len = self.file_len.max(end),
+            (pad::Task::Extend { .. }, Err(_)) => self.pad_failed = true,
+            (pad::Task::Next { .. }, Ok(len)) => self.next_len = len,
+            (pad::Task::Next { .. }, Err(_)) => self.next_failed = true,
+        }
+    }
+
+    /// Stops the job padding the open segment.
+    fn stop_extend(&mut self) {
+        if let Some(j) = self.extend.take() {
+            self.settle(j, true);
+        }
+    }
+
+    /// Stops the job preparing the next segment (it goes on from there later).
+    fn stop_next(&mut self) {
+        if let Some(j) = self.next.take() {
+            self.settle(j, true);
+        }
+    }
+
+    /// Takes note of the background jobs that are done.
+    fn reap_finished(&mut self) {
+        if let Some(j) = self.extend.take_if(|j| j.is_finished()) {
+            self.settle(j, false);
+        }
+        if let Some(j) = self.next.take_if(|j| j.is_finished()) {
+            self.settle(j, false);
+        }
+    }
+
     fn usable(&self) -> Result<()> {
         if let Some(p) = &self.poisoned {
             return Err(Error::AuditUnavailable { message: p.clone() });
@@ -444,22 +526,17 @@ fn unavailable(context: &str, e: impl fmt::Display) -> String {
     format!("{context}: {e}; the log refuses further appends until it is reopened")
 }
 
-fn create_segment(dir: &Path, mac: &Mac32, header: &Header) -> Result<File> {
-    let path = dir.join(segment_name(header.index));
-    let mut f = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    f.write_all(&header.encode(mac))
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(&path, e))?;
-    sync_dir(dir)?;
-    OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))
+/// Begins segment `header.index` in the prepared file (see [`pad`]), padded to
+/// `pad_to` bytes: its file, path and length.
+fn new_segment(
+    dir: &Path,
+    mac: &Mac32,
+    header: &Header,
+    pad_to: u64,
+) -> Result<(File, PathBuf, u64)> {
+    let name = segment_name(header.index);
+    let (file, file_len) = pad::install(dir, &name, &header.encode(mac), pad_to)?;
+    Ok((file, dir.join(name), file_len))
 }
 
 impl AuditLog {
@@ -514,6 +591,13 @@ impl AuditLog {
             }
         }
         let mut recovery = None;
+        // Padding (see `pad`): a new segment begins with a step of zeros after its
+        // header in `always` and `batch`, and with its header only in `none`.
+        let limit = options.segment_max_bytes;
+        let pads = options.sync != SyncMode::None;
+        let step = pad::step(limit);
+        let pad_to = if pads { step } else { HEADER_LEN as u64 };
+        let mut next_len = pad::check_prepared(&dir);
         // The segment before the last, when the last must continue it.
         let prev_of = |segs: &[(u64, PathBuf)]| -> Result<(u64, u64, Hash)> {
             if segs.len() < 2 {
@@ -526,7 +610,7 @@ impl AuditLog {
             })?;
             Ok((pi + 1, seal.last_seq + 1, seal.head))
         };
-        let writer = loop {
+        let mut writer = loop {
             let Some((index, path)) = segs.last().cloned() else {
                 let header = Header {
                     suite: meta.suite,
@@ -535,7 +619,9 @@ impl AuditLog {
                     first_seq: base_seq,
                     prev_head: base_head,
                 };
-                break Self::fresh_writer(&dir, &mac, &header, None)?;
+                next_len = 0;
+                let (file, path, len) = new_segment(&dir, &mac, &header, pad_to)?;
+                break Writer::new(file, path, &header, HEADER_LEN as u64, len);
             };
             let (exp_index, exp_seq, exp_head) = prev_of(&segs)?;
             let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -548,6 +634,7 @@ impl AuditLog {
                 Ok(())
             })
             .map_err(|e| e.into_error(exp_seq))?;
+            let mut file_len = bytes.len() as u64;
             if let Some((off, reason)) = &s.torn {
                 let torn = TornTail {
                     segment: index,
@@ -559,16 +646,18 @@ impl AuditLog {
                     },
                     reason: reason.clone(),
                 };
+                // The torn bytes, without the zero padding after them.
+                let torn_end = off + pad::nonzero_end(&bytes[*off..]);
                 let kept = dir.join(TORN_DIR);
                 fs::create_dir_all(&kept).map_err(|e| Error::io(&kept, e))?;
                 let kept_at = kept.join(format!(
                     "seg-{index:010}-at-{off}-{}.bin",
                     Timestamp::now().unix_millis()
                 ));
-                fs::write(&kept_at, &bytes[*off..]).map_err(|e| Error::io(&kept_at, e))?;
+                fs::write(&kept_at, &bytes[*off..torn_end]).map_err(|e| Error::io(&kept_at, e))?;
                 recovery = Some(RecoveryReport {
                     torn,
-                    bytes_cut: (bytes.len() - off) as u64,
+                    bytes_cut: (torn_end - off) as u64,
                     kept_at,
                 });
                 if s.header.is_none() {
@@ -584,6 +673,7 @@ impl AuditLog {
                 f.set_len(*off as u64)
                     .and_then(|_| f.sync_all())
                     .map_err(|e| Error::io(&path, e))?;
+                file_len = *off as u64;
             }
             let Some(h) = &s.header else {
                 continue;
@@ -595,6 +685,16 @@ impl AuditLog {
                 });
             }
             if let Some((seal, _)) = &s.seal {
+                if file_len > s.end as u64 {
+                    // Sealed, but not yet cut to its length when the log stopped.
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| Error::io(&path, e))?;
+                    f.set_len(s.end as u64)
+                        .and_then(|_| f.sync_all())
+                        .map_err(|e| Error::io(&path, e))?;
+                }
                 let header = Header {
                     suite: meta.suite,
                     log_id: meta.log_id,
@@ -602,33 +702,42 @@ impl AuditLog {
                     first_seq: seal.last_seq + 1,
                     prev_head: seal.head,
                 };
-                break Self::fresh_writer(&dir, &mac, &header, None)?;
+                next_len = 0;
+                let (file, path, len) = new_segment(&dir, &mac, &header, pad_to)?;
+                break Writer::new(file, path, &header, HEADER_LEN as u64, len);
             }
             let file = OpenOptions::new()
-                .append(true)
+                .read(true)
+                .write(true)
                 .open(&path)
                 .map_err(|e| Error::io(&path, e))?;
-            break Writer {
-                file: Arc::new(file),
-                seg_index: index,
-                seg_first_seq: h.first_seq,
-                seg_first_time: first_time,
-                seg_max_time: max_time,
-                seg_len: s.end as u64,
-                written_len: s.end as u64,
-                next_seq: s.next_seq,
-                head: s.head,
-                leaves: s.leaves,
-                buf: Vec::with_capacity(64 << 10),
-                spare: Vec::with_capacity(64 << 10),
-                buf_calls: 0,
-                synced_seq: s.next_seq - 1,
-                syncing: false,
-                poisoned: None,
-                closed: false,
-            };
+            let end = s.end as u64;
+            // Too little padding left (a log written without, or in `none` mode):
+            // pad a step now, before any append has to wait for it. If the zeros
+            // cannot be written (a full disk), appends extend the file instead.
+            let mut pad_failed = false;
+            if pads && file_len < limit && file_len < end + step / 2 {
+                let to = limit.min(end + step);
+                match pad::fill(&file, file_len.max(end), to, &AtomicBool::new(false)) {
+                    Ok(len) => file_len = len,
+                    Err(_) => {
+                        pad_failed = true;
+                        file_len = file.metadata().map_or(file_len, |m| m.len());
+                    }
+                }
+            }
+            let mut w = Writer::new(file, path, h, end, file_len);
+            w.pad_failed = pad_failed;
+            w.seg_first_time = first_time;
+            w.seg_max_time = max_time;
+            w.next_seq = s.next_seq;
+            w.head = s.head;
+            w.leaves = s.leaves;
+            w.synced_seq = s.next_seq - 1;
+            break w;
         };
-        Ok(AuditLog {
+        writer.next_len = next_len;
+        let log = AuditLog {
             dir,
             suite: meta.suite,
             log_id: meta.log_id,
@@ -640,35 +749,9 @@ impl AuditLog {
             in_flight: AtomicUsize::new(0),
             maintenance: Mutex::new(()),
             recovery,
-        })
-    }
-
-    fn fresh_writer(
-        dir: &Path,
-        mac: &Mac32,
-        header: &Header,
-        _t: Option<Timestamp>,
-    ) -> Result<Writer> {
-        let file = create_segment(dir, mac, header)?;
-        Ok(Writer {
-            file: Arc::new(file),
-            seg_index: header.index,
-            seg_first_seq: header.first_seq,
-            seg_first_time: None,
-            seg_max_time: None,
-            seg_len: HEADER_LEN as u64,
-            written_len: HEADER_LEN as u64,
-            next_seq: header.first_seq,
-            head: header.prev_head,
-            leaves: Vec::new(),
-            buf: Vec::with_capacity(64 << 10),
-            spare: Vec::with_capacity(64 << 10),
-            buf_calls: 0,
-            synced_seq: header.first_seq - 1,
-            syncing: false,
-            poisoned: None,
-            closed: false,
-        })
+        };
+        log.plan(&mut log.lock());
+        Ok(log)
     }
 
     /// The directory of the log.
@@ -803,6 +886,60 @@ impl AuditLog {
         }
     }
 
+    /// Whether new segments and the open one are padded (see [`pad`]).
+    fn pads(&self) -> bool {
+        self.options.sync != SyncMode::None
+    }
+
+    /// How many bytes a new segment's file begins with.
+    fn pad_to(&self) -> u64 {
+        if self.pads() {
+            pad::step(self.options.segment_max_bytes)
+        } else {
+            HEADER_LEN as u64
+        }
+    }
+
+    /// Starts the background jobs the padding needs, unless they run: another step
+    /// of zeros when less than half a step is left ahead of the records, and the next
+    /// segment's file. Called under the lock after a sync, a roll and an open.
+    fn plan(&self, w: &mut Writer) {
+        w.reap_finished();
+        if !self.pads() || w.poisoned.is_some() || w.closed {
+            return;
+        }
+        let limit = self.options.segment_max_bytes;
+        let step = pad::step(limit);
+        if w.extend.is_none() && !w.pad_failed && w.file_len < w.seg_len + step / 2 {
+            // Records not yet written lie below `seg_len`, and later ones are kept off
+            // the job's bytes by `clear_way`. When the records have caught up with the
+            // padding, it resumes a little ahead of them rather than under their feet.
+            let from = w.file_len.max(w.seg_len + step / 4);
+            let to = limit.min(from + step);
+            if from < to {
+                match pad::Job::extend(w.path.clone(), from, to) {
+                    Ok(j) => w.extend = Some(j),
+                    // No thread: appends extend the file instead.
+                    Err(_) => w.pad_failed = true,
+                }
+            }
+        }
+        if w.next.is_none() && !w.next_failed && w.next_len < step {
+            match pad::Job::next(self.dir.clone(), step) {
+                Ok(j) => w.next = Some(j),
+                // Prepared at the roll instead.
+                Err(_) => w.next_failed = true,
+            }
+        }
+    }
+
+    /// Before records are written below `end`: stops a job padding there.
+    fn clear_way(&self, w: &mut Writer, end: u64) {
+        if w.extend.as_ref().is_some_and(|j| j.overlaps(end)) {
+            w.stop_extend();
+        }
+    }
+
     /// Whether the open segment's first record is older than the age limit at `time`.
     fn is_old(&self, w: &Writer, time: Timestamp) -> bool {
         match (w.seg_first_time, self.options.segment_max_age) {
@@ -816,19 +953,19 @@ impl AuditLog {
 
     /// Writes the buffer (under the lock, no sync in progress) and optionally syncs.
     fn write_out(&self, w: &mut Writer, sync: bool) -> Result<()> {
-        let res =
-            (&*w.file).write_all(&w.buf).and_then(
-                |_| {
-                    if sync {
-                        w.file.sync_data()
-                    } else {
-                        Ok(())
-                    }
-                },
-            );
+        let at = w.written_len;
+        self.clear_way(w, at + w.buf.len() as u64);
+        let res = pad::write_at(&w.file, &w.buf, at).and_then(|_| {
+            if sync {
+                w.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         match res {
             Ok(()) => {
                 w.written_len += w.buf.len() as u64;
+                w.file_len = w.file_len.max(w.written_len);
                 w.buf.clear();
                 w.buf_calls = 0;
                 if sync {
@@ -877,18 +1014,22 @@ impl AuditLog {
             let buf = std::mem::replace(&mut w.buf, spare);
             w.buf_calls = 0;
             let upto = w.next_seq - 1;
+            let at = w.written_len;
+            self.clear_way(&mut w, at + buf.len() as u64);
             let file = Arc::clone(&w.file);
             drop(w);
-            let res = (&*file).write_all(&buf).and_then(|_| file.sync_data());
+            let res = pad::write_at(&file, &buf, at).and_then(|_| file.sync_data());
             w = self.lock();
             w.syncing = false;
             match res {
                 Ok(()) => {
                     w.written_len += buf.len() as u64;
+                    w.file_len = w.file_len.max(w.written_len);
                     w.synced_seq = w.synced_seq.max(upto);
                     let mut buf = buf;
                     buf.clear();
                     w.spare = buf;
+                    self.plan(&mut w);
                 }
                 Err(e) => {
                     w.poisoned = Some(unavailable("syncing the audit log failed", e));
@@ -917,6 +1058,22 @@ impl AuditLog {
         seal.encode_frame(&self.mac, &self.log_id, &mut buf);
         w.buf = buf;
         self.write_out(&mut w, true)?;
+        // Cut the sealed segment to its length (no padding after the seal) before the
+        // next segment appears.
+        w.stop_extend();
+        let cut = w.file.metadata().and_then(|m| {
+            if m.len() == w.written_len {
+                return Ok(());
+            }
+            w.file.set_len(w.written_len)?;
+            w.file.sync_all()
+        });
+        if let Err(e) = cut {
+            let m = unavailable("sealing an audit segment failed", e);
+            w.poisoned = Some(m.clone());
+            self.cond.notify_all();
+            return Err(Error::AuditUnavailable { message: m });
+        }
         let header = Header {
             suite: self.suite,
             log_id: self.log_id,
@@ -924,16 +1081,25 @@ impl AuditLog {
             first_seq: w.next_seq,
             prev_head: w.head,
         };
-        match create_segment(&self.dir, &self.mac, &header) {
-            Ok(file) => {
+        // The prepared next segment: a job preparing it stops where it is, and the
+        // rest of its zeros is written now.
+        w.stop_next();
+        match new_segment(&self.dir, &self.mac, &header, self.pad_to()) {
+            Ok((file, path, file_len)) => {
                 w.file = Arc::new(file);
+                w.path = path;
                 w.seg_index = header.index;
                 w.seg_first_seq = header.first_seq;
                 w.seg_first_time = None;
                 w.seg_max_time = None;
                 w.seg_len = HEADER_LEN as u64;
                 w.written_len = HEADER_LEN as u64;
+                w.file_len = file_len;
+                w.next_len = 0;
+                w.pad_failed = false;
+                w.next_failed = false;
                 w.leaves.clear();
+                self.plan(&mut w);
                 self.cond.notify_all();
                 Ok(w)
             }
@@ -979,6 +1145,8 @@ impl AuditLog {
         let r = self.sync();
         let mut w = self.lock();
         w.closed = true;
+        w.stop_extend();
+        w.stop_next();
         r
     }
 
@@ -1158,6 +1326,9 @@ impl crate::vault::KeyEventSink for AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.sync();
+        let mut w = self.lock();
+        w.stop_extend();
+        w.stop_next();
     }
 }
 

@@ -4,6 +4,16 @@
 //! records, backups and proofs. Only the end of the last segment may be torn; a bad
 //! frame anywhere else is tampering and is reported at the first sequence number
 //! where the log stops being what it should be.
+//!
+//! The last segment may end in zero padding (see [`super::pad`]): zeros from a frame
+//! boundary to the end of the file are the end of the data. A frame that begins
+//! before them and does not check is a torn tail when nothing but zeros follows it, as
+//! at the end of an unpadded file; with anything else after it, it is tampering. A
+//! frame never begins with zeros only (its kind byte is not zero), so zeros in the
+//! middle of the records are found as a bad frame. A last segment of zeros only is one
+//! whose header was never written, as a last segment shorter than a header is. Sealed
+//! segments are cut to their exact length when they are sealed: only the last one may
+//! hold zeros after its seal (a roll stopped before the cut).
 
 use super::crypto::{ct_eq, Hash, HashSuite, Mac32};
 use super::format::{
@@ -11,9 +21,11 @@ use super::format::{
     SEAL_FRAME_LEN,
 };
 use super::merkle;
+use super::pad::nonzero_end;
 use super::{Checkpoint, TornTail, VerifyReport};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A problem found in one segment. `seq` is `None` when only the caller knows which
@@ -66,7 +78,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// Scans one segment's bytes. `allow_torn`: this is the last segment, whose end may
-/// be a torn write. `on_record` sees every authenticated record.
+/// be a torn write or zero padding. `on_record` sees every authenticated record.
 pub(crate) fn scan_segment(
     bytes: &[u8],
     ctx: &Ctx<'_>,
@@ -76,7 +88,13 @@ pub(crate) fn scan_segment(
     keep_leaves: bool,
     on_record: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
 ) -> std::result::Result<SegScan, ScanError> {
-    if bytes.len() < HEADER_LEN && allow_torn {
+    // Where the padding of the last segment begins at the latest.
+    let data_end = if allow_torn {
+        nonzero_end(bytes)
+    } else {
+        bytes.len()
+    };
+    if allow_torn && (bytes.len() < HEADER_LEN || data_end == 0) {
         return Ok(SegScan {
             header: None,
             next_seq: 0,
@@ -117,6 +135,9 @@ pub(crate) fn scan_segment(
     let suite = ctx.suite;
     let mut root_leaves: Vec<Hash> = Vec::new();
     while off < bytes.len() {
+        if off >= data_end {
+            break; // zero padding: the end of the data
+        }
         if seal.is_some() {
             return Err(ScanError::at(
                 seq,
@@ -137,8 +158,7 @@ pub(crate) fn scan_segment(
                 ));
             }
             FrameRead::BadChecksum { len } => {
-                let end = (off + len).min(bytes.len());
-                if allow_torn && bytes[end..].iter().all(|&b| b == 0) {
+                if allow_torn && off + len >= data_end {
                     torn = Some((off, format!("record {seq} fails its checksum")));
                     break;
                 }
@@ -249,7 +269,7 @@ pub(crate) fn scan_segment(
         }
         off += frame.len;
     }
-    let end = torn.as_ref().map_or(bytes.len(), |(o, _)| *o);
+    let end = torn.as_ref().map_or(off, |(o, _)| *o);
     if keep_leaves {
         leaves = root_leaves;
     }
@@ -292,11 +312,16 @@ pub(crate) struct Walk<'a> {
 }
 
 fn read_limited(path: &Path, limit: Option<u64>) -> Result<Vec<u8>> {
-    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if let Some(n) = limit {
-        bytes.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    match limit {
+        None => std::fs::read(path).map_err(|e| Error::io(path, e)),
+        Some(n) => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(n).read_to_end(&mut bytes))
+                .map_err(|e| Error::io(path, e))?;
+            Ok(bytes)
+        }
     }
-    Ok(bytes)
 }
 
 /// The segment files after the purge horizon, in order.

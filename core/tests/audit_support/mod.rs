@@ -79,11 +79,12 @@ pub fn sample_event(i: u64) -> Event {
     e.field("n", i)
 }
 
-/// The frames of a segment file: (offset, length, kind, seq).
+/// The frames of a segment file: (offset, length, kind, seq). They end where the
+/// file does or where its zero padding begins (a frame's kind byte is never zero).
 pub fn frames(bytes: &[u8]) -> Vec<(usize, usize, u8, u64)> {
     let mut out = Vec::new();
     let mut off = 112;
-    while off + 13 <= bytes.len() {
+    while off + 13 <= bytes.len() && bytes[off..off + 13] != [0; 13] {
         let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize + 49;
         if off + len > bytes.len() {
             break;
@@ -117,6 +118,13 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// Where the records (and seal) of a segment file end: its padding begins there.
+pub fn data_end(bytes: &[u8]) -> usize {
+    frames(bytes)
+        .last()
+        .map_or(112, |&(off, len, _, _)| off + len)
 }
 
 /// Every file of a log directory, by name.
