@@ -384,16 +384,22 @@ test('backup, proof and restore', async () => {
 })
 
 test('a torn tail is cut at open and reported; a clean log reports none', async () => {
-  const { dir, log } = setup()
+  // Written unsynced, the segment holds exactly its records: note where they end.
+  const { dir, log } = setup({ sync: 'none' })
   log.appendEvent('test.a')
   log.appendEvent('test.b')
   log.close()
+  const [segment] = segments(path.join(dir, 'audit'))
+  const end = fs.statSync(segment).size
+  // Opened to sync, the open segment is padded with zeros ahead of its records.
   const clean = new AuditLog(path.join(dir, 'audit'), KEY)
   assert.equal(clean.recovery, null)
   clean.close()
-  // A crash in the middle of the third append left part of its frame.
-  const [segment] = segments(path.join(dir, 'audit'))
-  fs.appendFileSync(segment, Buffer.from([0x40, 0, 0, 0, 1, 2, 3]))
+  // A crash in the middle of the third append left part of its frame, written in
+  // place over the padding.
+  const fd = fs.openSync(segment, 'r+')
+  fs.writeSync(fd, Buffer.from([0x40, 0, 0, 0, 1, 2, 3]), 0, 7, end)
+  fs.closeSync(fd)
   const again = new AuditLog(path.join(dir, 'audit'), KEY)
   const { torn, bytes_cut: cut, kept_at: keptAt } = again.recovery
   assert.equal(torn.first_lost_seq, 3)
