@@ -71,7 +71,7 @@ export type ErrorCode =
   | 'inventory_invalid' | 'unknown_entity' | 'request_invalid' | 'audit_tampered'
   | 'audit_retention' | 'audit_unavailable' | 'crypto_auth_failed' | 'key_not_found'
   | 'key_destroyed' | 'key_invalid' | 'access_denied' | 'workflow_invalid' | 'io'
-  | 'invalid_argument' | 'panic'
+  | 'store_locked' | 'invalid_argument' | 'panic'
 
 /** Every error govdata throws or rejects with. */
 export interface GovdataError extends Error {
@@ -103,6 +103,8 @@ export interface AuditLogOptions {
   scope?: AuditScope
   /** A segment is sealed before it would exceed this size (at least 4096). */
   segmentMaxBytes?: number
+  /** How long opening waits for another process that writes the log to close it, in ms (default 5000); `store_locked` past that. */
+  lockWaitMs?: number
 }
 
 /** The fields of an event of the host's own (`appendEvent`); the log adds `seq` and `time`. */
@@ -233,6 +235,8 @@ export interface VaultOpenOptions {
   chunkSize?: number
   /** The system whose keys the store-wide operations manage (default `'platform'`). */
   system?: string
+  /** How long a write of the key store waits for another process's write, in ms (default 5000); `store_locked` past that. */
+  lockWaitMs?: number
 }
 
 export interface VaultInitOptions extends VaultOpenOptions {

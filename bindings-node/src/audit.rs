@@ -29,7 +29,7 @@ fn records_json(records: &[AuditRecord]) -> Value {
 }
 
 /// The keys of the options of `new AuditLog(...)` and `AuditLog.restore(...)`.
-const LOG_OPTIONS: &[&str] = &["sync", "suite", "scope", "segmentMaxBytes"];
+const LOG_OPTIONS: &[&str] = &["sync", "suite", "scope", "segmentMaxBytes", "lockWaitMs"];
 
 /// The options of `new AuditLog(...)` and `AuditLog.restore(...)`.
 fn log_options(options: &Options<'_>) -> Result<AuditOptions> {
@@ -51,6 +51,9 @@ fn log_options(options: &Options<'_>) -> Result<AuditOptions> {
     }
     if let Some(n) = options.integer("segmentMaxBytes")? {
         o = o.segment_max_bytes(n);
+    }
+    if let Some(ms) = options.integer("lockWaitMs")? {
+        o = o.lock_wait(std::time::Duration::from_millis(ms));
     }
     Ok(o)
 }

@@ -77,6 +77,7 @@ fn js_code(code: govdata::error::ErrorCode) -> &'static str {
         C::AccessDenied => "access_denied",
         C::WorkflowInvalid => "workflow_invalid",
         C::Io => "io",
+        C::StoreLocked => "store_locked",
     }
 }
 

@@ -72,6 +72,9 @@ fn config(dir: PathBuf, suite: Option<Suite>, options: &Options<'_>) -> Result<V
     if let Some(s) = options.string("system")? {
         c.system = s;
     }
+    if let Some(ms) = options.integer("lockWaitMs")? {
+        c = c.with_lock_wait(std::time::Duration::from_millis(ms));
+    }
     if let Some(log) = options.instance::<AuditLog>("audit", "AuditLog")? {
         c = c.with_sink(Arc::clone(&log.inner) as Arc<dyn govdata::vault::KeyEventSink>);
     }
@@ -130,6 +133,7 @@ impl Vault {
                     "suite",
                     "masterSuite",
                     "chunkSize",
+                    "lockWaitMs",
                     "system",
                 ],
             )?;
@@ -175,6 +179,7 @@ impl Vault {
                     "audit",
                     "suite",
                     "chunkSize",
+                    "lockWaitMs",
                     "system",
                 ],
             )?;

@@ -43,6 +43,7 @@ fn options(
     suite: &str,
     scope: &str,
     segment_max_bytes: Option<u64>,
+    lock_wait: Option<f64>,
 ) -> CoreResult<AuditOptions> {
     let scope = match scope {
         "all" => RecordScope::All,
@@ -59,6 +60,9 @@ fn options(
         .scope(scope);
     if let Some(n) = segment_max_bytes {
         o = o.segment_max_bytes(n);
+    }
+    if let Some(s) = lock_wait {
+        o = o.lock_wait(crate::convert::seconds(s, "lock_wait")?);
     }
     Ok(o)
 }
@@ -164,8 +168,10 @@ impl AuditLog {
     /// (fsync before an append returns), `"batch"` (group commit) or `"none"`;
     /// `suite`: `"sha256"` or `"sm3"` (for a new log; an existing log keeps its own);
     /// `scope`: `"all"` decisions or those the regulation `"required"`.
+    /// `lock_wait`: seconds to wait for another process that writes the log to close
+    /// it (`StoreLockedError` past that; 5 by default).
     #[new]
-    #[pyo3(signature = (dir, key, *, sync="always", suite="sha256", scope="all", segment_max_bytes=None))]
+    #[pyo3(signature = (dir, key, *, sync="always", suite="sha256", scope="all", segment_max_bytes=None, lock_wait=None))]
     fn new(
         py: Python<'_>,
         dir: PathBuf,
@@ -174,9 +180,11 @@ impl AuditLog {
         suite: &str,
         scope: &str,
         segment_max_bytes: Option<u64>,
+        lock_wait: Option<f64>,
     ) -> PyResult<Self> {
         guard(|| {
-            let options = options(sync, suite, scope, segment_max_bytes).map_err(to_py)?;
+            let options =
+                options(sync, suite, scope, segment_max_bytes, lock_wait).map_err(to_py)?;
             let key = KeySource::extract(key, "key")?.sealing_key()?;
             let inner = detached(py, || govdata::audit::AuditLog::open(&dir, key, options))?;
             Ok(AuditLog {
@@ -457,7 +465,7 @@ impl AuditLog {
     /// must not be open): missing or altered segments are replaced by the backup's
     /// verified copies, the log is verified and the restore recorded in it.
     #[staticmethod]
-    #[pyo3(signature = (backup, dir, key, *, sync="always", suite="sha256", scope="all"))]
+    #[pyo3(signature = (backup, dir, key, *, sync="always", suite="sha256", scope="all", lock_wait=None))]
     fn restore<'py>(
         py: Python<'py>,
         backup: PathBuf,
@@ -466,9 +474,10 @@ impl AuditLog {
         sync: &str,
         suite: &str,
         scope: &str,
+        lock_wait: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let options = options(sync, suite, scope, None).map_err(to_py)?;
+            let options = options(sync, suite, scope, None, lock_wait).map_err(to_py)?;
             let key = KeySource::extract(key, "key")?.sealing_key()?;
             let report = detached(py, || {
                 govdata::audit::AuditLog::restore(&backup, &dir, key, options)

@@ -124,3 +124,12 @@ impl PolicySource {
         PolicyPack::from_dirs(&dirs)
     }
 }
+
+/// A number of seconds (a wait, a timeout) as a duration.
+pub fn seconds(value: f64, what: &str) -> CoreResult<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value).map_err(|_| {
+        request_invalid(format!(
+            "`{what}` must be a non-negative number of seconds, not {value}"
+        ))
+    })
+}

@@ -116,6 +116,12 @@ create_exception!(
 );
 create_exception!(
     govdata,
+    StoreLockedError,
+    GovdataError,
+    "Another process writes the store (an audit log directory, a key store) and did not let go within the wait; nothing was written (`store_locked`)."
+);
+create_exception!(
+    govdata,
     InternalError,
     GovdataError,
     "A defect inside govdata (a panic) stopped the operation; nothing was applied (`internal`)."
@@ -144,6 +150,7 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         ErrorCode::AccessDenied => py.get_type::<AccessDeniedError>(),
         ErrorCode::WorkflowInvalid => py.get_type::<WorkflowInvalidError>(),
         ErrorCode::Io => py.get_type::<IoError>(),
+        ErrorCode::StoreLocked => py.get_type::<StoreLockedError>(),
     }
 }
 

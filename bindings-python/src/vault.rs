@@ -75,8 +75,12 @@ fn config(
     chunk_size: Option<usize>,
     system: Option<String>,
     audit: Option<&Bound<'_, AuditLog>>,
-) -> VaultConfig {
+    lock_wait: Option<f64>,
+) -> Result<VaultConfig, govdata::Error> {
     let mut c = VaultConfig::new(dir);
+    if let Some(s) = lock_wait {
+        c = c.with_lock_wait(crate::convert::seconds(s, "lock_wait")?);
+    }
     if let Some(s) = suite {
         c = c.with_suite(s);
     }
@@ -89,7 +93,7 @@ fn config(
     if let Some(log) = audit {
         c = c.with_sink(log.get().core().clone());
     }
-    c
+    Ok(c)
 }
 
 /// Envelope encryption for the platform's datasets: a data key per dataset, wrapped
@@ -116,7 +120,7 @@ impl Vault {
     /// (`"xchacha20poly1305"` or `"sm4-gcm"`); `master_suite`, what the master key
     /// wraps with (the same by default).
     #[staticmethod]
-    #[pyo3(signature = (dir, *, engine, master_key=None, master_key_env=None, operator="key.admin", witness=None, audit=None, suite="xchacha20poly1305", master_suite=None, chunk_size=None, system=None))]
+    #[pyo3(signature = (dir, *, engine, master_key=None, master_key_env=None, operator="key.admin", witness=None, audit=None, suite="xchacha20poly1305", master_suite=None, chunk_size=None, system=None, lock_wait=None))]
     #[expect(
         clippy::too_many_arguments,
         reason = "keyword arguments of the vault's configuration"
@@ -134,6 +138,7 @@ impl Vault {
         master_suite: Option<&str>,
         chunk_size: Option<usize>,
         system: Option<String>,
+        lock_wait: Option<f64>,
     ) -> PyResult<Self> {
         guard(|| {
             let data_suite = suite.parse::<Suite>().map_err(to_py)?;
@@ -141,7 +146,8 @@ impl Vault {
                 .map_err(to_py)?
                 .unwrap_or(data_suite);
             let key = self::master_key(master_key, master_key_env, wrap_suite)?;
-            let config = config(dir, Some(data_suite), chunk_size, system, audit);
+            let config =
+                config(dir, Some(data_suite), chunk_size, system, audit, lock_wait).map_err(to_py)?;
             let authorizer = engine.get().core().clone();
             let op = self::operator(operator, witness);
             let inner = detached(py, || {
@@ -157,7 +163,7 @@ impl Vault {
     /// wraps with the algorithm the store records). A store sealed by another master
     /// key raises `KeyInvalidError`; an altered one, `CryptoAuthFailedError`.
     #[staticmethod]
-    #[pyo3(signature = (dir, *, engine, master_key=None, master_key_env=None, audit=None, suite=None, chunk_size=None, system=None))]
+    #[pyo3(signature = (dir, *, engine, master_key=None, master_key_env=None, audit=None, suite=None, chunk_size=None, system=None, lock_wait=None))]
     #[expect(
         clippy::too_many_arguments,
         reason = "keyword arguments of the vault's configuration"
@@ -172,12 +178,14 @@ impl Vault {
         suite: Option<&str>,
         chunk_size: Option<usize>,
         system: Option<String>,
+        lock_wait: Option<f64>,
     ) -> PyResult<Self> {
         guard(|| {
             let data_suite = self::suite(suite).map_err(to_py)?;
             let wrap_suite = govdata::Vault::store_algorithm(&dir).map_err(to_py)?;
             let key = self::master_key(master_key, master_key_env, wrap_suite)?;
-            let config = config(dir, data_suite, chunk_size, system, audit);
+            let config =
+                config(dir, data_suite, chunk_size, system, audit, lock_wait).map_err(to_py)?;
             let authorizer = engine.get().core().clone();
             let inner = detached(py, || {
                 govdata::Vault::open(config, Box::new(key), authorizer)

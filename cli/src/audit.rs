@@ -3,17 +3,23 @@
 //! Exit status: 0 success; 1 tampering found (`audit_tampered`), or a `view_audit`
 //! denial for `query`; 2 any other error. Commands that write to the log (`query`
 //! records the viewing decision, `backup`, `purge`, `restore`) open it for writing:
-//! do not run them against a log that a running service holds open.
+//! they wait for a service that holds the log open (`store_locked` after
+//! `GOVDATA_LOCK_WAIT` seconds). `verify`, `query` and `tail` also take a host
+//! directory that holds one log per worker process (`DIR/<worker>/`): they read
+//! every log as one; `query` records its viewing decision in `DIR/cli/`.
 
 use crate::decide::load_pack;
 use crate::output::fail;
 use clap::{Args, Subcommand};
 use govdata::audit::{
-    AuditLog, AuditOptions, AuditQuery, AuditRecord, Checkpoint, Date, SealingKey, Timestamp,
+    AuditLog, AuditQuery, AuditRecord, Checkpoint, Date, HostLogs, SealingKey, Timestamp,
     VerifyReport,
 };
 use govdata::{Action, Engine, Inventory};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+
+/// The command line's own log in a host directory of workers' logs.
+const CLI_WORKER: &str = "cli";
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -178,7 +184,7 @@ fn print_record(r: &AuditRecord) {
 }
 
 fn open(dir: &PathBuf, key: &KeyArg) -> govdata::Result<AuditLog> {
-    let log = AuditLog::open(dir, key.load()?, AuditOptions::default())?;
+    let log = AuditLog::open(dir, key.load()?, crate::stores::audit_options()?)?;
     if let Some(r) = log.recovery() {
         eprintln!(
             "recovered: cut a torn tail of {} bytes in segment {} (record {} was never completed); kept at {}",
@@ -202,8 +208,23 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
                 .as_deref()
                 .map(str::parse::<Checkpoint>)
                 .transpose()?;
-            let r = AuditLog::verify_dir(dir, &key.load()?, cp.as_ref())?;
-            print_report(&r);
+            let host = HostLogs::discover(dir)?;
+            let report = host.verify(&key.load()?, cp.as_ref())?;
+            if let [(worker, r)] = &report.logs[..] {
+                if worker.is_empty() {
+                    print_report(r);
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            for (worker, r) in &report.logs {
+                print!("{worker}: ");
+                print_report(r);
+            }
+            println!(
+                "ok: {} logs, {} records in all",
+                report.logs.len(),
+                report.records()
+            );
             Ok(ExitCode::SUCCESS)
         })(),
         AuditCommand::Query(q) => query(q),
@@ -228,7 +249,7 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
             Ok(ExitCode::SUCCESS)
         })(),
         AuditCommand::Restore { backup, dir, key } => (|| {
-            let r = AuditLog::restore(backup, dir, key.load()?, AuditOptions::default())?;
+            let r = AuditLog::restore(backup, dir, key.load()?, crate::stores::audit_options()?)?;
             println!(
                 "restored {} segments; the log verifies ({} records); recorded as record {}",
                 r.restored.len(),
@@ -284,8 +305,16 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
         until: parse_time(&q.until)?,
         limit: q.limit,
     };
-    let log = open(&q.dir, &q.key)?;
-    let view = log.view(&engine, &q.viewer, &query)?;
+    let host = HostLogs::discover(&q.dir)?;
+    let view = match host.logs() {
+        [only] if only.worker.is_empty() => open(&q.dir, &q.key)?.view(&engine, &q.viewer, &query)?,
+        _ => {
+            // A host directory: the viewing decision goes to the command line's own
+            // log beside the workers' logs.
+            let log = open(&q.dir.join(CLI_WORKER), &q.key)?;
+            log.view_host(&engine, &q.viewer, &query, &host, &q.key.load()?)?
+        }
+    };
     if !view.decision.allowed() {
         eprintln!("{}", view.decision.to_json_string());
         return Ok(ExitCode::from(1));
@@ -298,15 +327,17 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
 
 fn tail(dir: &PathBuf, key: &KeyArg, lines: usize, follow: bool) -> govdata::Result<ExitCode> {
     let key = key.load()?;
+    let host = HostLogs::discover(dir)?;
     let mut last = VecDeque::with_capacity(lines + 1);
-    AuditLog::read_dir(dir, &key, |r| {
+    // The last sequence number printed, per worker's log.
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for (worker, r) in host.records(&key)? {
+        seen.insert(worker, r.seq);
         last.push_back(r);
         if last.len() > lines {
             last.pop_front();
         }
-        Ok(())
-    })?;
-    let mut seen = last.back().map_or(0, |r| r.seq);
+    }
     for r in &last {
         print_record(r);
     }
@@ -315,12 +346,13 @@ fn tail(dir: &PathBuf, key: &KeyArg, lines: usize, follow: bool) -> govdata::Res
     }
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        AuditLog::read_dir(dir, &key, |r| {
-            if r.seq > seen {
-                seen = r.seq;
+        // Workers that began since are found too.
+        for (worker, r) in HostLogs::discover(dir)?.records(&key)? {
+            let last = seen.entry(worker).or_insert(0);
+            if r.seq > *last {
+                *last = r.seq;
                 print_record(&r);
             }
-            Ok(())
-        })?;
+        }
     }
 }

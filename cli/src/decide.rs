@@ -97,7 +97,7 @@ pub fn run(args: &Args) -> ExitCode {
             let log = std::sync::Arc::new(govdata::AuditLog::open(
                 dir,
                 key,
-                govdata::audit::AuditOptions::default(),
+                crate::stores::audit_options()?,
             )?);
             engine.set_decision_sink(Some(log.clone()));
             _flows = Some(govdata::workflow::Workflows::open(

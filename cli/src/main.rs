@@ -7,6 +7,7 @@ mod demo;
 mod explain;
 mod output;
 mod prove;
+mod stores;
 mod test_cmd;
 mod vault;
 mod workflow;

@@ -178,19 +178,20 @@ fn operator(common: &Common) -> Operator {
     }
 }
 
-fn config(common: &Common, suite: Suite) -> VaultConfig {
-    VaultConfig::new(&common.dir)
+fn config(common: &Common, suite: Suite) -> govdata::Result<VaultConfig> {
+    Ok(VaultConfig::new(&common.dir)
         .with_suite(suite)
+        .with_lock_wait(crate::stores::lock_wait()?)
         .with_sink(Arc::new(FileSink {
             path: common.dir.join("key-events.jsonl"),
             lock: Mutex::new(()),
-        }))
+        })))
 }
 
 fn open(common: &Common) -> govdata::Result<Vault> {
     let suite = Vault::store_algorithm(&common.dir)?;
     let master = MasterKey::from_file(&common.master_key_file, suite)?;
-    Vault::open(config(common, suite), Box::new(master), engine(common)?)
+    Vault::open(config(common, suite)?, Box::new(master), engine(common)?)
 }
 
 /// Runs `f` with a progress bar on standard error when it is a terminal and the input
@@ -225,7 +226,7 @@ fn run_inner(args: &Args) -> govdata::Result<()> {
         VaultCommand::Init { common, suite } => {
             let master = MasterKey::from_file(&common.master_key_file, *suite)?;
             let vault = Vault::init(
-                config(common, *suite),
+                config(common, *suite)?,
                 Box::new(master),
                 engine(common)?,
                 &operator(common),

@@ -13,7 +13,7 @@
 use crate::decide::load_pack;
 use crate::output::fail;
 use clap::{Args, Subcommand};
-use govdata::audit::{AuditLog, AuditOptions, SealingKey, Timestamp};
+use govdata::audit::{AuditLog, SealingKey, Timestamp};
 use govdata::model::ScenarioRisk;
 use govdata::vault::{MasterKey, Vault, VaultConfig};
 use govdata::workflow::{
@@ -239,7 +239,7 @@ fn open(common: &Common) -> govdata::Result<Opened> {
     let inventory = Inventory::from_file(&common.inventory)?;
     let engine = Arc::new(Engine::new(pack, inventory));
     let key = SealingKey::from_file(&common.audit_key_file)?;
-    let log = Arc::new(AuditLog::open(&common.audit, key, AuditOptions::default())?);
+    let log = Arc::new(AuditLog::open(&common.audit, key, crate::stores::audit_options()?)?);
     engine.set_decision_sink(Some(log.clone()));
     let flows = Workflows::open(engine.clone(), log.clone(), WorkflowConfig::default())?;
     Ok(Opened { flows, log, engine })

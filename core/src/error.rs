@@ -112,6 +112,17 @@ pub enum Error {
         /// What was refused.
         message: String,
     },
+    /// Another live process holds the store (an audit log directory, a key store) for
+    /// writing, and did not let go within the wait; nothing was written.
+    #[error("{store} is locked by {} and was not released within {waited_ms} ms", holder_text(*.holder))]
+    StoreLocked {
+        /// The store, by kind and directory.
+        store: String,
+        /// The holder's process id, when it could be read.
+        holder: Option<u32>,
+        /// How long the caller waited.
+        waited_ms: u64,
+    },
     /// An operating-system I/O error.
     #[error("i/o error on `{path}`: {source}")]
     Io {
@@ -121,6 +132,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn holder_text(holder: Option<u32>) -> String {
+    match holder {
+        Some(pid) => format!("process {pid}"),
+        None => "another process".to_owned(),
+    }
 }
 
 /// Where in a source file an error is, and what it is.
@@ -175,6 +193,7 @@ pub const ERROR_CODES: &[&str] = &[
     "access_denied",
     "workflow_invalid",
     "io",
+    "store_locked",
 ];
 
 /// The stable codes of [`Error`] as an enum.
@@ -217,6 +236,8 @@ pub enum ErrorCode {
     WorkflowInvalid,
     /// `io`
     Io,
+    /// `store_locked`
+    StoreLocked,
 }
 
 impl ErrorCode {
@@ -239,6 +260,7 @@ impl ErrorCode {
         ErrorCode::AccessDenied,
         ErrorCode::WorkflowInvalid,
         ErrorCode::Io,
+        ErrorCode::StoreLocked,
     ];
 
     /// The code string.
@@ -261,6 +283,7 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::WorkflowInvalid => "workflow_invalid",
             ErrorCode::Io => "io",
+            ErrorCode::StoreLocked => "store_locked",
         }
     }
 }
@@ -297,6 +320,7 @@ impl Error {
             Error::AccessDenied { .. } => ErrorCode::AccessDenied,
             Error::WorkflowInvalid { .. } => ErrorCode::WorkflowInvalid,
             Error::Io { .. } => ErrorCode::Io,
+            Error::StoreLocked { .. } => ErrorCode::StoreLocked,
         }
     }
 
@@ -319,6 +343,9 @@ impl Error {
             Error::KeyDestroyed { .. } => {
                 Some("the data was crypto-shredded (Art. 15) and cannot be recovered")
             }
+            Error::StoreLocked { .. } => Some(
+                "one process writes a store at a time; give each worker process its own audit log directory, or retry when the holder is done",
+            ),
             _ => None,
         }
     }

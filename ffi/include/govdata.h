@@ -82,6 +82,9 @@
 // The length in bytes of the key that seals an audit log.
 #define GD_AUDIT_KEY_LEN 32
 
+// How long `gd_audit_open` waits for another writer, in milliseconds.
+#define GD_DEFAULT_LOCK_WAIT_MS 5000
+
 // Obligation bit of `gd_engine_check`: mask personal information before showing it.
 #define GD_OBLIGATION_MASK_PERSONAL_INFO 1
 
@@ -172,6 +175,9 @@ typedef enum {
   GD_ERR_IO = 115,
   // Core `access_denied`: the engine refused an operation on keys or records.
   GD_ERR_ACCESS_DENIED = 116,
+  // Core `store_locked`: another process writes the store (an audit log directory,
+  // a key store) and did not let go within the wait; nothing was written.
+  GD_ERR_STORE_LOCKED = 117,
 } gd_status;
 
 // The type of the resource in `gd_engine_check`.
@@ -323,8 +329,10 @@ int gd_last_error_message(char *buf,
 //
 // Errors: `GD_ERR_KEY_INVALID` (a key of another length, or not this log's key),
 // `GD_ERR_AUDIT_TAMPERED` (the last segment holds a bad record: verify the log and
-// restore it from a backup), `GD_ERR_IO`, `GD_ERR_REQUEST_INVALID` (an unknown sync
-// mode), and the argument statuses (`GD_ERR_ZERO_LENGTH` for `key_len == 0`).
+// restore it from a backup), `GD_ERR_STORE_LOCKED` (another process writes the log
+// and did not close it within 5 seconds; see `gd_audit_open_wait`), `GD_ERR_IO`,
+// `GD_ERR_REQUEST_INVALID` (an unknown sync mode), and the argument statuses
+// (`GD_ERR_ZERO_LENGTH` for `key_len == 0`).
 //
 // # Safety
 // `dir` is NULL or a NUL-terminated string; `key` is NULL or points to `key_len`
@@ -334,6 +342,21 @@ int gd_audit_open(const char *dir,
                   size_t key_len,
                   int sync_mode,
                   gd_audit **out);
+
+// `gd_audit_open`, waiting up to `lock_wait_ms` milliseconds for another process
+// (or another handle) that writes the log to close it. One process writes a log
+// directory at a time: past the wait the call fails with `GD_ERR_STORE_LOCKED`
+// (the message names the holder's process id) and nothing is written. A holder
+// that dies, however it dies, lets go at once.
+//
+// # Safety
+// As for `gd_audit_open`.
+int gd_audit_open_wait(const char *dir,
+                       const uint8_t *key,
+                       size_t key_len,
+                       int sync_mode,
+                       uint32_t lock_wait_ms,
+                       gd_audit **out);
 
 // Releases an audit log handle. NULL is accepted and ignored. The log is synced and
 // closed once nothing uses it any more: an engine it is attached to and a vault that

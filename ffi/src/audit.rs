@@ -104,8 +104,10 @@ pub(crate) unsafe fn opt_audit_handle<'a>(ptr: *const gd_audit) -> Option<&'a gd
 ///
 /// Errors: `GD_ERR_KEY_INVALID` (a key of another length, or not this log's key),
 /// `GD_ERR_AUDIT_TAMPERED` (the last segment holds a bad record: verify the log and
-/// restore it from a backup), `GD_ERR_IO`, `GD_ERR_REQUEST_INVALID` (an unknown sync
-/// mode), and the argument statuses (`GD_ERR_ZERO_LENGTH` for `key_len == 0`).
+/// restore it from a backup), `GD_ERR_STORE_LOCKED` (another process writes the log
+/// and did not close it within 5 seconds; see `gd_audit_open_wait`), `GD_ERR_IO`,
+/// `GD_ERR_REQUEST_INVALID` (an unknown sync mode), and the argument statuses
+/// (`GD_ERR_ZERO_LENGTH` for `key_len == 0`).
 ///
 /// # Safety
 /// `dir` is NULL or a NUL-terminated string; `key` is NULL or points to `key_len`
@@ -120,20 +122,65 @@ pub unsafe extern "C" fn gd_audit_open(
 ) -> c_int {
     ffi_guard! {
         // SAFETY: forwarded contract of this export.
-        let dir = unsafe { c_str(dir, "dir") }?;
-        // SAFETY: forwarded contract of this export.
-        let key = unsafe { bytes(key, key_len, GD_MAX_INPUT_LEN, "key") }?;
-        let mode = parse_sync_mode(sync_mode)?;
-        let out = out_ptr(out, "out")?;
-        let key = SealingKey::from_slice(key)?;
-        let log = AuditLog::open(dir, key, AuditOptions::default().sync(mode))?;
-        let handle = Box::into_raw(Box::new(gd_audit {
-            inner: Arc::new(log),
-        }));
-        // SAFETY: `out` is non-NULL (checked) and writable by the contract.
-        unsafe { out.write(handle) };
-        Ok(gd_status::GD_OK)
+        unsafe { open_log(dir, key, key_len, sync_mode, GD_DEFAULT_LOCK_WAIT_MS, out) }
     }
+}
+
+/// How long `gd_audit_open` waits for another writer, in milliseconds.
+pub const GD_DEFAULT_LOCK_WAIT_MS: u32 = 5000;
+
+/// `gd_audit_open`, waiting up to `lock_wait_ms` milliseconds for another process
+/// (or another handle) that writes the log to close it. One process writes a log
+/// directory at a time: past the wait the call fails with `GD_ERR_STORE_LOCKED`
+/// (the message names the holder's process id) and nothing is written. A holder
+/// that dies, however it dies, lets go at once.
+///
+/// # Safety
+/// As for `gd_audit_open`.
+#[no_mangle]
+pub unsafe extern "C" fn gd_audit_open_wait(
+    dir: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    sync_mode: c_int,
+    lock_wait_ms: u32,
+    out: *mut *mut gd_audit,
+) -> c_int {
+    ffi_guard! {
+        // SAFETY: forwarded contract of this export.
+        unsafe { open_log(dir, key, key_len, sync_mode, lock_wait_ms, out) }
+    }
+}
+
+/// The body of `gd_audit_open` and `gd_audit_open_wait`.
+///
+/// # Safety
+/// As for `gd_audit_open`.
+unsafe fn open_log(
+    dir: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    sync_mode: c_int,
+    lock_wait_ms: u32,
+    out: *mut *mut gd_audit,
+) -> Result<gd_status, Failure> {
+    // SAFETY: forwarded contract of the exports.
+    let dir = unsafe { c_str(dir, "dir") }?;
+    // SAFETY: forwarded contract of the exports.
+    let key = unsafe { bytes(key, key_len, GD_MAX_INPUT_LEN, "key") }?;
+    let mode = parse_sync_mode(sync_mode)?;
+    let out = out_ptr(out, "out")?;
+    let key = SealingKey::from_slice(key)?;
+    let options = AuditOptions::default()
+        .sync(mode)
+        .lock_wait(std::time::Duration::from_millis(u64::from(lock_wait_ms)));
+    let log = AuditLog::open(dir, key, options)?;
+    let handle = Box::into_raw(Box::new(gd_audit {
+        inner: Arc::new(log),
+    }));
+    // SAFETY: `out` is non-NULL (checked) and writable by the contract.
+    unsafe { out.write(handle) };
+    Ok(gd_status::GD_OK)
 }
 
 /// Releases an audit log handle. NULL is accepted and ignored. The log is synced and

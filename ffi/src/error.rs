@@ -75,6 +75,9 @@ pub enum gd_status {
     GD_ERR_IO = 115,
     /// Core `access_denied`: the engine refused an operation on keys or records.
     GD_ERR_ACCESS_DENIED = 116,
+    /// Core `store_locked`: another process writes the store (an audit log directory,
+    /// a key store) and did not let go within the wait; nothing was written.
+    GD_ERR_STORE_LOCKED = 117,
 }
 
 impl gd_status {
@@ -106,6 +109,7 @@ impl gd_status {
         gd_status::GD_ERR_WORKFLOW_INVALID,
         gd_status::GD_ERR_IO,
         gd_status::GD_ERR_ACCESS_DENIED,
+        gd_status::GD_ERR_STORE_LOCKED,
     ];
 
     /// The whole mapping: the status's C name and, for the statuses that mirror a
@@ -141,6 +145,7 @@ impl gd_status {
             GD_ERR_WORKFLOW_INVALID => (c"GD_ERR_WORKFLOW_INVALID", Some(c"workflow_invalid")),
             GD_ERR_IO => (c"GD_ERR_IO", Some(c"io")),
             GD_ERR_ACCESS_DENIED => (c"GD_ERR_ACCESS_DENIED", Some(c"access_denied")),
+            GD_ERR_STORE_LOCKED => (c"GD_ERR_STORE_LOCKED", Some(c"store_locked")),
         }
     }
 

@@ -56,6 +56,7 @@ from ._native import (
     InternalError,
     InventoryInvalidError,
     IoError,
+    StoreLockedError,
     KeyDestroyedError,
     KeyInvalidError,
     AccessDeniedError,
@@ -130,6 +131,7 @@ ERRORS_BY_CODE = {
         AccessDeniedError,
         WorkflowInvalidError,
         IoError,
+        StoreLockedError,
         InternalError,
     )
 }
@@ -176,6 +178,7 @@ __all__ = [
     "InventoryDict",
     "InventoryInvalidError",
     "IoError",
+    "StoreLockedError",
     "KeyDestroyedError",
     "KeyInfoDict",
     "KeyInvalidError",

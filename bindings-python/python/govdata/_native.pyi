@@ -168,6 +168,7 @@ class AuditLog:
         suite: AuditSuite = "sha256",
         scope: AuditScope = "all",
         segment_max_bytes: Optional[int] = None,
+        lock_wait: Optional[float] = None,
     ) -> None: ...
     @property
     def dir(self) -> pathlib.Path: ...
@@ -246,6 +247,7 @@ class AuditLog:
         sync: SyncMode = "always",
         suite: AuditSuite = "sha256",
         scope: AuditScope = "all",
+        lock_wait: Optional[float] = None,
     ) -> RestoreReportDict: ...
     def prove(self, seq: int) -> InclusionProofDict: ...
     @staticmethod
@@ -268,6 +270,7 @@ class Vault:
         master_suite: Optional[VaultSuite] = None,
         chunk_size: Optional[int] = None,
         system: Optional[str] = None,
+        lock_wait: Optional[float] = None,
     ) -> "Vault": ...
     @staticmethod
     def open(
@@ -280,6 +283,7 @@ class Vault:
         suite: Optional[VaultSuite] = None,
         chunk_size: Optional[int] = None,
         system: Optional[str] = None,
+        lock_wait: Optional[float] = None,
     ) -> "Vault": ...
     @property
     def dir(self) -> pathlib.Path: ...
@@ -421,6 +425,9 @@ class WorkflowInvalidError(GovdataError):
 
 class IoError(GovdataError):
     code: ClassVar[Literal["io"]]
+
+class StoreLockedError(GovdataError):
+    code: ClassVar[Literal["store_locked"]]
 
 class InternalError(GovdataError):
     code: ClassVar[Literal["internal"]]

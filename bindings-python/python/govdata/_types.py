@@ -60,6 +60,7 @@ ErrorCode = Literal[
     "access_denied",
     "workflow_invalid",
     "io",
+    "store_locked",
     "internal",
 ]
 

@@ -1,7 +1,9 @@
 //! What the audit log gives the assessment: its records, whether it verifies, and
 //! whether its latest backup still does.
 
-use crate::audit::{AuditLog, AuditRecord, Checkpoint, SealingKey, Timestamp, VerifyReport};
+use crate::audit::{
+    AuditLog, AuditRecord, Checkpoint, HostLogs, SealingKey, Timestamp, VerifyReport,
+};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -90,10 +92,59 @@ fn latest_backup(records: &[AuditRecord]) -> Option<BackupCheck> {
     })
 }
 
+/// The records of every log of a host in time order and their integrity together:
+/// the first broken log's, or one report adding up every log's.
+fn read_host(
+    host: &HostLogs,
+    key: &SealingKey,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<(Vec<AuditRecord>, Integrity)> {
+    let verified = match host.verify(key, checkpoint) {
+        Ok(v) => v,
+        Err(Error::AuditTampered { seq, message }) => {
+            // The records of the intact logs are still evidence; a broken log's
+            // records are not read.
+            let mut records = Vec::new();
+            for log in host.logs() {
+                let _ = AuditLog::read_dir(&log.dir, key, |r| {
+                    records.push(r);
+                    Ok(())
+                });
+            }
+            records.sort_by_key(|r| r.time);
+            return Ok((records, Integrity::Broken { seq, message }));
+        }
+        Err(e) => return Err(e),
+    };
+    let records = host.records(key)?.into_iter().map(|(_, r)| r).collect();
+    let mut total = VerifyReport {
+        records: 0,
+        first_seq: None,
+        last_seq: None,
+        segments: 0,
+        sealed_segments: 0,
+        torn_tail: None,
+        head: None,
+        purged_through: None,
+    };
+    for (_, r) in verified.logs {
+        total.records += r.records;
+        total.segments += r.segments;
+        total.sealed_segments += r.sealed_segments;
+        total.first_seq = total.first_seq.or(r.first_seq);
+        total.last_seq = r.last_seq.or(total.last_seq);
+        total.torn_tail = total.torn_tail.or(r.torn_tail);
+        total.purged_through = total.purged_through.or(r.purged_through);
+    }
+    Ok((records, Integrity::Intact(total)))
+}
+
 impl AuditEvidence {
     /// Reads and verifies the log in `dir` without opening it for writing (safe beside
     /// a running writer), against `checkpoint` if given, and verifies its latest
-    /// backup again.
+    /// backup again. `dir` may also be a host directory holding one log per worker
+    /// process ([`HostLogs`]): every log is read and verified, and the records merged
+    /// in time order.
     ///
     /// A log that fails verification is not an error but evidence
     /// ([`Integrity::Broken`], reported as `audit_chain_broken`): the records before
@@ -105,15 +156,23 @@ impl AuditEvidence {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Self> {
         let dir = dir.as_ref();
-        let mut records = Vec::new();
-        // Reading verifies every record; a checkpoint needs a verification of its own.
-        let read = integrity(AuditLog::read_dir(dir, key, |r| {
-            records.push(r);
-            Ok(())
-        }))?;
-        let integrity = match (checkpoint, read) {
-            (Some(c), Integrity::Intact(_)) => integrity(AuditLog::verify_dir(dir, key, Some(c)))?,
-            (_, read) => read,
+        let host = HostLogs::discover(dir)?;
+        let (records, integrity) = if let [log] = host.logs() {
+            let mut records = Vec::new();
+            // Reading verifies every record; a checkpoint needs a verification of its own.
+            let read = integrity(AuditLog::read_dir(&log.dir, key, |r| {
+                records.push(r);
+                Ok(())
+            }))?;
+            let integrity = match (checkpoint, read) {
+                (Some(c), Integrity::Intact(_)) => {
+                    integrity(AuditLog::verify_dir(&log.dir, key, Some(c)))?
+                }
+                (_, read) => read,
+            };
+            (records, integrity)
+        } else {
+            read_host(&host, key, checkpoint)?
         };
         let mut backup = latest_backup(&records);
         if let Some(b) = backup.as_mut() {

@@ -29,11 +29,17 @@
 //! # Ok::<(), govdata::Error>(())
 //! ```
 //!
-//! One process writes a log directory at a time; readers (`verify_dir`, `read_dir`)
-//! may run beside it.
+//! One process writes a log directory at a time, and the operating system enforces
+//! it: [`AuditLog::open`] takes the directory's advisory lock (a second writer waits,
+//! then fails with `store_locked`; a crash releases it). Readers (`verify_dir`,
+//! `read_dir`, the host views of [`host`]) never take it and may run beside the
+//! writer. A host whose worker processes all record decisions gives each worker a
+//! log directory of its own under one host directory (`DIR/<worker-id>`), which the
+//! host views read together.
 
 mod crypto;
 mod format;
+pub mod host;
 mod merkle;
 mod pad;
 mod query;
@@ -44,6 +50,7 @@ mod scan;
 mod time;
 
 pub use crypto::{HashSuite, SealingKey};
+pub use host::{HostLog, HostLogs, HostVerifyReport};
 pub use query::{AuditQuery, AuditView};
 pub use record::{
     AuditRecord, Event, Outcome, Verdict, DECISION_KIND, RETAINED_KIND, RETAIN_FIELD,
@@ -55,6 +62,7 @@ pub use time::{Date, Timestamp};
 
 use crate::engine::{Decision, DecisionSink, Request};
 use crate::error::{Error, Result};
+use crate::lock::{StoreLock, DEFAULT_LOCK_WAIT};
 use crate::model::{Action, Inventory};
 use crypto::{ct_eq, label, parse_hash, Hash, Mac32};
 use format::{
@@ -162,6 +170,9 @@ pub struct AuditOptions {
     pub scope: RecordScope,
     /// The clock (the system clock when `None`); for replay and tests.
     pub clock: Option<Clock>,
+    /// How long opening waits for another process that writes the log to close it
+    /// before failing with `store_locked`.
+    pub lock_wait: Duration,
 }
 
 impl fmt::Debug for AuditOptions {
@@ -174,6 +185,7 @@ impl fmt::Debug for AuditOptions {
             .field("batch_max_delay", &self.batch_max_delay)
             .field("scope", &self.scope)
             .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("lock_wait", &self.lock_wait)
             .finish()
     }
 }
@@ -188,11 +200,18 @@ impl Default for AuditOptions {
             batch_max_delay: Duration::from_millis(2),
             scope: RecordScope::All,
             clock: None,
+            lock_wait: DEFAULT_LOCK_WAIT,
         }
     }
 }
 
 impl AuditOptions {
+    /// Sets how long opening waits for another writer (see [`AuditOptions::lock_wait`]).
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
     /// Sets the sync mode.
     pub fn sync(mut self, sync: SyncMode) -> Self {
         self.sync = sync;
@@ -504,6 +523,8 @@ pub struct AuditLog {
     in_flight: AtomicUsize,
     maintenance: Mutex<()>,
     recovery: Option<RecoveryReport>,
+    /// This process's hold on the directory; let go at close.
+    lock: Mutex<Option<StoreLock>>,
 }
 
 impl fmt::Debug for AuditLog {
@@ -520,6 +541,12 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Creates `dir` if missing and takes its writer's lock.
+fn lock_dir(dir: &Path, wait: Duration) -> Result<StoreLock> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    StoreLock::acquire(dir, "audit log", wait)
 }
 
 fn unavailable(context: &str, e: impl fmt::Display) -> String {
@@ -546,9 +573,25 @@ impl AuditLog {
     /// last complete record and kept under `dir/torn/`; see [`AuditLog::recovery`].
     /// Any other bad record in the last segment is `audit_tampered` (verify and
     /// restore from a backup); a key that is not the log's is `key_invalid`.
+    ///
+    /// One process writes a log directory at a time: opening takes the directory's
+    /// lock (see [`crate::lock`]), waiting up to [`AuditOptions::lock_wait`] for
+    /// another writer to close it, and fails with `store_locked` past that, before
+    /// anything is written. [`AuditLog::close`] (or dropping the log, or the end of
+    /// the process, however it ends) lets go of it.
     pub fn open(dir: impl AsRef<Path>, key: SealingKey, options: AuditOptions) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let lock = lock_dir(&dir, options.lock_wait)?;
+        AuditLog::open_locked(dir, key, options, lock)
+    }
+
+    /// [`AuditLog::open`] once the directory's lock is held.
+    fn open_locked(
+        dir: PathBuf,
+        key: SealingKey,
+        options: AuditOptions,
+        lock: StoreLock,
+    ) -> Result<Self> {
         let (meta, mac) = if dir.join(META_FILE).exists() {
             Meta::read(&dir, &key)?
         } else {
@@ -749,6 +792,7 @@ impl AuditLog {
             in_flight: AtomicUsize::new(0),
             maintenance: Mutex::new(()),
             recovery,
+            lock: Mutex::new(Some(lock)),
         };
         log.plan(&mut log.lock());
         Ok(log)
@@ -1141,12 +1185,18 @@ impl AuditLog {
 
     /// Syncs and closes the log: later appends are `audit_unavailable` (so an engine
     /// with this log attached then denies every request it must record).
+    ///
+    /// Closing lets go of the directory's lock, so that another process can open the
+    /// log for writing at once.
     pub fn close(&self) -> Result<()> {
         let r = self.sync();
         let mut w = self.lock();
         w.closed = true;
         w.stop_extend();
         w.stop_next();
+        drop(w);
+        // Whatever the sync said, nothing more is written: the lock can go.
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
         r
     }
 

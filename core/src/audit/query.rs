@@ -3,7 +3,7 @@
 
 use super::record::{AuditRecord, Verdict};
 use super::time::Timestamp;
-use super::AuditLog;
+use super::{AuditLog, HostLogs, SealingKey};
 use crate::engine::{Decision, Engine, Request, Resource};
 use crate::error::Result;
 use crate::model::{Action, Inventory};
@@ -131,6 +131,43 @@ impl AuditLog {
     /// management department's auditors see everyone (Art. 8, 19). The decision is
     /// recorded in this log whether or not the engine has a log attached.
     pub fn view(&self, engine: &Engine, viewer: &str, query: &AuditQuery) -> Result<AuditView> {
+        self.view_of(engine, viewer, query, |inventory| {
+            self.query_in(query, Some(inventory))
+        })
+    }
+
+    /// [`AuditLog::view`] of every log of a host ([`HostLogs`]: one log per worker
+    /// process), merged in time order; the viewing decision is recorded in this log.
+    pub fn view_host(
+        &self,
+        engine: &Engine,
+        viewer: &str,
+        query: &AuditQuery,
+        host: &HostLogs,
+        key: &SealingKey,
+    ) -> Result<AuditView> {
+        self.view_of(engine, viewer, query, |inventory| {
+            let mut out: Vec<AuditRecord> = host
+                .records(key)?
+                .into_iter()
+                .map(|(_, r)| r)
+                .filter(|r| query.matches(r, Some(inventory)))
+                .collect();
+            if let Some(n) = query.limit {
+                let skip = out.len().saturating_sub(n);
+                out.drain(..skip);
+            }
+            Ok(out)
+        })
+    }
+
+    fn view_of(
+        &self,
+        engine: &Engine,
+        viewer: &str,
+        query: &AuditQuery,
+        read: impl FnOnce(&Inventory) -> Result<Vec<AuditRecord>>,
+    ) -> Result<AuditView> {
         let mut request = Request::new(viewer, Action::ViewAudit, Resource::audit_log("main"));
         request.context.audit_department = query.department.clone();
         let mut decision = engine.decide(&request)?;
@@ -145,7 +182,7 @@ impl AuditLog {
                 records: Vec::new(),
             });
         }
-        let records = self.query_in(query, Some(&inventory))?;
+        let records = read(&inventory)?;
         Ok(AuditView { decision, records })
     }
 }

@@ -226,6 +226,8 @@ impl AuditLog {
                 "a backup must go to another directory than the log",
             ));
         }
+        // One backup writes a backup directory at a time, as one writer writes a log.
+        let _dest_lock = super::lock_dir(&dest, self.options.lock_wait)?;
         let meta = self.meta();
         let ctx = self.ctx(&meta);
         let mut horizon = meta.horizon;
@@ -446,7 +448,7 @@ impl AuditLog {
             },
             None,
         )?;
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = super::lock_dir(dir, options.lock_wait)?;
         let mut meta = if dir.join(META_FILE).exists() {
             let m = Meta::read_with(dir, &mac, bmeta.suite)?;
             if m.log_id != bmeta.log_id {
@@ -470,7 +472,7 @@ impl AuditLog {
         }
         meta.horizon = lower_horizon(meta.horizon, bmeta.horizon);
         meta.write(dir, &mac)?;
-        let log = AuditLog::open(dir, key, options)?;
+        let log = AuditLog::open_locked(dir.to_path_buf(), key, options, lock)?;
         let verified = log.verify()?;
         let event_seq = log.append(
             &Event::new("audit.restore")

@@ -55,6 +55,7 @@ pub use suite::{Suite, TAG_LEN};
 
 use crate::engine::Resource;
 use crate::error::{Error, Result};
+use crate::lock::{StoreLock, DEFAULT_LOCK_WAIT};
 use crate::model::Grade;
 use format::{Sealer, MAX_CHUNK_LOG2, MIN_CHUNK_LOG2};
 use serde::Serialize;
@@ -64,6 +65,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 use store::{Body, Entry};
 
 /// How a vault is set up: where its key store lives and what it uses by default.
@@ -81,6 +83,9 @@ pub struct VaultConfig {
     /// Where key events are recorded (the audit log). Without one, key operations are
     /// decided but not recorded.
     pub sink: Option<Arc<dyn KeyEventSink>>,
+    /// How long a write of the key store waits for another process's write to end
+    /// before failing with `store_locked`.
+    pub lock_wait: Duration,
 }
 
 impl fmt::Debug for VaultConfig {
@@ -91,6 +96,7 @@ impl fmt::Debug for VaultConfig {
             .field("chunk_size", &self.chunk_size)
             .field("system", &self.system)
             .field("sink", &self.sink.is_some())
+            .field("lock_wait", &self.lock_wait)
             .finish()
     }
 }
@@ -104,7 +110,14 @@ impl VaultConfig {
             chunk_size: DEFAULT_CHUNK_SIZE,
             system: "platform".into(),
             sink: None,
+            lock_wait: DEFAULT_LOCK_WAIT,
         }
+    }
+
+    /// Sets how long a write waits for another process's (see [`VaultConfig::lock_wait`]).
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// Sets the suite new data is encrypted with.
@@ -194,8 +207,21 @@ pub struct ShredReport {
 
 struct State {
     body: Body,
+    /// The live file `body` was read from (or written as); another process's commit
+    /// changes it.
+    stamp: Option<store::Stamp>,
     /// Unwrapped data keys by id; dropping one wipes it.
     cache: HashMap<String, SecretKey>,
+}
+
+impl State {
+    fn new(body: Body, stamp: Option<store::Stamp>) -> State {
+        State {
+            body,
+            stamp,
+            cache: HashMap::new(),
+        }
+    }
 }
 
 /// Envelope encryption for the datasets of the platform. `Send + Sync`.
@@ -262,6 +288,10 @@ impl Vault {
     ) -> Result<Vault> {
         config.check()?;
         let path = store::store_path(&config.dir);
+        let resource = Resource::system(&config.system);
+        let auth = events::authorize(authorizer.as_ref(), operator, &resource)?;
+        fs::create_dir_all(&config.dir).map_err(|e| Error::io(&config.dir, e))?;
+        let _writing = StoreLock::acquire(&config.dir, "key store", config.lock_wait)?;
         if path.exists() {
             return Err(Error::io(
                 &path,
@@ -271,15 +301,10 @@ impl Vault {
                 ),
             ));
         }
-        let resource = Resource::system(&config.system);
-        let auth = events::authorize(authorizer.as_ref(), operator, &resource)?;
-        fs::create_dir_all(&config.dir).map_err(|e| Error::io(&config.dir, e))?;
+        store::clean_temps(&config.dir)?;
         let body = Body::new(provider.as_ref());
         let vault = Vault {
-            state: Mutex::new(State {
-                body: Body::new(provider.as_ref()),
-                cache: HashMap::new(),
-            }),
+            state: Mutex::new(State::new(Body::new(provider.as_ref()), None)),
             config,
             provider: RwLock::new(provider),
             authorizer,
@@ -302,12 +327,10 @@ impl Vault {
         authorizer: Arc<dyn KeyAuthorizer>,
     ) -> Result<Vault> {
         config.check()?;
+        let stamp = store::stamp(&config.dir);
         let body = store::load(&config.dir, provider.as_ref())?;
         Ok(Vault {
-            state: Mutex::new(State {
-                body,
-                cache: HashMap::new(),
-            }),
+            state: Mutex::new(State::new(body, stamp)),
             config,
             provider: RwLock::new(provider),
             authorizer,
@@ -339,6 +362,42 @@ impl Vault {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state as the live file holds it now: reread when another process (or
+    /// another handle) committed since this one last looked. Takes no lock on the
+    /// store: the file is only ever replaced whole.
+    fn current(&self) -> Result<MutexGuard<'_, State>> {
+        let mut state = self.lock();
+        self.refresh(&mut state)?;
+        Ok(state)
+    }
+
+    /// The store's lock and its state read afresh under it, for a read-modify-write:
+    /// a change computed from this state cannot overwrite another process's.
+    fn writing(&self) -> Result<(StoreLock, MutexGuard<'_, State>)> {
+        let lock = StoreLock::acquire(&self.config.dir, "key store", self.config.lock_wait)?;
+        store::clean_temps(&self.config.dir)?;
+        let mut state = self.lock();
+        self.refresh(&mut state)?;
+        Ok((lock, state))
+    }
+
+    fn refresh(&self, state: &mut State) -> Result<()> {
+        let stamp = store::stamp(&self.config.dir);
+        if stamp.is_some() && stamp == state.stamp {
+            return Ok(());
+        }
+        let body = self.with_provider(|p| store::load(&self.config.dir, p))?;
+        // Keys destroyed elsewhere leave this process's memory too.
+        state.cache.retain(|id, _| {
+            body.keys
+                .iter()
+                .any(|k| &k.id == id && k.wrapped.is_some())
+        });
+        state.body = body;
+        state.stamp = stamp;
+        Ok(())
     }
 
     fn with_provider<T>(&self, f: impl FnOnce(&dyn KeyProvider) -> Result<T>) -> Result<T> {
@@ -405,6 +464,7 @@ impl Vault {
         };
         store::write_atomic(&store::store_path(dir), &bytes, scrub)?;
         state.body = next;
+        state.stamp = store::stamp(dir);
         store::write_backup(dir, state.body.generation, &bytes)?;
         Ok(seq)
     }
@@ -436,7 +496,7 @@ impl Vault {
         stream: bool,
         suite: Suite,
     ) -> Result<(Header, Sealer)> {
-        let mut state = self.lock();
+        let mut state = self.current()?;
         let keys = &state.body.keys;
         let active = keys
             .iter()
@@ -472,7 +532,7 @@ impl Vault {
 
     /// A sealer for existing data of `dataset` with this header.
     fn sealer_for(&self, dataset: &str, grade: Grade, header: &Header) -> Result<Sealer> {
-        let mut state = self.lock();
+        let mut state = self.current()?;
         let keys = &state.body.keys;
         let index = match keys.iter().position(|k| k.id == header.key_id) {
             Some(i) if keys[i].dataset == dataset => i,
@@ -629,7 +689,7 @@ impl Vault {
             operator,
             &Resource::dataset(dataset),
         )?;
-        let mut state = self.lock();
+        let (_writing, mut state) = self.writing()?;
         let mut next = state.body.clone();
         let time = now();
         let version = next
@@ -678,7 +738,7 @@ impl Vault {
     /// dataset has none and was never shredded.
     pub fn ensure_key(&self, operator: &Operator, dataset: &str) -> Result<KeyInfo> {
         {
-            let state = self.lock();
+            let state = self.current()?;
             let mut any = false;
             for k in state.body.keys.iter().filter(|k| k.dataset == dataset) {
                 any = true;
@@ -704,7 +764,7 @@ impl Vault {
             operator,
             &Resource::system(&self.config.system),
         )?;
-        let mut state = self.lock();
+        let (_writing, mut state) = self.writing()?;
         let mut next = state.body.clone();
         for i in 0..next.keys.len() {
             if next.keys[i].wrapped.is_none() {
@@ -763,7 +823,7 @@ impl Vault {
             operator,
             &Resource::dataset(dataset),
         )?;
-        let mut state = self.lock();
+        let (_writing, mut state) = self.writing()?;
         let mut next = state.body.clone();
         let time = now();
         let mut ids = Vec::new();
@@ -842,7 +902,7 @@ impl Vault {
 
     /// Every data key and the store's state (never key material).
     pub fn status(&self) -> Result<VaultStatus> {
-        let state = self.lock();
+        let state = self.current()?;
         let backups = store::backups(&self.config.dir)?.len();
         Ok(VaultStatus {
             master_key_id: state.body.master_key_id.clone(),
@@ -856,7 +916,7 @@ impl Vault {
 
     /// The keys of one dataset, oldest first.
     pub fn keys(&self, dataset: &str) -> Vec<KeyInfo> {
-        let state = self.lock();
+        let state = self.current().unwrap_or_else(|_| self.lock());
         state
             .body
             .keys
@@ -879,7 +939,7 @@ impl Vault {
     /// The wrapped form of a data key as the key store holds it (hex), if it still
     /// exists: for verifying that a shred left no copy behind.
     pub fn wrapped_key_hex(&self, key_id: &str) -> Option<String> {
-        let state = self.lock();
+        let state = self.current().unwrap_or_else(|_| self.lock());
         state
             .body
             .keys

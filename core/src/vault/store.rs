@@ -20,7 +20,11 @@
 //! wrap), so a wrapped key moved to another entry does not unwrap; the MAC over the
 //! whole body catches every other edit, a removed entry, or a store swapped in from
 //! another vault. Writes are crash-safe: a temporary file, fsync, rename over the
-//! old file, fsync of the directory. A shred rewrites the store and every backup
+//! old file, fsync of the directory. Many processes may use one vault: each write
+//! is a read-modify-write under the store's lock (`DIR/govdata.lock`, see
+//! [`crate::lock`]) from the state on disk at that moment, so no process ever
+//! writes over a key that another added; readers never need the lock, since the
+//! live file is only ever replaced whole. A shred rewrites the store and every backup
 //! without the destroyed keys and overwrites the old files' blocks with zeros.
 
 use super::keys::KeyProvider;
@@ -272,16 +276,68 @@ pub(crate) fn wipe_and_remove(path: &Path) -> Result<()> {
     }
 }
 
-/// Reads and authenticates the live store; removes a temporary file a crash left.
+/// Reads and authenticates the live store. Needs no lock: the live file is only ever
+/// replaced whole, by rename.
 pub(crate) fn load(dir: &Path, provider: &dyn KeyProvider) -> Result<Body> {
     let path = store_path(dir);
-    let tmp = temp_path(&path);
-    if tmp.exists() {
-        // An interrupted write: the rename never happened, so the live file is intact.
-        wipe_and_remove(&tmp)?;
-    }
     let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
     Body::open(&bytes, &path, provider)
+}
+
+/// Removes the temporary files that an interrupted write left (the rename never
+/// happened, so the live files are intact). Only the writer, holding the store's
+/// lock, may do this: another process's temporary file is its write in progress.
+pub(crate) fn clean_temps(dir: &Path) -> Result<()> {
+    let tmp = temp_path(&store_path(dir));
+    if tmp.exists() {
+        wipe_and_remove(&tmp)?;
+    }
+    let bdir = backup_dir(dir);
+    let entries = match fs::read_dir(&bdir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&bdir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&bdir, e))?;
+        if entry.file_name().to_string_lossy().ends_with(TEMP_SUFFIX) {
+            wipe_and_remove(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// What identifies one version of the live store file: a commit replaces the file by
+/// rename, so its identity changes with every commit by any process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    file: u64,
+    device: u64,
+    len: u64,
+    modified_ns: i128,
+}
+
+/// The stamp of the live store file, if there is one.
+pub(crate) fn stamp(dir: &Path) -> Option<Stamp> {
+    let m = fs::metadata(store_path(dir)).ok()?;
+    let modified_ns = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    #[cfg(unix)]
+    let (file, device) = {
+        use std::os::unix::fs::MetadataExt;
+        (m.ino(), m.dev())
+    };
+    #[cfg(not(unix))]
+    let (file, device) = (0, 0);
+    Some(Stamp {
+        file,
+        device,
+        len: m.len(),
+        modified_ns,
+    })
 }
 
 /// The generation recorded in the live store, without authenticating it (to detect a
@@ -311,8 +367,6 @@ pub(crate) fn backups(dir: &Path) -> Result<Vec<PathBuf>> {
             .and_then(|g| g.parse::<u64>().ok())
         {
             found.push((gen, entry.path()));
-        } else if name.ends_with(TEMP_SUFFIX) {
-            wipe_and_remove(&entry.path())?;
         }
     }
     found.sort();
