@@ -367,18 +367,21 @@ fn the_key_store_survives_an_interrupted_write() {
     let store = dir.join("keystore.json");
     let committed = std::fs::read(&store).unwrap();
     // A crash after the temporary file was (partly) written, before the rename: the
-    // live store is untouched, the debris is removed on open.
+    // live store is untouched. Opening reads it and leaves the debris alone (it could
+    // be another process's write in progress); the next writer, holding the store's
+    // lock, removes it.
     let tmp = dir.join("keystore.json.tmp");
     std::fs::write(&tmp, &committed[..committed.len() / 3]).unwrap();
     let v = reopen(&dir, &MASTER).unwrap();
-    assert!(!tmp.exists());
     assert_eq!(v.decrypt("hukou", Grade::L4, &record).unwrap(), b"durable");
+    assert!(tmp.exists());
     // A crash in a backup write leaves debris in the backup directory: cleaned too.
     let btmp = dir
         .join("backups")
         .join("keystore-00000000000000000099.json.tmp");
     std::fs::write(&btmp, b"{\"partial").unwrap();
     v.rotate_key(&admin(), "hukou").unwrap();
+    assert!(!tmp.exists());
     assert!(!btmp.exists());
     // A store damaged in place is refused, and the latest backup is a verified,
     // complete copy to restore from.
@@ -397,17 +400,60 @@ fn the_key_store_survives_an_interrupted_write() {
 }
 
 #[test]
-fn a_store_changed_by_another_process_is_not_overwritten() {
+fn a_store_changed_by_another_handle_is_read_again_and_nothing_is_overwritten() {
     let f = fixture("race", Suite::XChaCha20Poly1305);
     let dir = f.dir();
     let second = reopen(&dir, &MASTER).unwrap();
     second.rotate_key(&admin(), "hukou").unwrap();
-    // The first handle's view is stale: its write is refused, not lost over the other.
+    let by_second = second.encrypt("hukou", Grade::L4, b"second").unwrap();
+    // The first handle's view is stale: its write starts from the store on disk, so
+    // the other's key survives it.
+    f.vault.rotate_key(&admin(), "hukou").unwrap();
+    let keys = reopen(&dir, &MASTER).unwrap().keys("hukou");
+    assert_eq!(keys.len(), 3);
     assert_eq!(
-        f.vault.rotate_key(&admin(), "hukou").unwrap_err().code(),
-        "io"
+        keys.iter().map(|k| k.version).collect::<Vec<_>>(),
+        [1, 2, 3]
     );
-    assert_eq!(reopen(&dir, &MASTER).unwrap().keys("hukou").len(), 2);
+    // And it reads what the other wrote, and encrypts under the newest key.
+    assert_eq!(f.vault.decrypt("hukou", Grade::L4, &by_second).unwrap(), b"second");
+    // A shred by one handle is seen by the other at its next use.
+    second.shred(&admin(), "hukou").unwrap();
+    assert_eq!(
+        f.vault.encrypt("hukou", Grade::L4, b"late").unwrap_err().code(),
+        "key_destroyed"
+    );
+}
+
+#[test]
+fn a_writer_waits_for_the_key_store_lock_then_fails_with_store_locked() {
+    let f = fixture("locked", Suite::XChaCha20Poly1305);
+    let dir = f.dir();
+    // Another holder of the lock: an audit-log-style writer that never lets go.
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join(govdata::lock::LOCK_FILE))
+        .unwrap();
+    held.lock().unwrap();
+    let waiting = Vault::open(
+        VaultConfig::new(&dir).with_lock_wait(std::time::Duration::from_millis(200)),
+        Box::new(MasterKey::from_bytes(&MASTER).unwrap()),
+        engine(),
+    )
+    .unwrap();
+    let before = std::fs::read(dir.join("keystore.json")).unwrap();
+    let started = std::time::Instant::now();
+    let e = waiting.rotate_key(&admin(), "hukou").unwrap_err();
+    assert_eq!(e.code(), "store_locked");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    assert!(e.to_string().contains("key store"), "{e}");
+    // Nothing was written; reading and decrypting need no lock.
+    assert_eq!(std::fs::read(dir.join("keystore.json")).unwrap(), before);
+    let record = waiting.encrypt("hukou", Grade::L4, b"still works").unwrap();
+    assert_eq!(waiting.decrypt("hukou", Grade::L4, &record).unwrap(), b"still works");
+    held.unlock().unwrap();
+    waiting.rotate_key(&admin(), "hukou").unwrap();
 }
 
 #[test]
