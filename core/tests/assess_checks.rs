@@ -602,11 +602,14 @@ fn a_broken_chain_and_a_torn_tail() {
         ["unused_window_uncovered"]
     );
 
-    // A cut tail: torn without a checkpoint, tampering against one.
+    // A cut tail after a crash (no checkpoint left at close): torn without a
+    // checkpoint, tampering against one.
     let t = recent(example_inventory());
     finish(&t);
     let checkpoint = t.log.checkpoint();
     t.log.close().unwrap();
+    let head = std::fs::read(t.log_dir().join("audit.head")).unwrap();
+    std::fs::remove_file(t.log_dir().join("audit.head")).unwrap();
     let seg = segments(&t.log_dir()).pop().unwrap();
     let len = std::fs::metadata(&seg).unwrap().len();
     std::fs::OpenOptions::new()
@@ -630,6 +633,13 @@ fn a_broken_chain_and_a_torn_tail() {
         a.sources.audit.as_ref().unwrap().checkpoint_seq,
         Some(checkpoint.seq())
     );
+    // After a clean close the writer's own checkpoint is in the directory: the same
+    // cut is tampering without one of the reader's.
+    std::fs::write(t.log_dir().join("audit.head"), head).unwrap();
+    let evidence = AuditEvidence::read_dir(t.log_dir(), &key, None).unwrap();
+    let a = run(&example_inventory(), Some(&evidence), None);
+    assert_eq!(of(&a, "audit_chain_broken").len(), 1);
+    assert!(of(&a, "audit_torn_tail").is_empty());
 }
 
 #[test]

@@ -164,6 +164,7 @@ fn torn_last_record_at_every_offset() {
         log.append(&sample_event(i)).unwrap();
     }
     drop(log);
+    as_after_a_crash(base.path());
     let files = snapshot(base.path());
     let si = files
         .iter()
@@ -241,6 +242,38 @@ fn torn_last_record_at_every_offset() {
     }
 }
 
+/// The same cut after a clean close is no crash: the writer acknowledged the record
+/// and left its checkpoint, so the cut is tampering, found without any checkpoint of
+/// the reader's own.
+#[test]
+fn a_record_cut_after_a_clean_close_is_tampering() {
+    let dir = TempDir::new("cut-after-close");
+    let log = AuditLog::open(dir.path(), key(), options(SyncMode::Always)).unwrap();
+    for i in 0..5 {
+        log.append(&sample_event(i)).unwrap();
+    }
+    log.close().unwrap();
+    drop(log);
+    let files = snapshot(dir.path());
+    let (name, seg) = files.iter().find(|(n, _)| n.starts_with("seg-")).unwrap();
+    let (off, _, _, seq) = *frames(seg).last().unwrap();
+    assert_eq!(seq, 5);
+    let mut cut = seg.clone();
+    cut[off..].fill(0);
+    std::fs::write(dir.join(name), &cut).unwrap();
+    let e = AuditLog::verify_dir(dir.path(), &key(), None).unwrap_err();
+    assert_eq!(e.code(), "audit_tampered");
+    assert!(e.to_string().contains("audit.head"), "{e}");
+    // A damaged head is tampering too, never a reason to skip the check.
+    std::fs::write(dir.join(name), seg).unwrap();
+    AuditLog::verify_dir(dir.path(), &key(), None).unwrap();
+    std::fs::write(dir.join("audit.head"), b"gdaudit1:00:1:00:00\n").unwrap();
+    assert_eq!(
+        AuditLog::verify_dir(dir.path(), &key(), None).unwrap_err().code(),
+        "audit_tampered"
+    );
+}
+
 /// A crash while a new segment's header was being written.
 #[test]
 fn torn_segment_header_recovers() {
@@ -251,6 +284,7 @@ fn torn_segment_header_recovers() {
     }
     let last = log.last_seq();
     drop(log);
+    as_after_a_crash(dir.path());
     let segs: Vec<_> = snapshot(dir.path())
         .into_iter()
         .filter(|(n, _)| n.starts_with("seg-"))
@@ -268,6 +302,7 @@ fn torn_segment_header_recovers() {
         assert_eq!(log.append(&sample_event(1)).unwrap(), sealed_last + 1);
         log.verify().unwrap();
         drop(log);
+        as_after_a_crash(dir.path());
         std::fs::write(dir.join(name), &bytes[..112]).unwrap();
     }
 }

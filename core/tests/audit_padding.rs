@@ -150,6 +150,7 @@ fn a_torn_record_inside_the_padding_is_cut() {
         log.append(&sample_event(i)).unwrap();
     }
     drop(log);
+    as_after_a_crash(dir.path());
     let files = snapshot(dir.path());
     let si = files
         .iter()
@@ -192,6 +193,7 @@ fn zeros_inside_the_records_are_tampering() {
     }
     let checkpoint = log.checkpoint();
     drop(log);
+    as_after_a_crash(dir.path());
     let files = snapshot(dir.path());
     let si = files
         .iter()
@@ -256,6 +258,7 @@ fn zeros_inside_the_records_are_tampering() {
         log.append(&sample_event(i)).unwrap();
     }
     drop(log);
+    as_after_a_crash(dir.path());
     let mut f = snapshot(dir.path());
     let si = f.iter().position(|(n, _)| n.starts_with("seg-")).unwrap();
     let last_sealed = frames(&f[si].1).last().unwrap().3;
@@ -277,6 +280,7 @@ fn a_roll_stopped_before_the_cut_is_finished_at_open() {
         log.append(&sample_event(i)).unwrap();
     }
     drop(log);
+    as_after_a_crash(dir.path());
     let mut f = snapshot(dir.path());
     let seg_names: Vec<String> = f
         .iter()

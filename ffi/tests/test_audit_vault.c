@@ -217,6 +217,27 @@ static void test_audit_open(void) {
     CHECK(audit == SENTINEL_AUDIT);
 }
 
+/* One writer at a time: a second opener waits, then gets GD_ERR_STORE_LOCKED naming
+ * the holder (this process) and its handle is untouched; once the holder is freed the
+ * log opens at once. */
+static void test_audit_lock(void) {
+    char dir[512];
+    path_in(dir, sizeof dir, "audit-lock");
+    gd_audit *first = NULL;
+    CHECK_RC(gd_audit_open(dir, audit_key, sizeof audit_key, GD_SYNC_ALWAYS, &first), GD_OK);
+    gd_audit *second = SENTINEL_AUDIT;
+    CHECK_RC(gd_audit_open_wait(dir, audit_key, sizeof audit_key, GD_SYNC_ALWAYS, 200, &second), GD_ERR_STORE_LOCKED);
+    CHECK(second == SENTINEL_AUDIT);
+    char holder[64];
+    snprintf(holder, sizeof holder, "process %ld", (long)getpid());
+    CHECK(strstr(last_error(), holder) != NULL);
+    CHECK(strstr(last_error(), dir) != NULL);
+    gd_audit_free(first);
+    second = NULL;
+    CHECK_RC(gd_audit_open_wait(dir, audit_key, sizeof audit_key, GD_SYNC_ALWAYS, 0, &second), GD_OK);
+    gd_audit_free(second);
+}
+
 static void test_audit_with_engine(void) {
     char dir[512];
     path_in(dir, sizeof dir, "audit");
@@ -766,6 +787,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof master_key; i++) master_key[i] = (uint8_t)(200 - i);
 
     test_audit_open();
+    test_audit_lock();
     test_audit_with_engine();
 
     /* The vault, deciding with an engine that records into an audit log. */

@@ -33,6 +33,8 @@ pub(crate) const MAX_PAYLOAD: usize = 16 << 20;
 pub(crate) const KIND_RECORD: u8 = 1;
 pub(crate) const KIND_SEAL: u8 = 2;
 pub(crate) const META_FILE: &str = "audit.meta";
+/// The checkpoint a writer leaves when it closes the log (see `AuditLog::close`).
+pub(crate) const HEAD_FILE: &str = "audit.head";
 pub(crate) const BACKUPS_FILE: &str = "audit.backups";
 pub(crate) const TORN_DIR: &str = "torn";
 

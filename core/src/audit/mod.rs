@@ -67,7 +67,7 @@ use crate::model::{Action, Inventory};
 use crypto::{ct_eq, label, parse_hash, Hash, Mac32};
 use format::{
     encode_frame, segment_name, sync_dir, Header, Meta, Seal, FRAME_OVERHEAD, HEADER_LEN,
-    KIND_RECORD, MAX_PAYLOAD, META_FILE, SEAL_FRAME_LEN, TORN_DIR,
+    HEAD_FILE, KIND_RECORD, MAX_PAYLOAD, META_FILE, SEAL_FRAME_LEN, TORN_DIR,
 };
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -1186,8 +1186,9 @@ impl AuditLog {
     /// Syncs and closes the log: later appends are `audit_unavailable` (so an engine
     /// with this log attached then denies every request it must record).
     ///
-    /// Closing lets go of the directory's lock, so that another process can open the
-    /// log for writing at once.
+    /// Closing leaves the checkpoint of every record acknowledged in the directory
+    /// (`audit.head`), which readers verify against, and lets go of the directory's
+    /// lock, so that another process can open the log for writing at once.
     pub fn close(&self) -> Result<()> {
         let r = self.sync();
         let mut w = self.lock();
@@ -1195,9 +1196,24 @@ impl AuditLog {
         w.stop_extend();
         w.stop_next();
         drop(w);
+        let r = r.and_then(|()| self.leave_head());
         // Whatever the sync said, nothing more is written: the lock can go.
         self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
         r
+    }
+
+    /// Leaves the checkpoint of every record acknowledged so far in the directory
+    /// (`audit.head`), once they are all durable: a reader that holds no checkpoint
+    /// of its own verifies against it, so that a log cut back below what its writer
+    /// acknowledged is found as tampering rather than read as a torn tail.
+    fn leave_head(&self) -> Result<()> {
+        let w = self.lock();
+        if w.poisoned.is_some() || w.synced_seq + 1 < w.next_seq {
+            return Ok(());
+        }
+        drop(w);
+        let text = format!("{}\n", self.checkpoint());
+        format::write_atomic(&self.dir, HEAD_FILE, text.as_bytes())
     }
 
     /// The sequence number of the last record appended (0 when there is none).
@@ -1246,6 +1262,13 @@ impl AuditLog {
 
     /// Verifies the log in `dir` without opening it for writing (a log another process
     /// writes, a backup). A torn tail is reported, not cut.
+    ///
+    /// Without a `checkpoint`, the log is checked against the one its last writer
+    /// left when it closed the log (`audit.head`, see [`AuditLog::close`]): a log that
+    /// ends before a record its writer acknowledged, or whose chain differs there, is
+    /// `audit_tampered`, not a torn tail. A checkpoint kept outside the log (another
+    /// host, a ticket) is stronger still: whoever can delete records can delete that
+    /// file too.
     pub fn verify_dir(
         dir: impl AsRef<Path>,
         key: &SealingKey,
@@ -1253,16 +1276,29 @@ impl AuditLog {
     ) -> Result<VerifyReport> {
         let dir = dir.as_ref();
         let (meta, mac) = Meta::read(dir, key)?;
-        scan::walk(
+        if checkpoint.is_some() {
+            return scan::walk(
+                &scan::Walk {
+                    dir,
+                    meta: &meta,
+                    mac: &mac,
+                    limit: None,
+                    checkpoint,
+                },
+                None,
+            );
+        }
+        let stored = stored_head(dir, &meta, &mac)?;
+        against_stored(scan::walk(
             &scan::Walk {
                 dir,
                 meta: &meta,
                 mac: &mac,
                 limit: None,
-                checkpoint,
+                checkpoint: stored.as_ref(),
             },
             None,
-        )
+        ))
     }
 
     /// Reads every record of the log in `dir` in order, verifying as it goes, without
@@ -1274,17 +1310,18 @@ impl AuditLog {
     ) -> Result<VerifyReport> {
         let dir = dir.as_ref();
         let (meta, mac) = Meta::read(dir, key)?;
+        let stored = stored_head(dir, &meta, &mac)?;
         let mut cb = |seq: u64, p: &[u8]| f(record::decode_payload(seq, p)?);
-        scan::walk(
+        against_stored(scan::walk(
             &scan::Walk {
                 dir,
                 meta: &meta,
                 mac: &mac,
                 limit: None,
-                checkpoint: None,
+                checkpoint: stored.as_ref(),
             },
             Some(&mut cb),
-        )
+        ))
     }
 
     /// Reads every record in order (verifying each); the way workflows rebuild their
@@ -1375,11 +1412,49 @@ impl crate::vault::KeyEventSink for AuditLog {
 
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        let _ = self.sync();
+        let synced = self.sync();
         let mut w = self.lock();
         w.stop_extend();
         w.stop_next();
+        let open = !w.closed;
+        drop(w);
+        if open && synced.is_ok() {
+            // Best effort: a missing head only means less to check the log against.
+            let _ = self.leave_head();
+        }
     }
+}
+
+/// The checkpoint the log's last writer left at close, if any, authenticated.
+fn stored_head(dir: &Path, meta: &Meta, mac: &Mac32) -> Result<Option<Checkpoint>> {
+    let path = dir.join(HEAD_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let damaged = || Error::AuditTampered {
+        seq: 0,
+        message: format!(
+            "the checkpoint its writer left at close (`{HEAD_FILE}`) is damaged or not this log's"
+        ),
+    };
+    let cp: Checkpoint = text.parse().map_err(|_| damaged())?;
+    cp.check(mac, &meta.log_id).map_err(|_| damaged())?;
+    Ok(Some(cp))
+}
+
+/// A walk's outcome against the stored head, saying where the checkpoint came from.
+fn against_stored(r: Result<VerifyReport>) -> Result<VerifyReport> {
+    r.map_err(|e| match e {
+        Error::AuditTampered { seq, message } => Error::AuditTampered {
+            seq,
+            message: format!(
+                "{message} (against the checkpoint its writer left at close in `{HEAD_FILE}`)"
+            ),
+        },
+        other => other,
+    })
 }
 
 #[cfg(test)]

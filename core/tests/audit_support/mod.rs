@@ -128,6 +128,16 @@ pub fn data_end(bytes: &[u8]) -> usize {
 }
 
 /// Every file of a log directory, by name.
+/// Makes a log closed in a test look as a crash leaves it: a writer that was killed
+/// left no checkpoint of what it acknowledged (`audit.head`, written at close).
+pub fn as_after_a_crash(dir: &Path) {
+    match std::fs::remove_file(dir.join("audit.head")) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("{e}"),
+    }
+}
+
 pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap()
