@@ -131,6 +131,15 @@ provokes('request_invalid', 'malformed requests, in every entry point', async ()
   await rejectsCode(engine.allowedResources('zhang.san', 'grant_superadmin', ['hukou']), 'request_invalid')
 })
 
+provokes('store_locked', 'a second writer of one audit log directory, past its wait', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-locked-'))
+  const holder = new govdata.AuditLog(path.join(dir, 'audit'), Buffer.alloc(32))
+  throwsCode(() => new govdata.AuditLog(path.join(dir, 'audit'), Buffer.alloc(32), { lockWaitMs: 50 }), 'store_locked')
+  holder.close()
+  new govdata.AuditLog(path.join(dir, 'audit'), Buffer.alloc(32), { lockWaitMs: 0 }).close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
 provokes('io', 'a policy directory or inventory file that does not exist', () => {
   throwsCode(() => new Engine({ policies: path.join(os.tmpdir(), 'govdata-no-such-dir') }), 'io')
   throwsCode(() => new Engine({ inventory: path.join(os.tmpdir(), 'govdata-no-such-file.json') }), 'io')

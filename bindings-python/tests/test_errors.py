@@ -104,6 +104,14 @@ def test_io(tmp_path):
     _raises(govdata.IoError, "io", govdata.Engine, policies=tmp_path / "missing-dir")
 
 
+def test_store_locked(tmp_path):
+    holder = govdata.AuditLog(tmp_path / "audit", key=bytes(32))
+    err = _raises(govdata.StoreLockedError, "store_locked", govdata.AuditLog, tmp_path / "audit", key=bytes(32), lock_wait=0.05)
+    assert "audit log" in str(err)
+    holder.close()
+    govdata.AuditLog(tmp_path / "audit", key=bytes(32), lock_wait=0).close()
+
+
 def test_internal_error_is_never_a_panic_exception():
     err = _raises(govdata.InternalError, "internal", govdata._native._panic_for_test)
     assert "panic" in str(err)
@@ -222,6 +230,7 @@ def test_every_reachable_code_is_tested_above():
         "access_denied",
         "workflow_invalid",
         "io",
+        "store_locked",
         "internal",
     }
     assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

@@ -1,0 +1,480 @@
+//! `govdata.toml`: where every part of a node lives and where its secrets are read
+//! from — never the secrets themselves.
+//!
+//! ```toml
+//! node_id = "etl-01"                    # names this node in its records and status
+//!
+//! [policies]
+//! dirs = ["policies/city"]              # the default pack when absent; extra packs add to it
+//!
+//! [inventory]
+//! file = "inventory.json"               # the example city when absent
+//!
+//! [audit]                               # no audit log when absent
+//! dir = "/var/lib/govdata/audit/etl-01"
+//! key_file = "/etc/govdata/seal.key"    # 32 raw bytes, readable by its owner only
+//! # key_env = "GOVDATA_SEALING_KEY"     # or: an environment variable of 64 hex digits
+//! sync = "always"                       # always | batch | none
+//! suite = "sha256"                      # sha256 | sm3 (a new log; an existing one keeps its own)
+//! scope = "all"                         # all | required
+//! lock_wait_ms = 5000                   # wait for another writer, then store_locked
+//!
+//! [vault]                               # no vault when absent
+//! dir = "/var/lib/govdata/vault"
+//! master_key_file = "/etc/govdata/master.key"
+//! # master_key_env = "GOVDATA_MASTER_KEY"
+//! suite = "xchacha20poly1305"           # what new data is encrypted with: or sm4-gcm
+//! system = "platform"                   # the system whose keys the store-wide operations manage
+//! lock_wait_ms = 5000
+//!
+//! [procedures]                          # sharing (Art. 14) and destruction (Art. 15)
+//! conformity_check_days = 2             # working days of each review
+//! provider_reply_days = 5
+//! provider_reply_off_platform_days = 10
+//! destruction_approval_valid_days = 30
+//! holidays = ["2026-10-01"]             # the working calendar: days off on weekdays
+//! workdays = ["2026-10-10"]             # and working weekend days
+//! utc_offset_minutes = 480
+//! ```
+//!
+//! Relative paths are read from the file's own directory. Every error names what is
+//! wrong: an unknown key (`config_invalid` naming it), a missing file (`io` naming the
+//! path), a key file that others may read (`config_invalid`), or a secret written into
+//! the file itself (`config_invalid`: give a file or an environment variable instead).
+//! It decides nothing and opens nothing: [`super::Platform`] does.
+
+use crate::audit::{Date, HashSuite, RecordScope, SealingKey, SyncMode};
+use crate::error::{Error, Result};
+use crate::vault::{MasterKey, Suite};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The environment variable that names the configuration file of the command line.
+pub const CONFIG_ENV: &str = "GOVDATA_CONFIG";
+
+/// Keys that would hold a secret in the file itself.
+const SECRET_KEYS: &[&str] = &[
+    "key",
+    "sealing_key",
+    "master_key",
+    "secret",
+    "password",
+];
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::ConfigInvalid {
+        message: message.into(),
+    }
+}
+
+/// A parsed and checked `govdata.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformConfig {
+    /// Where the file was read from (relative paths were resolved against its
+    /// directory); `None` for a configuration built in code.
+    pub source: Option<PathBuf>,
+    /// The node's id.
+    pub node_id: String,
+    /// Policy directories (the default pack when empty).
+    pub policies: Vec<PathBuf>,
+    /// The inventory file (the example city when `None`).
+    pub inventory: Option<PathBuf>,
+    /// The audit log, if the node keeps one.
+    pub audit: Option<AuditConfig>,
+    /// The vault, if the node has one.
+    pub vault: Option<VaultSection>,
+    /// The procedures' deadlines and calendar.
+    pub procedures: ProceduresConfig,
+}
+
+/// Where a secret is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file holding the 32 raw bytes, readable by its owner only.
+    File(PathBuf),
+    /// An environment variable holding 64 hexadecimal digits.
+    Env(String),
+}
+
+impl SecretSource {
+    /// The 32 bytes of the secret.
+    pub fn read(&self) -> Result<Zeroizing<Vec<u8>>> {
+        match self {
+            SecretSource::File(path) => {
+                check_private(path)?;
+                let bytes =
+                    Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+                Ok(bytes)
+            }
+            SecretSource::Env(var) => {
+                let text = Zeroizing::new(std::env::var(var).map_err(|_| Error::KeyInvalid {
+                    message: format!("the environment variable `{var}` is not set or not unicode"),
+                })?);
+                let bytes = hex::decode(text.trim()).map_err(|_| Error::KeyInvalid {
+                    message: format!(
+                        "the environment variable `{var}` must hold 64 hexadecimal digits"
+                    ),
+                })?;
+                Ok(Zeroizing::new(bytes))
+            }
+        }
+    }
+
+    /// The audit log's sealing key from this source.
+    pub fn sealing_key(&self) -> Result<SealingKey> {
+        match self {
+            SecretSource::File(path) => {
+                check_private(path)?;
+                SealingKey::from_file(path)
+            }
+            SecretSource::Env(_) => SealingKey::from_slice(&self.read()?),
+        }
+    }
+
+    /// The vault's master key from this source, wrapping with `suite`.
+    pub fn master_key(&self, suite: Suite) -> Result<MasterKey> {
+        match self {
+            SecretSource::File(path) => {
+                check_private(path)?;
+                MasterKey::from_file(path, suite)
+            }
+            SecretSource::Env(var) => MasterKey::from_env(var, suite),
+        }
+    }
+}
+
+/// A key file must not be readable or writable by anyone but its owner.
+fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(invalid(format!(
+                "key file `{}` may be read or written by others (mode {:o}); make it readable by its owner only (chmod 600)",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The `[audit]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The log's directory.
+    pub dir: PathBuf,
+    /// Where the sealing key is read from.
+    pub key: SecretSource,
+    /// When an append is on disk.
+    pub sync: SyncMode,
+    /// The hash suite of a new log.
+    pub suite: HashSuite,
+    /// Which decisions are recorded.
+    pub scope: RecordScope,
+    /// How long opening waits for another writer.
+    pub lock_wait: Duration,
+}
+
+/// The `[vault]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultSection {
+    /// The vault directory.
+    pub dir: PathBuf,
+    /// Where the master key is read from.
+    pub master_key: SecretSource,
+    /// The suite new data is encrypted with.
+    pub suite: Option<Suite>,
+    /// The system whose keys the store-wide operations manage.
+    pub system: Option<String>,
+    /// How long a write waits for another process's.
+    pub lock_wait: Duration,
+}
+
+/// The `[procedures]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProceduresConfig {
+    /// Working days of the conformity check (default 2).
+    pub conformity_check_days: Option<u32>,
+    /// Working days of the provider's reply (default 5).
+    pub provider_reply_days: Option<u32>,
+    /// Working days of the reply for data not yet on the platform (default 10).
+    pub provider_reply_off_platform_days: Option<u32>,
+    /// Days a destruction approval stays valid (default 30).
+    pub destruction_approval_valid_days: Option<u32>,
+    /// Weekdays that are not working days.
+    pub holidays: Vec<Date>,
+    /// Weekend days that are working days.
+    pub workdays: Vec<Date>,
+    /// The calendar's offset from UTC in minutes (default 480, China Standard Time).
+    pub utc_offset_minutes: Option<i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    node_id: Option<String>,
+    policies: Option<RawPolicies>,
+    inventory: Option<RawInventory>,
+    audit: Option<RawAudit>,
+    vault: Option<RawVault>,
+    procedures: Option<RawProcedures>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicies {
+    #[serde(default)]
+    dirs: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInventory {
+    file: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    dir: PathBuf,
+    key_file: Option<PathBuf>,
+    key_env: Option<String>,
+    sync: Option<String>,
+    suite: Option<String>,
+    scope: Option<String>,
+    lock_wait_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVault {
+    dir: PathBuf,
+    master_key_file: Option<PathBuf>,
+    master_key_env: Option<String>,
+    suite: Option<String>,
+    system: Option<String>,
+    lock_wait_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcedures {
+    conformity_check_days: Option<u32>,
+    provider_reply_days: Option<u32>,
+    provider_reply_off_platform_days: Option<u32>,
+    destruction_approval_valid_days: Option<u32>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default)]
+    workdays: Vec<String>,
+    utc_offset_minutes: Option<i32>,
+}
+
+/// Finds a key that would hold a secret, anywhere in the document.
+fn find_secret(table: &toml::Table, path: &str) -> Option<String> {
+    for (k, v) in table {
+        let here = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        if SECRET_KEYS.contains(&k.as_str()) {
+            return Some(here);
+        }
+        if let toml::Value::Table(t) = v {
+            if let Some(found) = find_secret(t, &here) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn secret(
+    section: &str,
+    file: Option<PathBuf>,
+    env: Option<String>,
+    file_key: &str,
+    env_key: &str,
+    base: &Path,
+) -> Result<SecretSource> {
+    match (file, env) {
+        (Some(f), None) => Ok(SecretSource::File(resolve(base, f))),
+        (None, Some(e)) if !e.is_empty() => Ok(SecretSource::Env(e)),
+        (None, Some(_)) => Err(invalid(format!("`{section}.{env_key}` is empty"))),
+        (Some(_), Some(_)) => Err(invalid(format!(
+            "`[{section}]` names both `{file_key}` and `{env_key}`: give one"
+        ))),
+        (None, None) => Err(invalid(format!(
+            "`[{section}]` needs `{file_key}` (a key file) or `{env_key}` (an environment variable)"
+        ))),
+    }
+}
+
+fn resolve(base: &Path, p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        p
+    } else {
+        base.join(p)
+    }
+}
+
+fn parse_in<T: std::str::FromStr>(key: &str, value: Option<String>) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|e| invalid(format!("`{key}`: {e}")))
+        })
+        .transpose()
+}
+
+fn dates(key: &str, values: Vec<String>) -> Result<Vec<Date>> {
+    values
+        .iter()
+        .map(|d| Date::parse(d).map_err(|e| invalid(format!("`{key}`: {e}"))))
+        .collect()
+}
+
+impl PlatformConfig {
+    /// A configuration of nothing but an id: the default pack and the example city,
+    /// no log, no vault.
+    pub fn new(node_id: impl Into<String>) -> PlatformConfig {
+        PlatformConfig {
+            source: None,
+            node_id: node_id.into(),
+            policies: Vec::new(),
+            inventory: None,
+            audit: None,
+            vault: None,
+            procedures: ProceduresConfig::default(),
+        }
+    }
+
+    /// Reads and checks `govdata.toml` at `path`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<PlatformConfig> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut config = PlatformConfig::from_toml_str(&text, base).map_err(|e| match e {
+            Error::ConfigInvalid { message } => invalid(format!("`{}`: {message}", path.display())),
+            other => other,
+        })?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses and checks a configuration whose relative paths are read from `base`.
+    pub fn from_toml_str(text: &str, base: &Path) -> Result<PlatformConfig> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
+        if let Some(key) = find_secret(&table, "") {
+            return Err(invalid(format!(
+                "`{key}` would hold a secret in the file itself: name a key file (`key_file`, `master_key_file`) or an environment variable (`key_env`, `master_key_env`) instead"
+            )));
+        }
+        let raw: RawFile = toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
+        let node_id = raw
+            .node_id
+            .ok_or_else(|| invalid("`node_id` is missing: name this node"))?;
+        if node_id.is_empty() || node_id.chars().any(|c| c.is_control() || c == '/') {
+            return Err(invalid(format!(
+                "`node_id` `{}` must be a non-empty name without `/` or control characters",
+                node_id.escape_debug()
+            )));
+        }
+        let policies: Vec<PathBuf> = raw
+            .policies
+            .map(|p| p.dirs)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| resolve(base, d))
+            .collect();
+        for d in &policies {
+            if !d.is_dir() {
+                return Err(Error::io(
+                    d,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such policy directory"),
+                ));
+            }
+        }
+        let inventory = raw.inventory.map(|i| resolve(base, i.file));
+        if let Some(f) = &inventory {
+            if !f.is_file() {
+                return Err(Error::io(
+                    f,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such inventory file"),
+                ));
+            }
+        }
+        let audit = raw
+            .audit
+            .map(|a| -> Result<AuditConfig> {
+                Ok(AuditConfig {
+                    dir: resolve(base, a.dir),
+                    key: secret("audit", a.key_file, a.key_env, "key_file", "key_env", base)?,
+                    sync: parse_in("audit.sync", a.sync)?.unwrap_or_default(),
+                    suite: parse_in("audit.suite", a.suite)?.unwrap_or(HashSuite::Sha256),
+                    scope: parse_in("audit.scope", a.scope)?.unwrap_or(RecordScope::All),
+                    lock_wait: a
+                        .lock_wait_ms
+                        .map_or(crate::lock::DEFAULT_LOCK_WAIT, Duration::from_millis),
+                })
+            })
+            .transpose()?;
+        let vault = raw
+            .vault
+            .map(|v| -> Result<VaultSection> {
+                Ok(VaultSection {
+                    dir: resolve(base, v.dir),
+                    master_key: secret(
+                        "vault",
+                        v.master_key_file,
+                        v.master_key_env,
+                        "master_key_file",
+                        "master_key_env",
+                        base,
+                    )?,
+                    suite: parse_in("vault.suite", v.suite)?,
+                    system: v.system,
+                    lock_wait: v
+                        .lock_wait_ms
+                        .map_or(crate::lock::DEFAULT_LOCK_WAIT, Duration::from_millis),
+                })
+            })
+            .transpose()?;
+        let procedures = match raw.procedures {
+            None => ProceduresConfig::default(),
+            Some(p) => ProceduresConfig {
+                conformity_check_days: p.conformity_check_days,
+                provider_reply_days: p.provider_reply_days,
+                provider_reply_off_platform_days: p.provider_reply_off_platform_days,
+                destruction_approval_valid_days: p.destruction_approval_valid_days,
+                holidays: dates("procedures.holidays", p.holidays)?,
+                workdays: dates("procedures.workdays", p.workdays)?,
+                utc_offset_minutes: p.utc_offset_minutes,
+            },
+        };
+        Ok(PlatformConfig {
+            source: None,
+            node_id,
+            policies,
+            inventory,
+            audit,
+            vault,
+            procedures,
+        })
+    }
+}
