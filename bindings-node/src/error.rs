@@ -78,6 +78,7 @@ fn js_code(code: govdata::error::ErrorCode) -> &'static str {
         C::WorkflowInvalid => "workflow_invalid",
         C::Io => "io",
         C::StoreLocked => "store_locked",
+        C::ConfigInvalid => "config_invalid",
     }
 }
 

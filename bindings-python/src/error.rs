@@ -122,6 +122,12 @@ create_exception!(
 );
 create_exception!(
     govdata,
+    ConfigInvalidError,
+    GovdataError,
+    "A configuration file is invalid: an unknown key, a secret written into it, a key file others may read (`config_invalid`)."
+);
+create_exception!(
+    govdata,
     InternalError,
     GovdataError,
     "A defect inside govdata (a panic) stopped the operation; nothing was applied (`internal`)."
@@ -151,6 +157,7 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         ErrorCode::WorkflowInvalid => py.get_type::<WorkflowInvalidError>(),
         ErrorCode::Io => py.get_type::<IoError>(),
         ErrorCode::StoreLocked => py.get_type::<StoreLockedError>(),
+        ErrorCode::ConfigInvalid => py.get_type::<ConfigInvalidError>(),
     }
 }
 

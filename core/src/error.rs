@@ -123,6 +123,13 @@ pub enum Error {
         /// How long the caller waited.
         waited_ms: u64,
     },
+    /// A configuration file (`govdata.toml`) is invalid: an unknown key, a value of the
+    /// wrong kind, a secret written into the file, a key file others may read.
+    #[error("invalid configuration: {message}")]
+    ConfigInvalid {
+        /// What is wrong, naming the key or the path.
+        message: String,
+    },
     /// An operating-system I/O error.
     #[error("i/o error on `{path}`: {source}")]
     Io {
@@ -194,6 +201,7 @@ pub const ERROR_CODES: &[&str] = &[
     "workflow_invalid",
     "io",
     "store_locked",
+    "config_invalid",
 ];
 
 /// The stable codes of [`Error`] as an enum.
@@ -238,6 +246,8 @@ pub enum ErrorCode {
     Io,
     /// `store_locked`
     StoreLocked,
+    /// `config_invalid`
+    ConfigInvalid,
 }
 
 impl ErrorCode {
@@ -261,6 +271,7 @@ impl ErrorCode {
         ErrorCode::WorkflowInvalid,
         ErrorCode::Io,
         ErrorCode::StoreLocked,
+        ErrorCode::ConfigInvalid,
     ];
 
     /// The code string.
@@ -284,6 +295,7 @@ impl ErrorCode {
             ErrorCode::WorkflowInvalid => "workflow_invalid",
             ErrorCode::Io => "io",
             ErrorCode::StoreLocked => "store_locked",
+            ErrorCode::ConfigInvalid => "config_invalid",
         }
     }
 }
@@ -321,6 +333,7 @@ impl Error {
             Error::WorkflowInvalid { .. } => ErrorCode::WorkflowInvalid,
             Error::Io { .. } => ErrorCode::Io,
             Error::StoreLocked { .. } => ErrorCode::StoreLocked,
+            Error::ConfigInvalid { .. } => ErrorCode::ConfigInvalid,
         }
     }
 

@@ -78,6 +78,9 @@ pub enum gd_status {
     /// Core `store_locked`: another process writes the store (an audit log directory,
     /// a key store) and did not let go within the wait; nothing was written.
     GD_ERR_STORE_LOCKED = 117,
+    /// Core `config_invalid`: a configuration file is invalid (an unknown key, a
+    /// secret written into it, a key file others may read).
+    GD_ERR_CONFIG_INVALID = 118,
 }
 
 impl gd_status {
@@ -110,6 +113,7 @@ impl gd_status {
         gd_status::GD_ERR_IO,
         gd_status::GD_ERR_ACCESS_DENIED,
         gd_status::GD_ERR_STORE_LOCKED,
+        gd_status::GD_ERR_CONFIG_INVALID,
     ];
 
     /// The whole mapping: the status's C name and, for the statuses that mirror a
@@ -146,6 +150,7 @@ impl gd_status {
             GD_ERR_IO => (c"GD_ERR_IO", Some(c"io")),
             GD_ERR_ACCESS_DENIED => (c"GD_ERR_ACCESS_DENIED", Some(c"access_denied")),
             GD_ERR_STORE_LOCKED => (c"GD_ERR_STORE_LOCKED", Some(c"store_locked")),
+            GD_ERR_CONFIG_INVALID => (c"GD_ERR_CONFIG_INVALID", Some(c"config_invalid")),
         }
     }
 

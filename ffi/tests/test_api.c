@@ -130,6 +130,7 @@ static void test_version_and_statuses(void) {
         { GD_ERR_IO, "GD_ERR_IO", "io" },
         { GD_ERR_ACCESS_DENIED, "GD_ERR_ACCESS_DENIED", "access_denied" },
         { GD_ERR_STORE_LOCKED, "GD_ERR_STORE_LOCKED", "store_locked" },
+        { GD_ERR_CONFIG_INVALID, "GD_ERR_CONFIG_INVALID", "config_invalid" },
     };
     int named = 0;
     for (int s = -5; s < 300; s++) {

@@ -57,6 +57,7 @@ from ._native import (
     InventoryInvalidError,
     IoError,
     StoreLockedError,
+    ConfigInvalidError,
     KeyDestroyedError,
     KeyInvalidError,
     AccessDeniedError,
@@ -132,6 +133,7 @@ ERRORS_BY_CODE = {
         WorkflowInvalidError,
         IoError,
         StoreLockedError,
+        ConfigInvalidError,
         InternalError,
     )
 }
@@ -179,6 +181,7 @@ __all__ = [
     "InventoryInvalidError",
     "IoError",
     "StoreLockedError",
+    "ConfigInvalidError",
     "KeyDestroyedError",
     "KeyInfoDict",
     "KeyInvalidError",

@@ -429,5 +429,8 @@ class IoError(GovdataError):
 class StoreLockedError(GovdataError):
     code: ClassVar[Literal["store_locked"]]
 
+class ConfigInvalidError(GovdataError):
+    code: ClassVar[Literal["config_invalid"]]
+
 class InternalError(GovdataError):
     code: ClassVar[Literal["internal"]]

@@ -61,6 +61,7 @@ ErrorCode = Literal[
     "workflow_invalid",
     "io",
     "store_locked",
+    "config_invalid",
     "internal",
 ]
 

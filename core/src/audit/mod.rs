@@ -133,6 +133,19 @@ pub enum RecordScope {
     Required,
 }
 
+impl FromStr for RecordScope {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "all" => Ok(RecordScope::All),
+            "required" => Ok(RecordScope::Required),
+            other => Err(Error::request(format!(
+                "unknown record scope `{other}`, expected one of: all, required"
+            ))),
+        }
+    }
+}
+
 impl RecordScope {
     /// Whether a decision on `action` that came out `allowed` is recorded.
     pub fn records(self, action: Action, allowed: bool) -> bool {

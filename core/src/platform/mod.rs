@@ -1,0 +1,258 @@
+//! The composition root: one node of the platform, opened from one `govdata.toml`.
+//!
+//! [`Platform`] owns the parts a node runs — the [`Engine`], its [`AuditLog`], the
+//! sharing and destruction [`Workflows`], the [`Vault`] — and connects them in this
+//! one place: the log is the engine's decision sink and the vault's key-event sink,
+//! the workflows resolve the approvals that requests cite, the engine authorizes the
+//! vault's key operations, and the vault carries out the destructions' crypto-erasure.
+//! Every front end (the command line, Python's `govdata.Platform`, Node's
+//! `Platform.open`, C's `gd_platform_open`) opens a node through it rather than
+//! wiring the parts itself. The parts stay usable one by one for a host that needs
+//! only the engine.
+//!
+//! ```
+//! # let dir = std::env::temp_dir().join(format!("govdata-platform-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let key = dir.join("seal.key");
+//! # std::fs::write(&key, [7u8; 32]).map_err(|e| govdata::Error::io(&key, e))?;
+//! # #[cfg(unix)] { use std::os::unix::fs::PermissionsExt;
+//! #   std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).ok(); }
+//! use govdata::platform::{Platform, PlatformConfig};
+//! let config = PlatformConfig::from_toml_str(
+//!     r#"node_id = "etl-01"
+//!        [audit]
+//!        dir = "audit"
+//!        key_file = "seal.key""#,
+//!     &dir,
+//! )?;
+//! let node = Platform::from_config(config)?;
+//! let decision = node.engine().decide_json(
+//!     r#"{"principal": "zhang.san", "action": "query", "resource": "hukou",
+//!         "context": {"scenario_risk": "low"}}"#,
+//! )?;
+//! assert_eq!(decision.audit_seq(), Some(1));
+//! assert_eq!(node.status().node_id, "etl-01");
+//! node.close()?;
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), govdata::Error>(())
+//! ```
+
+mod config;
+
+pub use config::{
+    AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, VaultSection, CONFIG_ENV,
+};
+
+use crate::audit::{AuditLog, AuditOptions};
+use crate::engine::{Engine, EXAMPLE_INVENTORY};
+use crate::error::Result;
+use crate::model::Inventory;
+use crate::policy::PolicyPack;
+use crate::vault::{Vault, VaultConfig};
+use crate::workflow::{ReviewDays, WorkflowConfig, WorkingCalendar, Workflows};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One node of the platform: the engine, the log, the procedures and the vault,
+/// wired once.
+#[derive(Debug)]
+pub struct Platform {
+    config: PlatformConfig,
+    engine: Arc<Engine>,
+    log: Option<Arc<AuditLog>>,
+    workflows: Option<Workflows>,
+    vault: Option<Arc<Vault>>,
+}
+
+/// What a node reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlatformStatus {
+    /// The node's id.
+    pub node_id: String,
+    /// The hash of the policy pack it decides with.
+    pub policy_version: String,
+    /// The audit log's directory and last sequence number, if it keeps one.
+    pub audit: Option<AuditStatus>,
+    /// The vault's directory and key store generation, if it has one.
+    pub vault: Option<VaultState>,
+}
+
+/// The audit log's part of [`PlatformStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditStatus {
+    /// The log's directory.
+    pub dir: String,
+    /// The last sequence number appended.
+    pub last_seq: u64,
+}
+
+/// The vault's part of [`PlatformStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VaultState {
+    /// The vault's directory.
+    pub dir: String,
+    /// The key store's generation.
+    pub generation: u64,
+    /// How many data keys it holds (of every status).
+    pub keys: usize,
+}
+
+/// The workflows' configuration from the `[procedures]` section.
+fn workflow_config(p: &ProceduresConfig) -> WorkflowConfig {
+    let defaults = ReviewDays::default();
+    let mut calendar = WorkingCalendar::new()
+        .with_holidays(p.holidays.iter().copied())
+        .with_workdays(p.workdays.iter().copied());
+    if let Some(m) = p.utc_offset_minutes {
+        calendar = calendar.with_utc_offset_minutes(m);
+    }
+    let mut config = WorkflowConfig::default()
+        .review_days(ReviewDays {
+            conformity_check: p.conformity_check_days.unwrap_or(defaults.conformity_check),
+            provider_reply: p.provider_reply_days.unwrap_or(defaults.provider_reply),
+            provider_reply_off_platform: p
+                .provider_reply_off_platform_days
+                .unwrap_or(defaults.provider_reply_off_platform),
+        })
+        .calendar(calendar);
+    if let Some(days) = p.destruction_approval_valid_days {
+        config = config.destruction_approval_valid(Duration::from_secs(u64::from(days) * 86_400));
+    }
+    config
+}
+
+impl Platform {
+    /// Opens the node that the `govdata.toml` at `path` describes.
+    pub fn open(path: impl AsRef<Path>) -> Result<Platform> {
+        Platform::from_config(PlatformConfig::from_file(path)?)
+    }
+
+    /// Opens the node that `config` describes: loads the pack and the inventory,
+    /// opens the audit log (taking its lock), rebuilds the procedures from it, opens
+    /// the vault, and connects them.
+    pub fn from_config(config: PlatformConfig) -> Result<Platform> {
+        let pack = if config.policies.is_empty() {
+            PolicyPack::default_pack()?
+        } else {
+            let dirs: Vec<&Path> = config.policies.iter().map(|p| p.as_path()).collect();
+            PolicyPack::from_dirs(&dirs)?
+        };
+        let inventory = match &config.inventory {
+            Some(path) => Inventory::from_file(path)?,
+            None => Inventory::from_json_str(EXAMPLE_INVENTORY)?,
+        };
+        let engine = Arc::new(Engine::new(pack, inventory));
+        let log = match &config.audit {
+            None => None,
+            Some(a) => {
+                let options = AuditOptions::default()
+                    .sync(a.sync)
+                    .suite(a.suite)
+                    .scope(a.scope)
+                    .lock_wait(a.lock_wait);
+                Some(Arc::new(AuditLog::open(&a.dir, a.key.sealing_key()?, options)?))
+            }
+        };
+        if let Some(log) = &log {
+            engine.set_decision_sink(Some(log.clone()));
+        }
+        let workflows = log
+            .as_ref()
+            .map(|log| {
+                Workflows::open(
+                    engine.clone(),
+                    log.clone(),
+                    workflow_config(&config.procedures),
+                )
+            })
+            .transpose()?;
+        let vault = match &config.vault {
+            None => None,
+            Some(v) => {
+                let wraps = Vault::store_algorithm(&v.dir)?;
+                let mut vc = VaultConfig::new(&v.dir).with_lock_wait(v.lock_wait);
+                if let Some(s) = v.suite {
+                    vc = vc.with_suite(s);
+                }
+                if let Some(system) = &v.system {
+                    vc.system = system.clone();
+                }
+                if let Some(log) = &log {
+                    vc = vc.with_sink(log.clone());
+                }
+                let master = v.master_key.master_key(wraps)?;
+                Some(Arc::new(Vault::open(vc, Box::new(master), engine.clone())?))
+            }
+        };
+        if let (Some(flows), Some(vault)) = (&workflows, &vault) {
+            flows.set_shredder(Some(vault.clone()));
+        }
+        Ok(Platform {
+            config,
+            engine,
+            log,
+            workflows,
+            vault,
+        })
+    }
+
+    /// The configuration the node was opened with.
+    pub fn config(&self) -> &PlatformConfig {
+        &self.config
+    }
+
+    /// The node's id.
+    pub fn node_id(&self) -> &str {
+        &self.config.node_id
+    }
+
+    /// The engine (recording into the log when the node keeps one).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The audit log, if the node keeps one.
+    pub fn audit_log(&self) -> Option<&Arc<AuditLog>> {
+        self.log.as_ref()
+    }
+
+    /// The sharing and destruction procedures (they need the audit log).
+    pub fn workflows(&self) -> Option<&Workflows> {
+        self.workflows.as_ref()
+    }
+
+    /// The vault, if the node has one.
+    pub fn vault(&self) -> Option<&Arc<Vault>> {
+        self.vault.as_ref()
+    }
+
+    /// What the node reports about itself.
+    pub fn status(&self) -> PlatformStatus {
+        PlatformStatus {
+            node_id: self.config.node_id.clone(),
+            policy_version: self.engine.policy_version(),
+            audit: self.log.as_ref().map(|l| AuditStatus {
+                dir: l.dir().display().to_string(),
+                last_seq: l.last_seq(),
+            }),
+            vault: self.vault.as_ref().and_then(|v| {
+                v.status().ok().map(|s| VaultState {
+                    dir: v.config().dir.display().to_string(),
+                    generation: s.generation,
+                    keys: s.keys.len(),
+                })
+            }),
+        }
+    }
+
+    /// Syncs and closes the audit log (letting go of its lock); later decisions that
+    /// must be recorded are denied.
+    pub fn close(&self) -> Result<()> {
+        match &self.log {
+            Some(log) => log.close(),
+            None => Ok(()),
+        }
+    }
+}
