@@ -12,9 +12,9 @@
 //!
 //! ```
 //! # let dir = std::env::temp_dir().join(format!("govdata-platform-doc-{}", std::process::id()));
-//! # std::fs::create_dir_all(&dir)?;
+//! # std::fs::create_dir_all(&dir).unwrap();
 //! # let key = dir.join("seal.key");
-//! # std::fs::write(&key, [7u8; 32]).map_err(|e| govdata::Error::io(&key, e))?;
+//! # std::fs::write(&key, [7u8; 32]).unwrap();
 //! # #[cfg(unix)] { use std::os::unix::fs::PermissionsExt;
 //! #   std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).ok(); }
 //! use govdata::platform::{Platform, PlatformConfig};
