@@ -307,7 +307,9 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
     };
     let host = HostLogs::discover(&q.dir)?;
     let view = match host.logs() {
-        [only] if only.worker.is_empty() => open(&q.dir, &q.key)?.view(&engine, &q.viewer, &query)?,
+        [only] if only.worker.is_empty() => {
+            open(&q.dir, &q.key)?.view(&engine, &q.viewer, &query)?
+        }
         _ => {
             // A host directory: the viewing decision goes to the command line's own
             // log beside the workers' logs.

@@ -5,6 +5,7 @@ mod audit;
 mod decide;
 mod demo;
 mod explain;
+mod node;
 mod output;
 mod prove;
 mod stores;

@@ -10,38 +10,27 @@
 //! allow, an unreadable log). Do not run these against a log that a running service
 //! holds open for writing.
 
-use crate::decide::load_pack;
+use crate::node::{NodeArgs, VaultFlags};
 use crate::output::fail;
 use clap::{Args, Subcommand};
-use govdata::audit::{AuditLog, SealingKey, Timestamp};
+use govdata::audit::Timestamp;
 use govdata::model::ScenarioRisk;
-use govdata::vault::{MasterKey, Vault, VaultConfig};
 use govdata::workflow::{
-    DestructionMethod, ExecutionDetails, ShareApplication, ShareStatus, Step, WorkflowConfig,
-    Workflows,
+    DestructionMethod, ExecutionDetails, ShareApplication, ShareStatus, Step, Workflows,
 };
-use govdata::{DestructionRequest, Engine, Inventory, SharingRequest};
+use govdata::{DestructionRequest, Engine, Platform, SharingRequest};
 use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// What every workflow command needs: the log, the organisation and who acts.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// The audit log directory (created if absent): the procedures' only store.
-    #[arg(long, value_name = "DIR")]
-    audit: PathBuf,
-    /// The file holding the log's 32-byte sealing key, raw.
-    #[arg(long, value_name = "FILE")]
-    audit_key_file: PathBuf,
-    /// The inventory JSON file.
-    #[arg(long, value_name = "FILE")]
-    inventory: PathBuf,
-    /// Policy directories (the default pack if omitted).
-    #[arg(long = "policies", value_name = "DIR")]
-    policies: Vec<PathBuf>,
+    /// Where the node's parts are: the procedures need its audit log (`--audit` and
+    /// `--audit-key-file`, or the configuration's `[audit]` section), their only store.
+    #[command(flatten)]
+    node: NodeArgs,
 }
 
 /// The acting user of a step.
@@ -228,21 +217,29 @@ fn parse_method(s: &str) -> Result<DestructionMethod, String> {
     s.parse().map_err(|e: govdata::Error| e.to_string())
 }
 
+/// The node a command works on, with its procedures.
 struct Opened {
-    flows: Workflows,
-    log: Arc<AuditLog>,
-    engine: Arc<Engine>,
+    node: Platform,
+}
+
+impl Opened {
+    fn flows(&self) -> govdata::Result<&Workflows> {
+        self.node.workflows().ok_or_else(|| govdata::Error::RequestInvalid {
+            message: "the procedures need an audit log: give `--audit` and `--audit-key-file`, or a configuration with an [audit] section".into(),
+        })
+    }
+}
+
+fn open_with(common: &Common, vault: &VaultFlags) -> govdata::Result<Opened> {
+    let o = Opened {
+        node: common.node.open(vault)?,
+    };
+    o.flows()?;
+    Ok(o)
 }
 
 fn open(common: &Common) -> govdata::Result<Opened> {
-    let pack = load_pack(&common.policies)?;
-    let inventory = Inventory::from_file(&common.inventory)?;
-    let engine = Arc::new(Engine::new(pack, inventory));
-    let key = SealingKey::from_file(&common.audit_key_file)?;
-    let log = Arc::new(AuditLog::open(&common.audit, key, crate::stores::audit_options()?)?);
-    engine.set_decision_sink(Some(log.clone()));
-    let flows = Workflows::open(engine.clone(), log.clone(), WorkflowConfig::default())?;
-    Ok(Opened { flows, log, engine })
+    open_with(common, &VaultFlags::default())
 }
 
 /// Prints a step and returns its exit status.
@@ -295,7 +292,7 @@ pub fn run_share(cmd: &ShareCommand) -> ExitCode {
                     scenario_risk: *risk,
                     recipient_department: recipient.clone(),
                 };
-                o.flows.request_share(&actor.user, dataset, application)
+                o.flows()?.request_share(&actor.user, dataset, application)
             })(),
         ),
         ShareCommand::Review {
@@ -309,16 +306,16 @@ pub fn run_share(cmd: &ShareCommand) -> ExitCode {
             if *approve { "approve" } else { "reject" },
             open(common).and_then(|o| {
                 if *approve {
-                    o.flows.approve_share(&actor.user, id, reason.as_deref())
+                    o.flows()?.approve_share(&actor.user, id, reason.as_deref())
                 } else {
-                    o.flows
+                    o.flows()?
                         .reject_share(&actor.user, id, reason.as_deref().unwrap_or(""))
                 }
             }),
         ),
         ShareCommand::Provision { common, actor, id } => report(
             "provision",
-            open(common).and_then(|o| o.flows.provision_share(&actor.user, id)),
+            open(common).and_then(|o| o.flows()?.provision_share(&actor.user, id)),
         ),
         ShareCommand::Revoke {
             common,
@@ -327,10 +324,10 @@ pub fn run_share(cmd: &ShareCommand) -> ExitCode {
             reason,
         } => report(
             "revoke",
-            open(common).and_then(|o| o.flows.revoke_share(&actor.user, id, reason)),
+            open(common).and_then(|o| o.flows()?.revoke_share(&actor.user, id, reason)),
         ),
         ShareCommand::Expire { common } => {
-            match open(common).and_then(|o| o.flows.expire_shares()) {
+            match open(common).and_then(|o| o.flows()?.expire_shares()) {
                 Ok(expired) => {
                     println!(
                         "{}",
@@ -383,8 +380,10 @@ fn list_shares(
 ) -> govdata::Result<Vec<SharingRequest>> {
     let status: Option<ShareStatus> = status.map(str::parse).transpose()?;
     let o = open(common)?;
-    let dept = user.map(|u| user_department(&o.engine, u)).transpose()?;
-    Ok(o.flows
+    let dept = user
+        .map(|u| user_department(o.node.engine(), u))
+        .transpose()?;
+    Ok(o.flows()?
         .shares()
         .into_iter()
         .filter(|s| status.is_none_or(|st| s.status == st))
@@ -435,7 +434,7 @@ pub fn run_destroy(cmd: &DestroyCommand) -> ExitCode {
         } => report(
             "request",
             open(common).and_then(|o| {
-                o.flows
+                o.flows()?
                     .request_destruction(&actor.user, dataset, *method, reason)
             }),
         ),
@@ -450,10 +449,10 @@ pub fn run_destroy(cmd: &DestroyCommand) -> ExitCode {
             if *reject { "reject" } else { "approve" },
             open(common).and_then(|o| {
                 if *reject {
-                    o.flows
+                    o.flows()?
                         .reject_destruction(&actor.user, id, reason.as_deref().unwrap_or(""))
                 } else {
-                    o.flows
+                    o.flows()?
                         .approve_destruction(&actor.user, id, executor.as_deref())
                 }
             }),
@@ -470,17 +469,14 @@ pub fn run_destroy(cmd: &DestroyCommand) -> ExitCode {
         } => report(
             "execute",
             (|| {
-                let o = open(common)?;
-                if let (Some(dir), Some(key_file)) = (vault, master_key_file) {
-                    let suite = Vault::store_algorithm(dir)?;
-                    let master = MasterKey::from_file(key_file, suite)?;
-                    let config = VaultConfig::new(dir)
-                        .with_suite(suite)
-                        .with_sink(o.log.clone());
-                    let v = Vault::open(config, Box::new(master), o.engine.clone())?;
-                    o.flows.set_shredder(Some(Arc::new(v)));
-                }
-                o.flows.execute_destruction(
+                let o = open_with(
+                    common,
+                    &VaultFlags {
+                        dir: vault.clone(),
+                        master_key_file: master_key_file.clone(),
+                    },
+                )?;
+                o.flows()?.execute_destruction(
                     &actor.user,
                     id,
                     ExecutionDetails {
@@ -496,10 +492,10 @@ pub fn run_destroy(cmd: &DestroyCommand) -> ExitCode {
                 let o = open(common)?;
                 let dept = user
                     .as_deref()
-                    .map(|u| user_department(&o.engine, u))
+                    .map(|u| user_department(o.node.engine(), u))
                     .transpose()?;
                 Ok::<_, govdata::Error>(
-                    o.flows
+                    o.flows()?
                         .destructions()
                         .into_iter()
                         .filter(|d| dept.as_ref().is_none_or(|x| &d.owner == x))

@@ -112,11 +112,19 @@ fn parallel_decide_calls_on_one_log_all_succeed_and_lose_nothing() {
         .collect();
     assert_eq!(acked.len(), k * m);
     let unique: BTreeSet<u64> = acked.iter().copied().collect();
-    assert_eq!(unique.len(), acked.len(), "a sequence number was handed out twice");
+    assert_eq!(
+        unique.len(),
+        acked.len(),
+        "a sequence number was handed out twice"
+    );
 
     let logged = logged_seqs(&log, &key);
     for seq in &acked {
-        assert_eq!(logged.get(seq), Some(&1), "acknowledged record {seq} not in the log once");
+        assert_eq!(
+            logged.get(seq),
+            Some(&1),
+            "acknowledged record {seq} not in the log once"
+        );
     }
     assert_eq!(logged.len(), acked.len());
     let out = govdata(&["audit", "verify", s(&log), "--key-file", s(&key)]);
@@ -220,7 +228,15 @@ fn parallel_vault_calls_lose_no_data_key() {
     for (dataset, grade, file) in &files {
         let back = dir.join("back");
         let out = vault(
-            &["decrypt", "--dataset", dataset, "--grade", grade, s(file), s(&back)],
+            &[
+                "decrypt",
+                "--dataset",
+                dataset,
+                "--grade",
+                grade,
+                s(file),
+                s(&back),
+            ],
             &v,
             &mk,
         );
@@ -257,7 +273,11 @@ fn parallel_vault_calls_lose_no_data_key() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     // init, one create per dataset (and the shredded one), the rotations and the shred.
-    assert_eq!(ops.len(), 1 + datasets.len() + 1 + rotations + 1, "{events}");
+    assert_eq!(
+        ops.len(),
+        1 + datasets.len() + 1 + rotations + 1,
+        "{events}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -282,13 +302,20 @@ fn holder(log: &Path, key: &Path) -> Child {
     // It holds the lock once the lock file names it.
     let deadline = Instant::now() + Duration::from_secs(60);
     let lock = log.join(govdata::lock::LOCK_FILE);
-    while std::fs::read_to_string(&lock).ok().map(|t| t.trim().to_owned())
+    while std::fs::read_to_string(&lock)
+        .ok()
+        .map(|t| t.trim().to_owned())
         != Some(child.id().to_string())
     {
         assert!(Instant::now() < deadline, "the holder never took the lock");
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             panic!("the holder exited: {status} {err}");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -417,10 +444,7 @@ fn a_host_of_worker_logs_is_verified_and_queried_as_one() {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("seg-"))
         .unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
-    let at = bytes
-        .windows(9)
-        .position(|w| w == b"zhang.san")
-        .unwrap();
+    let at = bytes.windows(9).position(|w| w == b"zhang.san").unwrap();
     bytes[at] = b'Z';
     std::fs::write(&seg, &bytes).unwrap();
     let out = govdata(&["audit", "verify", s(&host), "--key-file", s(&key)]);

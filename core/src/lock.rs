@@ -82,7 +82,6 @@ impl StoreLock {
         let _ = write_holder(&mut file);
         Ok(StoreLock { file, path })
     }
-
 }
 
 impl Drop for StoreLock {

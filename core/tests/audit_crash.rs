@@ -269,7 +269,9 @@ fn a_record_cut_after_a_clean_close_is_tampering() {
     AuditLog::verify_dir(dir.path(), &key(), None).unwrap();
     std::fs::write(dir.join("audit.head"), b"gdaudit1:00:1:00:00\n").unwrap();
     assert_eq!(
-        AuditLog::verify_dir(dir.path(), &key(), None).unwrap_err().code(),
+        AuditLog::verify_dir(dir.path(), &key(), None)
+            .unwrap_err()
+            .code(),
         "audit_tampered"
     );
 }

@@ -21,7 +21,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("govdata-platform-{name}-{}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("govdata-platform-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         Dir(p)
@@ -53,7 +54,11 @@ fn private(p: &Path) {
 }
 
 fn inventory() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/examples/inventory.json").to_owned()
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../policies/examples/inventory.json"
+    )
+    .to_owned()
 }
 
 /// A node with every section, its vault made beforehand as `govdata vault init` does.
@@ -123,21 +128,44 @@ fn a_node_with_every_section_is_wired_once() {
     // The vault decides key operations with the engine and records them in the log.
     let vault = node.vault().unwrap();
     let before = log.last_seq();
-    vault.ensure_key(&Operator::new("key.admin"), "social-insurance").unwrap();
+    vault
+        .ensure_key(&Operator::new("key.admin"), "social-insurance")
+        .unwrap();
     assert!(log.last_seq() > before, "the key operation was recorded");
-    let sealed = vault.encrypt("social-insurance", Grade::L3, b"rows").unwrap();
-    assert_eq!(vault.decrypt("social-insurance", Grade::L3, &sealed).unwrap(), b"rows");
-    assert!(vault.ensure_key(&Operator::new("vendor.li"), "subsidy-list").is_err());
+    let sealed = vault
+        .encrypt("social-insurance", Grade::L3, b"rows")
+        .unwrap();
+    assert_eq!(
+        vault
+            .decrypt("social-insurance", Grade::L3, &sealed)
+            .unwrap(),
+        b"rows"
+    );
+    assert!(vault
+        .ensure_key(&Operator::new("vendor.li"), "subsidy-list")
+        .is_err());
 
     // The procedures run on the log, and a destruction crypto-erases in the vault.
-    vault.ensure_key(&Operator::new("key.admin"), "population-stats").unwrap();
-    let stats = vault.encrypt("population-stats", Grade::L2, b"stats").unwrap();
+    vault
+        .ensure_key(&Operator::new("key.admin"), "population-stats")
+        .unwrap();
+    let stats = vault
+        .encrypt("population-stats", Grade::L2, b"stats")
+        .unwrap();
     let flows = node.workflows().unwrap();
     let step = flows
-        .request_destruction("li.si", "population-stats", DestructionMethod::CryptoErase, "到期销毁")
+        .request_destruction(
+            "li.si",
+            "population-stats",
+            DestructionMethod::CryptoErase,
+            "到期销毁",
+        )
         .unwrap();
     let id = step.record().unwrap().id.clone();
-    assert!(flows.approve_destruction("gongan.officer", &id, Some("ops.admin")).unwrap().allowed());
+    assert!(flows
+        .approve_destruction("gongan.officer", &id, Some("ops.admin"))
+        .unwrap()
+        .allowed());
     let done = flows
         .execute_destruction(
             "ops.admin",
@@ -150,7 +178,10 @@ fn a_node_with_every_section_is_wired_once() {
         .unwrap();
     assert!(done.allowed(), "{:?}", done.decision().reason_ids());
     assert_eq!(
-        vault.decrypt("population-stats", Grade::L2, &stats).unwrap_err().code(),
+        vault
+            .decrypt("population-stats", Grade::L2, &stats)
+            .unwrap_err()
+            .code(),
         "key_destroyed"
     );
     let status = node.status();
@@ -213,7 +244,10 @@ fn every_wrong_or_missing_section_names_the_key_or_the_path() {
     for (text, code, named) in cases {
         let e = error_of(text, base);
         assert_eq!(e.code(), *code, "{text}: {e}");
-        assert!(e.to_string().contains(named), "{text}: `{e}` does not name `{named}`");
+        assert!(
+            e.to_string().contains(named),
+            "{text}: `{e}` does not name `{named}`"
+        );
     }
 }
 
@@ -234,9 +268,15 @@ fn a_secret_in_the_file_or_a_key_file_others_may_read_is_refused() {
     let open = d.write("open.key", &[5; 32]);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let e = error_of("node_id = \"a\"\n[audit]\ndir = \"a\"\nkey_file = \"open.key\"\n", d.path());
+    let e = error_of(
+        "node_id = \"a\"\n[audit]\ndir = \"a\"\nkey_file = \"open.key\"\n",
+        d.path(),
+    );
     assert_eq!(e.code(), "config_invalid");
-    assert!(e.to_string().contains("open.key") && e.to_string().contains("600"), "{e}");
+    assert!(
+        e.to_string().contains("open.key") && e.to_string().contains("600"),
+        "{e}"
+    );
     assert!(!d.path().join("a").exists(), "nothing was opened");
 }
 
@@ -249,7 +289,10 @@ fn a_key_is_read_from_an_environment_variable() {
         d.path(),
     )
     .unwrap();
-    assert_eq!(c.audit.as_ref().unwrap().key, SecretSource::Env(var.clone()));
+    assert_eq!(
+        c.audit.as_ref().unwrap().key,
+        SecretSource::Env(var.clone())
+    );
     let e = Platform::from_config(c.clone()).unwrap_err();
     assert_eq!(e.code(), "key_invalid", "{e}");
     std::env::set_var(&var, "07".repeat(32));

@@ -416,11 +416,17 @@ fn a_store_changed_by_another_handle_is_read_again_and_nothing_is_overwritten() 
         [1, 2, 3]
     );
     // And it reads what the other wrote, and encrypts under the newest key.
-    assert_eq!(f.vault.decrypt("hukou", Grade::L4, &by_second).unwrap(), b"second");
+    assert_eq!(
+        f.vault.decrypt("hukou", Grade::L4, &by_second).unwrap(),
+        b"second"
+    );
     // A shred by one handle is seen by the other at its next use.
     second.shred(&admin(), "hukou").unwrap();
     assert_eq!(
-        f.vault.encrypt("hukou", Grade::L4, b"late").unwrap_err().code(),
+        f.vault
+            .encrypt("hukou", Grade::L4, b"late")
+            .unwrap_err()
+            .code(),
         "key_destroyed"
     );
 }
@@ -451,7 +457,10 @@ fn a_writer_waits_for_the_key_store_lock_then_fails_with_store_locked() {
     // Nothing was written; reading and decrypting need no lock.
     assert_eq!(std::fs::read(dir.join("keystore.json")).unwrap(), before);
     let record = waiting.encrypt("hukou", Grade::L4, b"still works").unwrap();
-    assert_eq!(waiting.decrypt("hukou", Grade::L4, &record).unwrap(), b"still works");
+    assert_eq!(
+        waiting.decrypt("hukou", Grade::L4, &record).unwrap(),
+        b"still works"
+    );
     held.unlock().unwrap();
     waiting.rotate_key(&admin(), "hukou").unwrap();
 }

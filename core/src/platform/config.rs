@@ -55,13 +55,7 @@ use zeroize::Zeroizing;
 pub const CONFIG_ENV: &str = "GOVDATA_CONFIG";
 
 /// Keys that would hold a secret in the file itself.
-const SECRET_KEYS: &[&str] = &[
-    "key",
-    "sealing_key",
-    "master_key",
-    "secret",
-    "password",
-];
+const SECRET_KEYS: &[&str] = &["key", "sealing_key", "master_key", "secret", "password"];
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::ConfigInvalid {
@@ -92,8 +86,12 @@ pub struct PlatformConfig {
 /// Where a secret is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    /// A file holding the 32 raw bytes, readable by its owner only.
+    /// A file holding the 32 raw bytes, named in the configuration file: it must be
+    /// readable by its owner only.
     File(PathBuf),
+    /// A file holding the 32 raw bytes that the caller named directly (a command-line
+    /// flag), read as it is.
+    CallerFile(PathBuf),
     /// An environment variable holding 64 hexadecimal digits.
     Env(String),
 }
@@ -104,10 +102,12 @@ impl SecretSource {
         match self {
             SecretSource::File(path) => {
                 check_private(path)?;
-                let bytes =
-                    Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+                let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
                 Ok(bytes)
             }
+            SecretSource::CallerFile(path) => Ok(Zeroizing::new(
+                std::fs::read(path).map_err(|e| Error::io(path, e))?,
+            )),
             SecretSource::Env(var) => {
                 let text = Zeroizing::new(std::env::var(var).map_err(|_| Error::KeyInvalid {
                     message: format!("the environment variable `{var}` is not set or not unicode"),
@@ -129,6 +129,7 @@ impl SecretSource {
                 check_private(path)?;
                 SealingKey::from_file(path)
             }
+            SecretSource::CallerFile(path) => SealingKey::from_file(path),
             SecretSource::Env(_) => SealingKey::from_slice(&self.read()?),
         }
     }
@@ -140,6 +141,7 @@ impl SecretSource {
                 check_private(path)?;
                 MasterKey::from_file(path, suite)
             }
+            SecretSource::CallerFile(path) => MasterKey::from_file(path, suite),
             SecretSource::Env(var) => MasterKey::from_env(var, suite),
         }
     }
@@ -333,10 +335,7 @@ where
     T::Err: std::fmt::Display,
 {
     value
-        .map(|v| {
-            v.parse::<T>()
-                .map_err(|e| invalid(format!("`{key}`: {e}")))
-        })
+        .map(|v| v.parse::<T>().map_err(|e| invalid(format!("`{key}`: {e}"))))
         .transpose()
 }
 

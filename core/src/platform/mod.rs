@@ -49,7 +49,7 @@ use crate::error::Result;
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
 use crate::vault::{Vault, VaultConfig};
-use crate::workflow::{ReviewDays, WorkflowConfig, WorkingCalendar, Workflows};
+use crate::workflow::{ReviewDays, WorkflowConfig, Workflows, WorkingCalendar};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -152,7 +152,11 @@ impl Platform {
                     .suite(a.suite)
                     .scope(a.scope)
                     .lock_wait(a.lock_wait);
-                Some(Arc::new(AuditLog::open(&a.dir, a.key.sealing_key()?, options)?))
+                Some(Arc::new(AuditLog::open(
+                    &a.dir,
+                    a.key.sealing_key()?,
+                    options,
+                )?))
             }
         };
         if let Some(log) = &log {

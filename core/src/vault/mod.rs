@@ -390,11 +390,9 @@ impl Vault {
         }
         let body = self.with_provider(|p| store::load(&self.config.dir, p))?;
         // Keys destroyed elsewhere leave this process's memory too.
-        state.cache.retain(|id, _| {
-            body.keys
-                .iter()
-                .any(|k| &k.id == id && k.wrapped.is_some())
-        });
+        state
+            .cache
+            .retain(|id, _| body.keys.iter().any(|k| &k.id == id && k.wrapped.is_some()));
         state.body = body;
         state.stamp = stamp;
         Ok(())
