@@ -157,6 +157,10 @@ impl AuditLog {
     }
 
     /// The log as the vault's key event sink.
+    pub(crate) fn shared(inner: Arc<govdata::audit::AuditLog>) -> Self {
+        AuditLog { inner }
+    }
+
     pub(crate) fn core(&self) -> &Arc<govdata::audit::AuditLog> {
         &self.inner
     }

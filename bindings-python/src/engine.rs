@@ -51,6 +51,14 @@ impl Engine {
         self.audited.store(true, Ordering::Release);
     }
 
+    /// An engine opened elsewhere (a node's), recording into a log when `audited`.
+    pub(crate) fn shared(inner: Arc<govdata::Engine>, audited: bool) -> Self {
+        Engine {
+            inner,
+            audited: AtomicBool::new(audited),
+        }
+    }
+
     /// The core engine, shared (the vault decides key operations with it).
     pub(crate) fn core(&self) -> &Arc<govdata::Engine> {
         &self.inner

@@ -12,6 +12,7 @@ mod decision;
 mod engine;
 mod error;
 mod keys;
+mod platform;
 mod vault;
 mod workflows;
 
@@ -54,6 +55,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<vault::Vault>()?;
     m.add_class::<workflows::Workflows>()?;
     m.add_class::<workflows::StepResult>()?;
+    m.add_class::<platform::Platform>()?;
     error::register(m)?;
     m.add(
         "ERROR_CODES",

@@ -108,6 +108,10 @@ pub struct Vault {
 
 impl Vault {
     /// The core vault, shared (the procedures crypto-erase through it).
+    pub(crate) fn shared(inner: Arc<govdata::Vault>) -> Self {
+        Vault { inner }
+    }
+
     pub(crate) fn core(&self) -> &Arc<govdata::Vault> {
         &self.inner
     }

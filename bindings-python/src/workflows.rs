@@ -100,10 +100,14 @@ impl StepResult {
 #[derive(Debug)]
 #[pyclass(module = "govdata", frozen)]
 pub struct Workflows {
-    inner: govdata::workflow::Workflows,
+    inner: Arc<govdata::workflow::Workflows>,
 }
 
 impl Workflows {
+    pub(crate) fn shared(inner: Arc<govdata::workflow::Workflows>) -> Self {
+        Workflows { inner }
+    }
+
     fn step<T: Serialize + Send>(
         &self,
         py: Python<'_>,
@@ -132,7 +136,9 @@ impl Workflows {
         let inner = detached(py, || {
             govdata::workflow::Workflows::open(engine, log, WorkflowConfig::default())
         })?;
-        Ok(Workflows { inner })
+        Ok(Workflows {
+            inner: Arc::new(inner),
+        })
     }
 
     /// What rebuilding the state from the log found (a dict).

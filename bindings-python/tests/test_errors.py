@@ -112,6 +112,12 @@ def test_store_locked(tmp_path):
     govdata.AuditLog(tmp_path / "audit", key=bytes(32), lock_wait=0).close()
 
 
+def test_config_invalid(tmp_path):
+    (tmp_path / "govdata.toml").write_text('node_id = "a"\nunknown_key = 1\n', encoding="utf-8")
+    err = _raises(govdata.ConfigInvalidError, "config_invalid", govdata.Platform, tmp_path / "govdata.toml")
+    assert "unknown_key" in str(err)
+
+
 def test_internal_error_is_never_a_panic_exception():
     err = _raises(govdata.InternalError, "internal", govdata._native._panic_for_test)
     assert "panic" in str(err)
@@ -231,6 +237,7 @@ def test_every_reachable_code_is_tested_above():
         "workflow_invalid",
         "io",
         "store_locked",
+        "config_invalid",
         "internal",
     }
     assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

@@ -1,6 +1,7 @@
 """Every shared conformance vector of tests/vectors/, as the Python API sees it."""
 
 import json
+import tempfile
 
 import pytest
 
@@ -12,10 +13,19 @@ VECTORS = sorted((ROOT / "tests" / "vectors").glob("*.json"))
 _ENGINES = {}
 
 
+def _node_engine(inventory_path):
+    """The engine of a node opened from a govdata.toml that names the inventory."""
+    with tempfile.TemporaryDirectory() as d:
+        config = f"{d}/govdata.toml"
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(f'node_id = "vectors"\n[inventory]\nfile = {json.dumps(str(inventory_path))}\n')
+        return govdata.Platform(config).engine
+
+
 def _engine_for(inventory):
     if isinstance(inventory, str):
         if inventory not in _ENGINES:
-            _ENGINES[inventory] = govdata.Engine(inventory=str(ROOT / inventory))
+            _ENGINES[inventory] = _node_engine(ROOT / inventory)
         return _ENGINES[inventory]
     return govdata.Engine(inventory=inventory)
 

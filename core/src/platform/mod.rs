@@ -62,7 +62,7 @@ pub struct Platform {
     config: PlatformConfig,
     engine: Arc<Engine>,
     log: Option<Arc<AuditLog>>,
-    workflows: Option<Workflows>,
+    workflows: Option<Arc<Workflows>>,
     vault: Option<Arc<Vault>>,
 }
 
@@ -170,6 +170,7 @@ impl Platform {
                     log.clone(),
                     workflow_config(&config.procedures),
                 )
+                .map(Arc::new)
             })
             .transpose()?;
         let vault = match &config.vault {
@@ -223,7 +224,7 @@ impl Platform {
     }
 
     /// The sharing and destruction procedures (they need the audit log).
-    pub fn workflows(&self) -> Option<&Workflows> {
+    pub fn workflows(&self) -> Option<&Arc<Workflows>> {
         self.workflows.as_ref()
     }
 
