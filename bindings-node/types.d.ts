@@ -268,6 +268,14 @@ export interface KeyInfo {
   destroyed_by?: string
 }
 
+/** What a node reports about itself (`Platform.status()`). */
+export interface PlatformStatus {
+  node_id: string
+  policy_version: string
+  audit: { dir: string; last_seq: number } | null
+  vault: { dir: string; generation: number; keys: number } | null
+}
+
 export interface VaultStatus {
   master_key_id: string
   master_algorithm: string

@@ -17,6 +17,7 @@ mod audit;
 mod convert;
 mod error;
 mod keys;
+mod platform;
 mod tasks;
 mod vault;
 mod workflows;
@@ -108,6 +109,15 @@ impl ObjectFinalize for Engine {
 }
 
 impl Engine {
+    /// Shares an engine the core has opened (a node's).
+    pub(crate) fn from_shared(env: &Env, inner: Arc<govdata::Engine>) -> Result<Self> {
+        Ok(Engine {
+            inner,
+            stringify: convert::Stringify::new(env)?,
+            decisions: convert::DecisionCache::default(),
+        })
+    }
+
     /// Records the engine's decisions in `log` (`None`: records nothing).
     fn set_audit(&self, log: Option<&AuditLog>) {
         self.inner.set_decision_sink(

@@ -70,7 +70,7 @@ fn parts(
 /// the engine resolve `context.approval` against it. Open one per engine and log.
 #[napi]
 pub struct Workflows {
-    inner: govdata::Workflows,
+    inner: Arc<govdata::Workflows>,
 }
 
 impl std::fmt::Debug for Workflows {
@@ -82,6 +82,13 @@ impl std::fmt::Debug for Workflows {
 impl Workflows {
     /// Wraps procedures the core has opened.
     pub fn from_core(inner: govdata::Workflows) -> Self {
+        Workflows {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Shares procedures the core has opened (a node's).
+    pub fn from_shared(inner: Arc<govdata::Workflows>) -> Self {
         Workflows { inner }
     }
 }
@@ -99,9 +106,7 @@ impl Workflows {
     pub fn new(engine: Unknown<'_>, audit_log: Unknown<'_>) -> Result<Self> {
         guard(|| {
             let (engine, log) = parts(engine, audit_log)?;
-            Ok(Workflows {
-                inner: open(engine, log).map_err(to_js)?,
-            })
+            Ok(Workflows::from_core(open(engine, log).map_err(to_js)?))
         })
     }
 

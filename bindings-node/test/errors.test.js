@@ -131,6 +131,13 @@ provokes('request_invalid', 'malformed requests, in every entry point', async ()
   await rejectsCode(engine.allowedResources('zhang.san', 'grant_superadmin', ['hukou']), 'request_invalid')
 })
 
+provokes('config_invalid', 'a govdata.toml with a key it does not know', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-config-'))
+  fs.writeFileSync(path.join(dir, 'govdata.toml'), 'node_id = "a"\nunknown_key = 1\n')
+  throwsCode(() => govdata.Platform.open(path.join(dir, 'govdata.toml')), 'config_invalid')
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
 provokes('store_locked', 'a second writer of one audit log directory, past its wait', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-locked-'))
   const holder = new govdata.AuditLog(path.join(dir, 'audit'), Buffer.alloc(32))

@@ -178,6 +178,9 @@ typedef enum {
   // Core `store_locked`: another process writes the store (an audit log directory,
   // a key store) and did not let go within the wait; nothing was written.
   GD_ERR_STORE_LOCKED = 117,
+  // Core `config_invalid`: a configuration file is invalid (an unknown key, a
+  // secret written into it, a key file others may read).
+  GD_ERR_CONFIG_INVALID = 118,
 } gd_status;
 
 // The type of the resource in `gd_engine_check`.
@@ -223,8 +226,8 @@ typedef enum {
 // Thread safety: every function taking a `gd_audit` may be called on the same handle
 // from any number of threads at once (appends are serialised inside the log). Only
 // `gd_audit_free` must not run concurrently with, or be followed by, any other use of
-// the handle. One process writes a log directory at a time: do not open the same
-// directory twice.
+// the handle. One process writes a log directory at a time (the directory's lock: a
+// second opener waits, then gets `GD_ERR_STORE_LOCKED`).
 typedef struct gd_audit gd_audit;
 
 // The policy engine: a policy pack and an inventory.
@@ -235,6 +238,9 @@ typedef struct gd_audit gd_audit;
 // before it or after it, never half of it). Only `gd_engine_free` must not run
 // concurrently with, or be followed by, any other use of the handle.
 typedef struct gd_engine gd_engine;
+
+// A node: its engine, audit log, procedures and vault, wired once.
+typedef struct gd_platform gd_platform;
 
 // A vault: the key store of one directory, sealed by a master key, whose key
 // operations the engine decides (`manage_keys`) and the audit log records.
@@ -657,6 +663,70 @@ int gd_engine_reload_default_policies(gd_engine *engine);
 // `engine` is NULL or a live handle; `out_version` is NULL or writable.
 int gd_engine_policy_version(const gd_engine *engine,
                              char **out_version);
+
+// Opens the node that the configuration file at `path` describes (`govdata.toml`:
+// the node's id, the policy pack, the inventory, the audit log, the vault and the
+// procedures, and where each secret is read from). On success writes the handle to
+// `*out` (free it with `gd_platform_free`); on failure `*out` is untouched.
+//
+// Errors: `GD_ERR_CONFIG_INVALID` (an unknown key, a secret written into the file, a
+// key file others may read), `GD_ERR_IO` (a file it names is missing),
+// `GD_ERR_STORE_LOCKED` (another process writes the audit log), the statuses of the
+// parts, and the argument statuses.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+int gd_platform_open(const char *path,
+                     gd_platform **out);
+
+// Releases a node handle. NULL is accepted and ignored. The handles taken from it
+// stay valid until they are freed themselves.
+//
+// # Safety
+// `platform` is NULL or a handle from `gd_platform_open` that is not freed yet and
+// that no other thread is using; it is not used after this call.
+void gd_platform_free(gd_platform *platform);
+
+// A new handle on the node's engine (free it with `gd_engine_free`); it records
+// into the node's audit log when the node keeps one.
+//
+// # Safety
+// `platform` is NULL or a live node handle; `out` is NULL or writable.
+int gd_platform_engine(const gd_platform *platform,
+                       gd_engine **out);
+
+// A new handle on the node's audit log (free it with `gd_audit_free`), or NULL
+// written to `*out` when the configuration has no `[audit]` section.
+//
+// # Safety
+// `platform` is NULL or a live node handle; `out` is NULL or writable.
+int gd_platform_audit(const gd_platform *platform,
+                      gd_audit **out);
+
+// A new handle on the node's vault (free it with `gd_vault_free`), or NULL written
+// to `*out` when the configuration has no `[vault]` section.
+//
+// # Safety
+// `platform` is NULL or a live node handle; `out` is NULL or writable.
+int gd_platform_vault(const gd_platform *platform,
+                      gd_vault **out);
+
+// A new handle on the node's sharing and destruction procedures (free it with
+// `gd_workflows_free`), or NULL written to `*out` when the node keeps no audit log.
+//
+// # Safety
+// `platform` is NULL or a live node handle; `out` is NULL or writable.
+int gd_platform_workflows(const gd_platform *platform,
+                          gd_workflows **out);
+
+// What the node reports about itself, as JSON (`{"node_id": …, "policy_version":
+// …, "audit": {"dir": …, "last_seq": …} | null, "vault": {…} | null}`) written to
+// `*out_json`; free it with `gd_string_free`.
+//
+// # Safety
+// `platform` is NULL or a live node handle; `out_json` is NULL or writable.
+int gd_platform_status_json(const gd_platform *platform,
+                            char **out_json);
 
 // Creates a key store in the directory `dir` (made if missing), sealed by the
 // `master_key_len`-byte master key at `master_key` (`GD_VAULT_KEY_LEN` bytes, wrapping

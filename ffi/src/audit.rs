@@ -22,8 +22,8 @@ use std::sync::Arc;
 /// Thread safety: every function taking a `gd_audit` may be called on the same handle
 /// from any number of threads at once (appends are serialised inside the log). Only
 /// `gd_audit_free` must not run concurrently with, or be followed by, any other use of
-/// the handle. One process writes a log directory at a time: do not open the same
-/// directory twice.
+/// the handle. One process writes a log directory at a time (the directory's lock: a
+/// second opener waits, then gets `GD_ERR_STORE_LOCKED`).
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct gd_audit {
@@ -33,6 +33,11 @@ pub struct gd_audit {
 }
 
 impl gd_audit {
+    /// A new handle on a log opened elsewhere (a node's).
+    pub(crate) fn from_shared(inner: Arc<AuditLog>) -> gd_audit {
+        gd_audit { inner }
+    }
+
     /// Another reference to the log, for a handle that keeps using it.
     pub(crate) fn shared(&self) -> Arc<AuditLog> {
         Arc::clone(&self.inner)

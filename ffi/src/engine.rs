@@ -31,6 +31,11 @@ pub struct gd_engine {
 }
 
 impl gd_engine {
+    /// A new handle on an engine opened elsewhere (a node's).
+    pub(crate) fn from_shared(inner: Arc<Engine>) -> gd_engine {
+        gd_engine { inner }
+    }
+
     /// The engine behind the handle.
     pub fn engine(&self) -> &Engine {
         &self.inner

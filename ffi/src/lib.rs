@@ -23,6 +23,7 @@ mod args;
 pub mod audit;
 pub mod engine;
 pub mod error;
+pub mod platform;
 mod guard;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -36,6 +36,11 @@ pub struct gd_vault {
 }
 
 impl gd_vault {
+    /// A new handle on a vault opened elsewhere (a node's).
+    pub(crate) fn from_shared(inner: Arc<Vault>) -> gd_vault {
+        gd_vault { inner }
+    }
+
     /// Another reference to the vault, for a handle that keeps using it.
     pub(crate) fn shared(&self) -> Arc<Vault> {
         Arc::clone(&self.inner)

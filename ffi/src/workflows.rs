@@ -37,7 +37,15 @@ use std::sync::Arc;
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct gd_workflows {
-    inner: Workflows,
+    // Shared: a node's procedures outlive the handle.
+    inner: std::sync::Arc<Workflows>,
+}
+
+impl gd_workflows {
+    /// A new handle on procedures opened elsewhere (a node's).
+    pub(crate) fn from_shared(inner: std::sync::Arc<Workflows>) -> gd_workflows {
+        gd_workflows { inner }
+    }
 }
 
 /// A workflows handle argument.
@@ -130,7 +138,9 @@ pub unsafe extern "C" fn gd_workflows_open(
         let audit = unsafe { audit_handle(audit) }?;
         let out = out_ptr(out, "out")?;
         let flows = Workflows::open(engine.shared(), audit.shared(), WorkflowConfig::default())?;
-        let handle = Box::into_raw(Box::new(gd_workflows { inner: flows }));
+        let handle = Box::into_raw(Box::new(gd_workflows {
+            inner: std::sync::Arc::new(flows),
+        }));
         // SAFETY: `out` is non-NULL (checked) and writable by the contract.
         unsafe { out.write(handle) };
         Ok(gd_status::GD_OK)

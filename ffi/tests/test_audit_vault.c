@@ -238,6 +238,53 @@ static void test_audit_lock(void) {
     gd_audit_free(second);
 }
 
+/* A node opened from its govdata.toml: the engine records into the configured log;
+ * a node without a log hands out NULL; a wrong file is GD_ERR_CONFIG_INVALID. */
+static void test_platform(void) {
+    char dir[512], key[600], config[600], text[1024];
+    path_in(dir, sizeof dir, "node");
+    CHECK(mkdir(dir, 0700) == 0);
+    snprintf(key, sizeof key, "%s/seal.key", dir);
+    write_bytes(key, (const char *)audit_key, sizeof audit_key);
+    CHECK(chmod(key, 0600) == 0);
+    snprintf(config, sizeof config, "%s/govdata.toml", dir);
+    snprintf(text, sizeof text, "node_id = \"c-node\"\n[audit]\ndir = \"audit\"\nkey_file = \"seal.key\"\n");
+    write_bytes(config, text, strlen(text));
+
+    gd_platform *node = NULL;
+    CHECK_RC(gd_platform_open(NULL, &node), GD_ERR_NULL_ARGUMENT);
+    CHECK_RC(gd_platform_open(config, &node), GD_OK);
+    if (node == NULL) return;
+    gd_engine *engine = NULL;
+    gd_audit *audit = SENTINEL_AUDIT;
+    gd_vault *vault = SENTINEL_VAULT;
+    CHECK_RC(gd_platform_engine(node, &engine), GD_OK);
+    CHECK_RC(gd_platform_audit(node, &audit), GD_OK);
+    CHECK_RC(gd_platform_vault(node, &vault), GD_OK);
+    CHECK(audit != NULL && audit != SENTINEL_AUDIT);
+    CHECK(vault == NULL); /* no [vault] section */
+    CHECK(decide_seq(engine, ALLOW) == 1);
+    CHECK(decide_seq(engine, DENY) == 2);
+    char *status = NULL;
+    CHECK_RC(gd_platform_status_json(node, &status), GD_OK);
+    CHECK(status != NULL && strstr(status, "\"node_id\":\"c-node\"") != NULL);
+    CHECK(status != NULL && strstr(status, "\"last_seq\":2") != NULL);
+    gd_string_free(status);
+    /* The handles outlive the node's. */
+    gd_platform_free(node);
+    CHECK(decide_seq(engine, ALLOW) == 3);
+    gd_engine_free(engine);
+    gd_audit_free(audit);
+    gd_platform_free(NULL);
+
+    snprintf(text, sizeof text, "node_id = \"c-node\"\ncolour = \"red\"\n");
+    write_bytes(config, text, strlen(text));
+    node = NULL;
+    CHECK_RC(gd_platform_open(config, &node), GD_ERR_CONFIG_INVALID);
+    CHECK(node == NULL);
+    CHECK(strstr(last_error(), "colour") != NULL);
+}
+
 static void test_audit_with_engine(void) {
     char dir[512];
     path_in(dir, sizeof dir, "audit");
@@ -788,6 +835,7 @@ int main(void) {
 
     test_audit_open();
     test_audit_lock();
+    test_platform();
     test_audit_with_engine();
 
     /* The vault, deciding with an engine that records into an audit log. */
