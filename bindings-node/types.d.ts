@@ -1,4 +1,4 @@
-/* The wire format of DESIGN.md ("Request and decision"), shared by every language. */
+/* The wire format of docs/FORMATS.md ("Request and decision"), shared by every language. */
 
 export type Action =
   | 'query' | 'modify' | 'delete' | 'export' | 'aggregate' | 'classify' | 'catalog'
@@ -57,7 +57,7 @@ export interface Decision {
 
 export type RecordKind = 'department' | 'vendor' | 'user' | 'dataset' | 'system'
 
-/** The inventory format of DESIGN.md ("Domain model"). */
+/** The inventory format of docs/FORMATS.md ("The inventory"). */
 export interface Inventory {
   departments?: object[]
   vendors?: object[]

@@ -49,7 +49,7 @@ const policyText = fs
   .join('\n')
 const entities = JSON.parse(govdata.__cedarEntities(engine))
 
-/** The Cedar request a Cedar user would build for a govdata request (DESIGN.md's context). */
+/** The Cedar request a Cedar user would build for a govdata request (docs/FORMATS.md's context). */
 function cedarCall(req) {
   const resource = typeof req.resource === 'string' ? { type: 'Dataset', id: req.resource } : req.resource
   const c = req.context ?? {}

@@ -1,7 +1,7 @@
 //! The Node.js module `govdata`: the govdata engine for Node services.
 //!
 //! A thin layer over the core crate: it reads arguments from JavaScript values, calls
-//! the core and hands back plain objects in the wire format of DESIGN.md (snake_case
+//! the core and hands back plain objects in the wire format of docs/FORMATS.md (snake_case
 //! keys, exactly what the core serialises). Errors become JavaScript `Error`s with
 //! `.code` (see [`error`]). A single decision, an audit append, a record's
 //! encryption and a workflow step are synchronous; work that can take long (a large

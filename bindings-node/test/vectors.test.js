@@ -69,7 +69,7 @@ for (const file of files) {
     const viaJson = attempt(() => JSON.parse(engine.decideJson(JSON.stringify(vector.request))))
     check(vector, viaJson)
     // The object is the wire format: exactly what the core writes as JSON (reasons in
-    // any order, as DESIGN.md allows).
+    // any order, as docs/FORMATS.md allows).
     if (!(viaObject instanceof Error)) assert.deepEqual(sorted(viaObject), sorted(viaJson))
 
     const [sync] = engine.decideManySync([vector.request])

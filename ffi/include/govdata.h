@@ -528,7 +528,7 @@ int gd_engine_new_default(gd_engine **out);
 // no other thread is using; it is not used after this call.
 void gd_engine_free(gd_engine *engine);
 
-// Decides one request given as JSON in the wire format (DESIGN.md):
+// Decides one request given as JSON in the wire format (docs/FORMATS.md):
 // `{"principal": "zhang.san", "action": "export", "resource": "hukou", "context": {…}}`.
 //
 // Returns `GD_OK` whenever a decision was made — allow or deny, the JSON says which —

@@ -208,7 +208,7 @@ pub unsafe extern "C" fn gd_engine_free(engine: *mut gd_engine) {
     }
 }
 
-/// Decides one request given as JSON in the wire format (DESIGN.md):
+/// Decides one request given as JSON in the wire format (docs/FORMATS.md):
 /// `{"principal": "zhang.san", "action": "export", "resource": "hukou", "context": {…}}`.
 ///
 /// Returns `GD_OK` whenever a decision was made — allow or deny, the JSON says which —

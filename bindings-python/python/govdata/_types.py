@@ -1,6 +1,6 @@
 """The closed vocabularies of govdata as ``typing.Literal`` types.
 
-The values are the wire names of DESIGN.md; a test checks them against the engine.
+The values are the wire names of docs/FORMATS.md; a test checks them against the engine.
 """
 
 from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
@@ -75,7 +75,7 @@ class Channel(TypedDict, total=False):
 
 
 class Context(TypedDict, total=False):
-    """The context of a request; every field is optional (DESIGN.md)."""
+    """The context of a request; every field is optional (docs/FORMATS.md)."""
 
     purpose: str
     legal_basis: str

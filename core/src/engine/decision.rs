@@ -1,4 +1,4 @@
-//! The decision of the wire format (DESIGN.md): allow or deny, the reasons with the
+//! The decision of the wire format (docs/FORMATS.md): allow or deny, the reasons with the
 //! article behind each, the obligations the host must apply, the pack version and the
 //! audit sequence number.
 

@@ -1,4 +1,4 @@
-//! The request of the wire format (DESIGN.md): who asks to do what to which resource,
+//! The request of the wire format (docs/FORMATS.md): who asks to do what to which resource,
 //! with which context. Parsing is strict: an unknown field or a value of the wrong
 //! type is `request_invalid`.
 

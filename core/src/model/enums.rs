@@ -188,7 +188,7 @@ impl ResourceKind {
 }
 
 wire_enum! {
-    /// Every action the engine decides (DESIGN.md, Actions).
+    /// Every action the engine decides (docs/FORMATS.md, "Actions").
     Action {
         /// Query a dataset (Art. 3(5)).
         Query = "query",

@@ -1,7 +1,7 @@
 //! The domain model: departments, vendors, users, datasets and systems — the
 //! organisation as the engine sees it — and the [`Inventory`] that holds them.
 //!
-//! This module owns the inventory JSON format of DESIGN.md and its validation: ids
+//! This module owns the inventory JSON format of docs/FORMATS.md and its validation: ids
 //! unique per type, known enum values, no unknown fields, no dangling references. A
 //! rejected inventory or update changes nothing. It knows nothing of Cedar; the
 //! engine turns records into Cedar entities.
