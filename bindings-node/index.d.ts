@@ -268,6 +268,14 @@ export interface KeyInfo {
   destroyed_by?: string
 }
 
+/** What a node reports about itself (`Platform.status()`). */
+export interface PlatformStatus {
+  node_id: string
+  policy_version: string
+  audit: { dir: string; last_seq: number } | null
+  vault: { dir: string; generation: number; keys: number } | null
+}
+
 export interface VaultStatus {
   master_key_id: string
   master_algorithm: string
@@ -615,6 +623,38 @@ export declare class Key {
   toString(): string
   /** `JSON.stringify(key)` gives the description, never the bytes. */
   toJSON(): string
+}
+
+/**
+ * One node of the platform: its engine, audit log, procedures and vault, opened from
+ * one `govdata.toml` and wired once.
+ */
+export declare class Platform {
+  /**
+   * Opens the node that the configuration file at `path` describes (on the calling
+   * thread: the procedures are rebuilt from the log).
+   */
+  static open(path: string): Platform
+  /** The node's id. */
+  get nodeId(): string
+  /**
+   * The engine, recording into the node's audit log when it keeps one (a new
+   * handle on the same engine at each call).
+   */
+  engine(): Engine
+  /** The audit log, or `null` when the configuration has no `[audit]` section. */
+  auditLog(): AuditLog | null
+  /** The sharing and destruction procedures (they need the audit log), or `null`. */
+  workflows(): Workflows | null
+  /** The vault, or `null` when the configuration has no `[vault]` section. */
+  vault(): Vault | null
+  /**
+   * What the node reports about itself: `node_id`, `policy_version`, `audit`,
+   * `vault`.
+   */
+  status(): PlatformStatus
+  /** Syncs and closes the audit log, letting go of its lock. */
+  close(): void
 }
 
 /**

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.AuditLog = nativeBinding.AuditLog
 module.exports.Engine = nativeBinding.Engine
 module.exports.Key = nativeBinding.Key
+module.exports.Platform = nativeBinding.Platform
 module.exports.Vault = nativeBinding.Vault
 module.exports.Workflows = nativeBinding.Workflows
 module.exports.errorCodes = nativeBinding.errorCodes
