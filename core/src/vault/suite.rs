@@ -10,20 +10,15 @@
 
 use super::keys::SecretKey;
 use crate::error::{Error, Result};
-use aes_gcm::aead::array::{Array as Arr, ArraySize};
-use aes_gcm::aead::consts::{U12, U16};
-use aes_gcm::aead::inout::InOutBuf;
-use aes_gcm::aead::{AeadInOut, KeyInit};
-use aes_gcm::AesGcm;
+use chacha20poly1305::aead::array::{Array as Arr, ArraySize};
+use chacha20poly1305::aead::inout::InOutBuf;
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::XChaCha20Poly1305;
+use govdata_sm4::Sm4Gcm;
 use hmac::{Hmac, Mac};
-use sm4::Sm4;
 use std::fmt;
 use std::str::FromStr;
 use zeroize::Zeroizing;
-
-/// SM4 in Galois/Counter Mode with a 96-bit nonce and a 128-bit tag (RFC 8998).
-pub(crate) type Sm4Gcm = AesGcm<Sm4, U12>;
 
 /// The length of every authentication tag, in bytes.
 pub const TAG_LEN: usize = 16;
@@ -143,28 +138,38 @@ impl FromStr for Suite {
 /// both ciphers zeroize their state on drop.
 pub(crate) enum Cipher {
     XChaCha(Box<XChaCha20Poly1305>),
+    /// SM4 on AES-NI or GFNI where the CPU has them (chosen at run time), GHASH on
+    /// carry-less multiplication: see the `govdata-sm4` crate.
     Sm4(Box<Sm4Gcm>),
+}
+
+/// The data an AEAD call works on: one buffer in place, or an input and an output of
+/// the same length.
+enum Buf<'i, 'o> {
+    InPlace(&'o mut [u8]),
+    To(&'i [u8], &'o mut [u8]),
 }
 
 impl Cipher {
     /// The cipher of `suite` under `key` (32 bytes; SM4 takes the first 16).
     pub(crate) fn new(suite: Suite, key: &SecretKey) -> Result<Cipher> {
-        let bad = |_| Error::KeyInvalid {
+        let bad = || Error::KeyInvalid {
             message: format!("a {suite} key of the wrong length"),
         };
         Ok(match suite {
             Suite::XChaCha20Poly1305 => Cipher::XChaCha(Box::new(
-                XChaCha20Poly1305::new_from_slice(key.bytes()).map_err(bad)?,
+                XChaCha20Poly1305::new_from_slice(key.bytes()).map_err(|_| bad())?,
             )),
-            Suite::Sm4Gcm => Cipher::Sm4(Box::new(
-                Sm4Gcm::new_from_slice(&key.bytes()[..16]).map_err(bad)?,
-            )),
+            Suite::Sm4Gcm => {
+                let sm4_key: &[u8; 16] = key.bytes()[..16].try_into().map_err(|_| bad())?;
+                Cipher::Sm4(Box::new(Sm4Gcm::new(sm4_key)))
+            }
         })
     }
 
     /// Encrypts `buf` in place and returns the tag.
     pub(crate) fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-        self.seal_inout(nonce, aad, buf.into())
+        self.seal_buf(nonce, aad, Buf::InPlace(buf))
     }
 
     /// Encrypts `input` into `out` (of the same length) and returns the tag.
@@ -175,32 +180,28 @@ impl Cipher {
         input: &[u8],
         out: &mut [u8],
     ) -> Result<[u8; TAG_LEN]> {
-        let buf = InOutBuf::new(input, out).map_err(|_| Error::CryptoAuthFailed {
-            message: "internal: buffers of different lengths".into(),
-        })?;
-        self.seal_inout(nonce, aad, buf)
+        same_length(input, out)?;
+        self.seal_buf(nonce, aad, Buf::To(input, out))
     }
 
-    fn seal_inout(
-        &self,
-        nonce: &[u8],
-        aad: &[u8],
-        buf: InOutBuf<'_, '_, u8>,
-    ) -> Result<[u8; TAG_LEN]> {
-        let fail = |_| Error::CryptoAuthFailed {
+    fn seal_buf(&self, nonce: &[u8], aad: &[u8], buf: Buf<'_, '_>) -> Result<[u8; TAG_LEN]> {
+        let fail = || Error::CryptoAuthFailed {
             message: "encryption refused the input (too long)".into(),
         };
-        let tag = match self {
-            Cipher::XChaCha(c) => c
-                .encrypt_inout_detached(&nonce_array(nonce)?, aad, buf)
-                .map_err(fail)?
-                .into(),
-            Cipher::Sm4(c) => c
-                .encrypt_inout_detached(&nonce_array(nonce)?, aad, buf)
-                .map_err(fail)?
-                .into(),
-        };
-        Ok(tag)
+        match self {
+            Cipher::XChaCha(c) => Ok(c
+                .encrypt_inout_detached(&nonce_array(nonce)?, aad, inout(buf)?)
+                .map_err(|_| fail())?
+                .into()),
+            Cipher::Sm4(c) => {
+                let nonce = sm4_nonce(nonce)?;
+                match buf {
+                    Buf::InPlace(b) => c.encrypt_in_place(nonce, aad, b),
+                    Buf::To(i, o) => c.encrypt_to(nonce, aad, i, o),
+                }
+                .map_err(|_| fail())
+            }
+        }
     }
 
     /// Decrypts `buf` in place if `tag` authenticates it; on failure `buf` is wiped.
@@ -212,8 +213,7 @@ impl Cipher {
         tag: &[u8],
         what: &dyn Fn() -> String,
     ) -> Result<()> {
-        let ok = self.open_inout(nonce, aad, (&mut *buf).into(), tag)?;
-        if ok {
+        if self.open_buf(nonce, aad, Buf::InPlace(&mut *buf), tag)? {
             Ok(())
         } else {
             zeroize::Zeroize::zeroize(buf);
@@ -231,10 +231,8 @@ impl Cipher {
         tag: &[u8],
         what: &dyn Fn() -> String,
     ) -> Result<()> {
-        let buf = InOutBuf::new(input, &mut *out).map_err(|_| Error::CryptoAuthFailed {
-            message: "internal: buffers of different lengths".into(),
-        })?;
-        if self.open_inout(nonce, aad, buf, tag)? {
+        same_length(input, out)?;
+        if self.open_buf(nonce, aad, Buf::To(input, &mut *out), tag)? {
             Ok(())
         } else {
             zeroize::Zeroize::zeroize(out);
@@ -242,29 +240,55 @@ impl Cipher {
         }
     }
 
-    fn open_inout(
-        &self,
-        nonce: &[u8],
-        aad: &[u8],
-        buf: InOutBuf<'_, '_, u8>,
-        tag: &[u8],
-    ) -> Result<bool> {
-        let Ok(tag) = Arr::<u8, U16>::try_from(tag) else {
+    fn open_buf(&self, nonce: &[u8], aad: &[u8], buf: Buf<'_, '_>, tag: &[u8]) -> Result<bool> {
+        let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
             return Ok(false);
         };
         Ok(match self {
             Cipher::XChaCha(c) => c
-                .decrypt_inout_detached(&nonce_array(nonce)?, aad, buf, &tag)
+                .decrypt_inout_detached(&nonce_array(nonce)?, aad, inout(buf)?, &tag.into())
                 .is_ok(),
-            Cipher::Sm4(c) => c
-                .decrypt_inout_detached(&nonce_array(nonce)?, aad, buf, &tag)
-                .is_ok(),
+            Cipher::Sm4(c) => {
+                let nonce = sm4_nonce(nonce)?;
+                match buf {
+                    Buf::InPlace(b) => c.decrypt_in_place(nonce, aad, b, &tag),
+                    Buf::To(i, o) => c.decrypt_to(nonce, aad, i, o, &tag),
+                }
+                .is_ok()
+            }
         })
     }
 }
 
+fn same_length(input: &[u8], out: &[u8]) -> Result<()> {
+    if input.len() == out.len() {
+        Ok(())
+    } else {
+        Err(Error::CryptoAuthFailed {
+            message: "internal: buffers of different lengths".into(),
+        })
+    }
+}
+
+fn inout<'a>(buf: Buf<'a, 'a>) -> Result<InOutBuf<'a, 'a, u8>> {
+    match buf {
+        Buf::InPlace(b) => Ok(b.into()),
+        Buf::To(i, o) => InOutBuf::new(i, o).map_err(|_| Error::CryptoAuthFailed {
+            message: "internal: buffers of different lengths".into(),
+        }),
+    }
+}
+
 fn nonce_array<N: ArraySize>(nonce: &[u8]) -> Result<Arr<u8, N>> {
-    Arr::<u8, N>::try_from(nonce).map_err(|_| Error::CryptoAuthFailed {
+    Arr::<u8, N>::try_from(nonce).map_err(|_| bad_nonce())
+}
+
+fn sm4_nonce(nonce: &[u8]) -> Result<&[u8; govdata_sm4::NONCE_LEN]> {
+    nonce.try_into().map_err(|_| bad_nonce())
+}
+
+fn bad_nonce() -> Error {
+    Error::CryptoAuthFailed {
         message: "a nonce of the wrong length".into(),
-    })
+    }
 }
