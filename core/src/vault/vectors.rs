@@ -128,7 +128,43 @@ fn suites_interoperate_with_their_earlier_implementations() {
     use rand::{Rng, RngCore, SeedableRng};
     type OldSm4Gcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
 
-    /// Seals with the earlier implementation: (ciphertext, tag).
+    /// Seals with `A`: (ciphertext, tag).
+    fn seal_with<A: AeadInOut + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        pt: &[u8],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut buf = pt.to_vec();
+        let tag = A::new_from_slice(key)
+            .unwrap()
+            .encrypt_inout_detached(nonce.try_into().unwrap(), aad, buf.as_mut_slice().into())
+            .unwrap();
+        (buf, tag.to_vec())
+    }
+
+    /// Opens with `A`.
+    fn open_with<A: AeadInOut + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ct: &[u8],
+        tag: &[u8],
+    ) -> Vec<u8> {
+        let mut buf = ct.to_vec();
+        A::new_from_slice(key)
+            .unwrap()
+            .decrypt_inout_detached(
+                nonce.try_into().unwrap(),
+                aad,
+                buf.as_mut_slice().into(),
+                tag.try_into().unwrap(),
+            )
+            .unwrap();
+        buf
+    }
+
+    /// Seals with the earlier implementation of `suite`.
     fn old_seal(
         suite: Suite,
         key: &[u8],
@@ -136,23 +172,13 @@ fn suites_interoperate_with_their_earlier_implementations() {
         aad: &[u8],
         pt: &[u8],
     ) -> (Vec<u8>, Vec<u8>) {
-        let mut buf = pt.to_vec();
-        let tag = match suite {
-            Suite::XChaCha20Poly1305 => XChaCha20Poly1305::new_from_slice(key)
-                .unwrap()
-                .encrypt_inout_detached(nonce.try_into().unwrap(), aad, buf.as_mut_slice().into())
-                .unwrap()
-                .to_vec(),
-            Suite::Sm4Gcm => OldSm4Gcm::new_from_slice(&key[..16])
-                .unwrap()
-                .encrypt_inout_detached(nonce.try_into().unwrap(), aad, buf.as_mut_slice().into())
-                .unwrap()
-                .to_vec(),
-        };
-        (buf, tag)
+        match suite {
+            Suite::XChaCha20Poly1305 => seal_with::<XChaCha20Poly1305>(key, nonce, aad, pt),
+            Suite::Sm4Gcm => seal_with::<OldSm4Gcm>(&key[..16], nonce, aad, pt),
+        }
     }
 
-    /// Opens with the earlier implementation.
+    /// Opens with the earlier implementation of `suite`.
     fn old_open(
         suite: Suite,
         key: &[u8],
@@ -161,28 +187,10 @@ fn suites_interoperate_with_their_earlier_implementations() {
         ct: &[u8],
         tag: &[u8],
     ) -> Vec<u8> {
-        let mut buf = ct.to_vec();
         match suite {
-            Suite::XChaCha20Poly1305 => XChaCha20Poly1305::new_from_slice(key)
-                .unwrap()
-                .decrypt_inout_detached(
-                    nonce.try_into().unwrap(),
-                    aad,
-                    buf.as_mut_slice().into(),
-                    tag.try_into().unwrap(),
-                )
-                .unwrap(),
-            Suite::Sm4Gcm => OldSm4Gcm::new_from_slice(&key[..16])
-                .unwrap()
-                .decrypt_inout_detached(
-                    nonce.try_into().unwrap(),
-                    aad,
-                    buf.as_mut_slice().into(),
-                    tag.try_into().unwrap(),
-                )
-                .unwrap(),
+            Suite::XChaCha20Poly1305 => open_with::<XChaCha20Poly1305>(key, nonce, aad, ct, tag),
+            Suite::Sm4Gcm => open_with::<OldSm4Gcm>(&key[..16], nonce, aad, ct, tag),
         }
-        buf
     }
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(17);
