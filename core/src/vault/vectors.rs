@@ -117,6 +117,130 @@ fn hmac_known_answers() {
     );
 }
 
+/// The suites read what the implementations they had before wrote and the other way
+/// round (`aes-gcm` over the `sm4` crate for SM4-GCM, the `chacha20poly1305` crate for
+/// XChaCha20-Poly1305), on random keys, nonces, associated data and chunk-like lengths,
+/// in place and into another buffer.
+#[test]
+fn suites_interoperate_with_their_earlier_implementations() {
+    use aes_gcm::aead::consts::U12;
+    use chacha20poly1305::XChaCha20Poly1305;
+    use rand::{Rng, RngCore, SeedableRng};
+    type OldSm4Gcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
+
+    /// Seals with `A`: (ciphertext, tag).
+    fn seal_with<A: AeadInOut + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        pt: &[u8],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut buf = pt.to_vec();
+        let tag = A::new_from_slice(key)
+            .unwrap()
+            .encrypt_inout_detached(nonce.try_into().unwrap(), aad, buf.as_mut_slice().into())
+            .unwrap();
+        (buf, tag.to_vec())
+    }
+
+    /// Opens with `A`.
+    fn open_with<A: AeadInOut + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ct: &[u8],
+        tag: &[u8],
+    ) -> Vec<u8> {
+        let mut buf = ct.to_vec();
+        A::new_from_slice(key)
+            .unwrap()
+            .decrypt_inout_detached(
+                nonce.try_into().unwrap(),
+                aad,
+                buf.as_mut_slice().into(),
+                tag.try_into().unwrap(),
+            )
+            .unwrap();
+        buf
+    }
+
+    /// Seals with the earlier implementation of `suite`.
+    fn old_seal(
+        suite: Suite,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        pt: &[u8],
+    ) -> (Vec<u8>, Vec<u8>) {
+        match suite {
+            Suite::XChaCha20Poly1305 => seal_with::<XChaCha20Poly1305>(key, nonce, aad, pt),
+            Suite::Sm4Gcm => seal_with::<OldSm4Gcm>(&key[..16], nonce, aad, pt),
+        }
+    }
+
+    /// Opens with the earlier implementation of `suite`.
+    fn old_open(
+        suite: Suite,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ct: &[u8],
+        tag: &[u8],
+    ) -> Vec<u8> {
+        match suite {
+            Suite::XChaCha20Poly1305 => open_with::<XChaCha20Poly1305>(key, nonce, aad, ct, tag),
+            Suite::Sm4Gcm => open_with::<OldSm4Gcm>(&key[..16], nonce, aad, ct, tag),
+        }
+    }
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let mut lengths: Vec<usize> = (0..=300).collect();
+    lengths.extend([4095, 4096, 65_536, 65_536 + 53, 200_003]);
+    for suite in Suite::ALL.iter().copied() {
+        for &len in &lengths {
+            let mut key = [0u8; 32];
+            rng.fill_bytes(&mut key);
+            let mut nonce = vec![0u8; suite.nonce_len()];
+            rng.fill_bytes(&mut nonce);
+            let mut aad = vec![0u8; rng.gen_range(0..64)];
+            rng.fill_bytes(&mut aad);
+            let mut pt = vec![0u8; len];
+            rng.fill_bytes(&mut pt);
+            let cipher = Cipher::new(suite, &SecretKey::from_slice(&key).unwrap()).unwrap();
+
+            // New writes, old reads.
+            let mut buf = pt.clone();
+            let tag = cipher.seal(&nonce, &aad, &mut buf).unwrap();
+            assert_eq!(
+                old_open(suite, &key, &nonce, &aad, &buf, &tag),
+                pt,
+                "{suite} {len}"
+            );
+            let mut out = vec![0u8; len];
+            assert_eq!(cipher.seal_to(&nonce, &aad, &pt, &mut out).unwrap(), tag);
+            assert_eq!(out, buf);
+
+            // Old writes, new reads.
+            let (ct, old_tag) = old_seal(suite, &key, &nonce, &aad, &pt);
+            assert_eq!(
+                (&ct, old_tag.as_slice()),
+                (&buf, tag.as_slice()),
+                "{suite} {len}"
+            );
+            let mut back = vec![0u8; len];
+            cipher
+                .open_to(&nonce, &aad, &ct, &mut back, &old_tag, &|| "x".into())
+                .unwrap();
+            assert_eq!(back, pt);
+            let mut back = ct.clone();
+            cipher
+                .open(&nonce, &aad, &mut back, &old_tag, &|| "x".into())
+                .unwrap();
+            assert_eq!(back, pt);
+        }
+    }
+}
+
 /// The vault is shared between threads behind an `Arc`, like the engine.
 #[test]
 fn vault_is_send_and_sync() {
