@@ -224,7 +224,7 @@ struct Opened {
 
 impl Opened {
     fn flows(&self) -> govdata::Result<&Workflows> {
-        self.node.workflows().ok_or_else(|| govdata::Error::RequestInvalid {
+        self.node.workflows().map(|w| &**w).ok_or_else(|| govdata::Error::RequestInvalid {
             message: "the procedures need an audit log: give `--audit` and `--audit-key-file`, or a configuration with an [audit] section".into(),
         })
     }

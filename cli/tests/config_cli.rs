@@ -75,12 +75,31 @@ fn decide_and_the_procedures_open_the_node_of_a_config_file() {
     assert_eq!(json(&out)["audit_seq"], 2);
     // A flag overrides the file: another log.
     let out = govdata(
-        &["decide", "--config", s(&config), "--audit", s(&dir.join("other")), s(&req)],
+        &[
+            "decide",
+            "--config",
+            s(&config),
+            "--audit",
+            s(&dir.join("other")),
+            s(&req),
+        ],
         &[],
     );
     assert_eq!(json(&out)["audit_seq"], 1);
-    let out = govdata(&["audit", "verify", s(&dir.join("audit")), "--key-file", s(&key)], &[]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 2 records"), "{out:?}");
+    let out = govdata(
+        &[
+            "audit",
+            "verify",
+            s(&dir.join("audit")),
+            "--key-file",
+            s(&key),
+        ],
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ok: 2 records"),
+        "{out:?}"
+    );
 
     // The procedures run on the configured log.
     let out = govdata(
@@ -113,7 +132,10 @@ fn decide_and_the_procedures_open_the_node_of_a_config_file() {
     let out = govdata(&["decide", "--config", s(&config), s(&req)], &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("error[config_invalid]") && err.contains("colour"), "{err}");
+    assert!(
+        err.contains("error[config_invalid]") && err.contains("colour"),
+        "{err}"
+    );
     // The procedures without any log say what they need.
     let out = govdata(&["share", "expire", "--inventory", s(&inv)], &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
