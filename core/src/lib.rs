@@ -6,6 +6,7 @@ pub mod audit;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod mask;
 pub mod model;
 pub mod policy;
 pub mod vault;

@@ -60,7 +60,10 @@ fn the_example_inventory_declares_the_fields_of_the_household_register() {
     ))
     .unwrap();
     let d = inv.dataset("hukou").unwrap();
-    assert!(d.fields.iter().any(|f| f.name == "sfzh" && f.pi_type == PiType::ResidentId));
+    assert!(d
+        .fields
+        .iter()
+        .any(|f| f.name == "sfzh" && f.pi_type == PiType::ResidentId));
 }
 
 #[test]
@@ -72,7 +75,10 @@ fn a_sensitive_field_in_a_dataset_below_l4_is_refused() {
     ))
     .unwrap_err();
     let m = refusal(e);
-    assert!(m.contains("`hukou`") && m.contains("`sfzh`") && m.contains("L4"), "{m}");
+    assert!(
+        m.contains("`hukou`") && m.contains("`sfzh`") && m.contains("L4"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -91,8 +97,12 @@ fn a_field_more_sensitive_than_its_dataset_is_refused() {
 #[test]
 fn a_personal_information_type_without_a_sensitivity_is_refused() {
     let m = refusal(
-        inventory(&dataset("L2", "personal", r#"[{"name": "sjhm", "type": "mobile"}]"#))
-            .unwrap_err(),
+        inventory(&dataset(
+            "L2",
+            "personal",
+            r#"[{"name": "sjhm", "type": "mobile"}]"#,
+        ))
+        .unwrap_err(),
     );
     assert!(m.contains("`sjhm`") && m.contains("sensitivity"), "{m}");
 }

@@ -68,7 +68,12 @@ pub(super) fn check_fields(
 ) -> Result<()> {
     let mut seen = HashSet::new();
     for f in fields {
-        let fail = |m: String| Err(Error::inventory(label(), format!("field `{}`: {m}", f.name)));
+        let fail = |m: String| {
+            Err(Error::inventory(
+                label(),
+                format!("field `{}`: {m}", f.name),
+            ))
+        };
         if f.name.is_empty() {
             return Err(Error::inventory(label(), "a field has an empty `name`"));
         }
