@@ -6,9 +6,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Arguments of `govdata decide`.
+/// The engine options that deciding commands share: the inventory, the pack and the
+/// audit log that records the decisions.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct EngineArgs {
     /// The inventory JSON file.
     #[arg(long)]
     pub inventory: PathBuf,
@@ -16,14 +17,21 @@ pub struct Args {
     /// The default pack if omitted.
     #[arg(long = "policies")]
     pub policies: Vec<PathBuf>,
-    /// The request JSON file, or `-` (the default) for standard input.
-    pub request: Option<PathBuf>,
     /// Append the decision to the audit log in this directory (created if absent).
     #[arg(long, requires = "audit_key_file")]
     pub audit: Option<PathBuf>,
     /// The file holding the log's 32-byte sealing key, raw.
     #[arg(long, requires = "audit")]
     pub audit_key_file: Option<PathBuf>,
+}
+
+/// Arguments of `govdata decide`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The request JSON file, or `-` (the default) for standard input.
+    pub request: Option<PathBuf>,
 }
 
 pub fn load_pack(dirs: &[PathBuf]) -> govdata::Result<PolicyPack> {
@@ -55,7 +63,7 @@ pub fn validate(dir: Option<&Path>) -> ExitCode {
     }
 }
 
-fn read_request(path: Option<&Path>) -> govdata::Result<String> {
+pub fn read_request(path: Option<&Path>) -> govdata::Result<String> {
     let mut text = String::new();
     match path {
         None => {
@@ -84,15 +92,19 @@ fn read_request(path: Option<&Path>) -> govdata::Result<String> {
     Ok(text)
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let result = (|| {
-        let pack = load_pack(&args.policies)?;
-        let inventory = Inventory::from_file(&args.inventory)?;
+impl EngineArgs {
+    /// The engine over the pack and the inventory, recording its decisions in the audit
+    /// log when one is given. With a log, the procedures recorded in it resolve the
+    /// approvals that a request cites (Art. 14, 15); without one, every approval
+    /// resolves to nothing. Keep the workflows alive while deciding.
+    pub fn open(
+        &self,
+    ) -> govdata::Result<(std::sync::Arc<Engine>, Option<govdata::workflow::Workflows>)> {
+        let pack = load_pack(&self.policies)?;
+        let inventory = Inventory::from_file(&self.inventory)?;
         let engine = std::sync::Arc::new(Engine::new(pack, inventory));
-        // With a log, the procedures recorded in it resolve the approvals that a
-        // request cites (Art. 14, 15); without one, every approval resolves to nothing.
-        let mut _flows = None;
-        if let (Some(dir), Some(key_file)) = (&args.audit, &args.audit_key_file) {
+        let mut flows = None;
+        if let (Some(dir), Some(key_file)) = (&self.audit, &self.audit_key_file) {
             let key = govdata::audit::SealingKey::from_file(key_file)?;
             let log = std::sync::Arc::new(govdata::AuditLog::open(
                 dir,
@@ -100,12 +112,19 @@ pub fn run(args: &Args) -> ExitCode {
                 govdata::audit::AuditOptions::default(),
             )?);
             engine.set_decision_sink(Some(log.clone()));
-            _flows = Some(govdata::workflow::Workflows::open(
+            flows = Some(govdata::workflow::Workflows::open(
                 engine.clone(),
                 log,
                 govdata::workflow::WorkflowConfig::default(),
             )?);
         }
+        Ok((engine, flows))
+    }
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let result = (|| {
+        let (engine, _flows) = args.engine.open()?;
         let text = read_request(args.request.as_deref())?;
         engine.decide_json(&text)
     })();

@@ -1,6 +1,12 @@
 //! From a decision to a plan for the data: the profile its obligations name, the mask
 //! of every declared field, and every way the call fails closed with no data out.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod mask_support;
 
 use govdata::mask::{Mask, MaskKeys, Plan, Profile};

@@ -2,6 +2,12 @@
 //! which every language's suite reads), and keyed pseudonyms: stable under one key,
 //! different under another, and the same as an independent HMAC.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
+
 use govdata::audit::HashSuite;
 use govdata::mask::{Mask, PseudonymKey};
 use serde_json::Value;

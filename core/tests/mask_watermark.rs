@@ -2,6 +2,12 @@
 //! after the rows are reordered, columns dropped and a 10 % sample kept; no clean file
 //! and no other key reads a mark.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod mask_support;
 
 use govdata::mask::watermark::{Detection, Detector};

@@ -1,6 +1,10 @@
 //! Helpers of the masking and watermark tests: an engine whose decisions carry an
 //! audit sequence number, keys, and generated rows of the household register.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different part")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test set-up outside #[test] functions fails loudly"
+)]
 
 use govdata::audit::HashSuite;
 use govdata::engine::DecisionSink;
