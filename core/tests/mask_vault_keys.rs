@@ -29,7 +29,9 @@ fn vaults_with_one_master_key_make_the_same_pseudonyms() {
     let (_t, other) = second_vault("derive-c", &OTHER_MASTER);
     let id = "110105199003071234";
     let p = |v: &Vault, scope: &str, suite| {
-        PseudonymKey::from_vault(v, scope, suite).unwrap().pseudonym(id)
+        PseudonymKey::from_vault(v, scope, suite)
+            .unwrap()
+            .pseudonym(id)
     };
     let here = p(&f.vault, "default", HashSuite::Sha256);
     assert_eq!(here, p(&same, "default", HashSuite::Sha256));

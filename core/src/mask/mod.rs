@@ -10,6 +10,8 @@
 //! know is an error and no data comes out. It does not decide anything: the engine
 //! does, and this module only carries out what the decision says.
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod generic;
 mod keys;
 mod pi;

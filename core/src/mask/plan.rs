@@ -231,8 +231,8 @@ impl Plan {
 /// One extract being released, row by row, in the order of [`Plan::columns`].
 #[derive(Debug)]
 pub struct Release<'p> {
-    plan: &'p Plan,
-    embedder: Option<Embedder<'p>>,
+    pub(super) plan: &'p Plan,
+    pub(super) embedder: Option<Embedder<'p>>,
 }
 
 impl Release<'_> {
