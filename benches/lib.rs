@@ -154,6 +154,7 @@ pub fn with_datasets(mut inventory: Inventory, n: usize) -> Inventory {
             ][i % 3],
             cataloged: true,
             allowed_purposes: vec![format!("p-{}", i % 50), "statistics".into()],
+            fields: Vec::new(),
         };
         inventory
             .upsert(Record::Dataset(d))

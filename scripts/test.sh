@@ -20,6 +20,8 @@ fi
 
 echo "== rust"
 cargo test --workspace --locked
+# The masks on Arrow record batches sit behind the core's `arrow` feature.
+cargo test -p govdata --features arrow --locked --test mask_arrow
 
 bash scripts/test-python.sh
 bash scripts/test-node.sh

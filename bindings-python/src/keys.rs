@@ -35,6 +35,19 @@ impl KeySource {
         })
     }
 
+    /// The key's bytes (read from the file for a key file), for keys of any length.
+    pub fn bytes(&self) -> PyResult<Zeroizing<Vec<u8>>> {
+        match self {
+            KeySource::Bytes(b) => Ok(b.clone()),
+            KeySource::File(p) => std::fs::read(p).map(Zeroizing::new).map_err(|e| {
+                to_py(govdata::Error::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                })
+            }),
+        }
+    }
+
     /// The audit log's sealing key.
     pub fn sealing_key(&self) -> PyResult<SealingKey> {
         match self {

@@ -105,4 +105,4 @@ def test_module_functions_match():
     for name, node in stub.items():
         if isinstance(node, ast.FunctionDef):
             sig = inspect.signature(getattr(_native, name))
-            assert [p.name for p in sig.parameters.values()] == [a.arg for a in node.args.args], name
+            assert [p.name for p in sig.parameters.values()] == [a.arg for a in node.args.args + node.args.kwonlyargs], name

@@ -46,7 +46,7 @@ pub fn validate(dir: Option<&Path>) -> ExitCode {
     }
 }
 
-fn read_request(path: Option<&Path>) -> govdata::Result<String> {
+pub fn read_request(path: Option<&Path>) -> govdata::Result<String> {
     let mut text = String::new();
     match path {
         None => {

@@ -5,6 +5,7 @@ mod audit;
 mod decide;
 mod demo;
 mod explain;
+mod mask;
 mod node;
 mod output;
 mod prove;
@@ -55,6 +56,13 @@ enum Command {
     /// Destruction (Art. 15): request, approve, execute, list.
     #[command(subcommand)]
     Destroy(Box<workflow::DestroyCommand>),
+    /// Carry out a decision's obligations on a CSV or JSON Lines stream: masks,
+    /// pseudonyms and a watermark; nothing is written when the decision denies or an
+    /// obligation cannot be carried out.
+    Mask(Box<mask::Args>),
+    /// Traceable watermarks: detect.
+    #[command(subcommand)]
+    Watermark(mask::WatermarkCommand),
     /// Compliance self-assessment (Art. 20): findings per article as JSON and HTML; exit 1
     /// when one is at or above --fail-on.
     Assess(Box<assess::Args>),
@@ -74,5 +82,7 @@ fn main() -> ExitCode {
         Command::Share(cmd) => workflow::run_share(&cmd),
         Command::Destroy(cmd) => workflow::run_destroy(&cmd),
         Command::Assess(args) => assess::run(&args),
+        Command::Mask(args) => mask::run(&args),
+        Command::Watermark(cmd) => mask::run_watermark(&cmd),
     }
 }

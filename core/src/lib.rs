@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod lock;
+pub mod mask;
 pub mod model;
 pub mod platform;
 pub mod policy;

@@ -75,7 +75,10 @@ from ._native import (
     WorkflowInvalidError,
     Workflows,
     __version__,
+    mask_values,
+    PI_TYPES,
 )
+from ._mask import detect_watermark, mask_table
 from ._types import (
     Action,
     AuditRecordDict,
@@ -218,4 +221,8 @@ __all__ = [
     "WorkflowInvalidError",
     "Workflows",
     "__version__",
+    "detect_watermark",
+    "mask_table",
+    "mask_values",
+    "PI_TYPES",
 ]

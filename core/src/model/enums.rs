@@ -44,6 +44,7 @@ macro_rules! wire_enum {
         }
     };
 }
+pub(super) use wire_enum;
 
 wire_enum! {
     /// The four kinds of organisation of Art. 4.

@@ -343,6 +343,7 @@ impl Inventory {
                 format!("field `owner`: no department `{}`", d.owner),
             ));
         }
+        super::fields::check_fields(&label, d.personal_info, d.grade, &d.fields)?;
         if d.personal_info == PersonalInfo::Sensitive {
             if let Some(g) = d.grade {
                 if g < Grade::L4 {

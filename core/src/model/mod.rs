@@ -7,12 +7,14 @@
 //! engine turns records into Cedar entities.
 
 mod enums;
+mod fields;
 mod inventory;
 
 pub use enums::{
     Action, DepartmentKind, Grade, PersonalInfo, ResourceKind, ScenarioRisk, ShareType, Stage,
     SystemKind,
 };
+pub use fields::{Field, PiType};
 pub use inventory::{Inventory, Record, RecordKind};
 
 use serde::{Deserialize, Serialize};
@@ -110,6 +112,10 @@ pub struct Dataset {
     /// The purposes the data may be used for (Art. 13).
     #[serde(default)]
     pub allowed_purposes: Vec<String>,
+    /// The fields (columns) and the personal information each holds; empty when the
+    /// dataset does not declare them. Masks are applied field by field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
 }
 
 /// A database, operating system or platform (Art. 17).

@@ -459,14 +459,17 @@ fn policy_info(file: &str, text: &str, policy: &Policy) -> Result<PolicyInfo> {
             ));
         }
         for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-            if !KNOWN_OBLIGATIONS.contains(&o) {
+            if let Some(Err(message)) = crate::mask::is_mask_obligation(o) {
+                return Err(annotation_error(file, text, &policy_text, &id, &message));
+            }
+            if !KNOWN_OBLIGATIONS.contains(&o) && crate::mask::is_mask_obligation(o).is_none() {
                 return Err(annotation_error(
                     file,
                     text,
                     &policy_text,
                     &id,
                     &format!(
-                        "unknown obligation `{o}`, expected one of: {}",
+                        "unknown obligation `{o}`, expected one of: {}, or `mask:<profile>`",
                         KNOWN_OBLIGATIONS.join(", ")
                     ),
                 ));

@@ -912,6 +912,16 @@ impl Vault {
         })
     }
 
+    /// A 32-byte key for another part of govdata (pseudonyms, watermarks), derived
+    /// from the master key for `label`: the master key's MAC of the label, domain
+    /// separated from the key store's own MAC. The same master key gives the same key
+    /// on every node; rotating the master key changes it.
+    pub fn derive_key(&self, label: &str) -> Result<keys::SecretKey> {
+        let input = [b"govdata/derive/v1\0".as_slice(), label.as_bytes()].concat();
+        let tag = self.with_provider(|p| p.mac(&input))?;
+        Ok(keys::SecretKey::from_array(tag))
+    }
+
     /// The keys of one dataset, oldest first.
     pub fn keys(&self, dataset: &str) -> Vec<KeyInfo> {
         let state = self.current().unwrap_or_else(|_| self.lock());

@@ -1,0 +1,403 @@
+//! `govdata mask` and `govdata watermark detect`: the obligations of a decision carried
+//! out on a CSV or JSON Lines stream, and the watermark of a leaked file read back.
+
+use crate::decide::read_request;
+use crate::node::{NodeArgs, VaultFlags};
+use crate::output::{fail, EXIT_ERROR};
+use govdata::audit::HashSuite;
+use govdata::mask::watermark::{Detection, Detector};
+use govdata::mask::{MaskKeys, Plan, PseudonymKey, Release, WatermarkKey};
+use govdata::{Error, Inventory, Request, Result};
+use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zeroize::Zeroizing;
+
+/// The format of a stream of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// The key options of both commands.
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// A file of at least 32 raw bytes keying the pseudonyms and the watermark.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// The MAC of pseudonyms and watermarks: HMAC-SHA-256 or HMAC-SM3.
+    #[arg(long, default_value = "sha256", value_parser = parse_suite)]
+    pub suite: HashSuite,
+}
+
+fn parse_suite(s: &str) -> std::result::Result<HashSuite, String> {
+    s.parse::<HashSuite>().map_err(|e| e.to_string())
+}
+
+/// Arguments of `govdata mask`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// The request JSON file: who asks for which dataset, and why.
+    #[arg(long)]
+    pub request: PathBuf,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The input's format; from its extension (`.csv`, `.jsonl`, `.ndjson`) if omitted.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Where to write the masked rows; standard output if omitted.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The input file, or `-` (the default) for standard input.
+    pub input: Option<PathBuf>,
+}
+
+/// `govdata watermark …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum WatermarkCommand {
+    /// Read the watermark of a file: the audit record and the recipient it names.
+    /// Exit 0 marked, 1 no mark found, 2 error.
+    Detect(DetectArgs),
+}
+
+/// Arguments of `govdata watermark detect`.
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The inventory whose users are the candidate recipients.
+    #[arg(long)]
+    pub inventory: Option<PathBuf>,
+    /// The file's format; from its extension if omitted.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The file to read.
+    pub file: PathBuf,
+}
+
+fn read_key(args: &KeyArgs) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let Some(path) = &args.key_file else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    Ok(Some(Zeroizing::new(bytes)))
+}
+
+fn format_of(format: Option<Format>, path: Option<&Path>) -> Result<Format> {
+    if let Some(f) = format {
+        return Ok(f);
+    }
+    let ext = path
+        .and_then(Path::extension)
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    match ext {
+        "csv" => Ok(Format::Csv),
+        "jsonl" | "ndjson" => Ok(Format::Jsonl),
+        _ => Err(Error::RequestInvalid {
+            message: "cannot tell the input's format: give --format csv or --format jsonl".into(),
+        }),
+    }
+}
+
+fn io_err(path: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Io {
+        path: path.to_owned(),
+        source: e,
+    }
+}
+
+fn csv_err(path: &str) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| match e.into_kind() {
+        csv::ErrorKind::Io(e) => Error::Io {
+            path: path.to_owned(),
+            source: e,
+        },
+        other => Error::RequestInvalid {
+            message: format!("`{path}` is not valid CSV: {other:?}"),
+        },
+    }
+}
+
+/// The input, behind a progress bar on standard error for a file.
+fn open_input(
+    input: Option<&Path>,
+) -> Result<(Box<dyn Read>, String, Option<indicatif::ProgressBar>)> {
+    match input {
+        None => Ok((Box::new(std::io::stdin()), "-".into(), None)),
+        Some(p) if p == Path::new("-") => Ok((Box::new(std::io::stdin()), "-".into(), None)),
+        Some(p) => {
+            let name = p.display().to_string();
+            let file = File::open(p).map_err(io_err(&name))?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(len),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            Ok((Box::new(bar.wrap_read(file)), name, Some(bar)))
+        }
+    }
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    match run_inner(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn run_inner(args: &Args) -> Result<()> {
+    let format = format_of(args.format, args.input.as_deref())?;
+    let node = args.node.open(&VaultFlags::default())?;
+    let engine = node.engine();
+    let request = Request::from_json_str(&read_request(Some(&args.request))?)?;
+    let decision = engine.decide(&request)?;
+    let key = read_key(&args.keys)?;
+    let keys = match &key {
+        Some(k) => MaskKeys {
+            pseudonym: Some(PseudonymKey::from_bytes(k, args.keys.suite)?),
+            watermark: Some(WatermarkKey::from_bytes(k, args.keys.suite)?),
+        },
+        None => MaskKeys::default(),
+    };
+    let inventory = engine.inventory();
+    let plan_for = |columns: &[&str]| Plan::new(&request, &decision, &inventory, columns, keys);
+    let (input, name, bar) = open_input(args.input.as_deref())?;
+    // Nothing is written to the output until every row is masked: a failure on the
+    // last row leaves no partial output behind.
+    let mut out: Vec<u8> = Vec::new();
+    let canaries = match format {
+        Format::Csv => mask_csv(input, &name, plan_for, &mut out)?,
+        Format::Jsonl => mask_jsonl(input, &name, plan_for, &mut out)?,
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match &args.output {
+        Some(path) => {
+            let p = path.display().to_string();
+            std::fs::write(path, &out).map_err(io_err(&p))?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&out)
+                .and_then(|()| stdout.flush())
+                .map_err(io_err("-"))?;
+        }
+    }
+    let seq = decision
+        .audit_seq()
+        .map_or("none".to_owned(), |s| format!("#{s}"));
+    eprintln!(
+        "masked under obligations [{}]; audit record {seq}; {canaries} canary rows",
+        decision.obligations().join(", ")
+    );
+    Ok(())
+}
+
+fn mask_csv(
+    input: Box<dyn Read>,
+    name: &str,
+    plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
+    out: &mut Vec<u8>,
+) -> Result<u64> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let header = reader.headers().map_err(csv_err(name))?.clone();
+    let columns: Vec<&str> = header.iter().collect();
+    let plan = plan_for(&columns)?;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&header).map_err(csv_err(name))?;
+    let mut release = plan.release();
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_err(name))? {
+        let cells: Vec<Option<&str>> = record.iter().map(Some).collect();
+        release.push(&cells, &mut |row| {
+            writer
+                .write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))
+                .map_err(csv_err(name))
+        })?;
+    }
+    writer.flush().map_err(io_err(name))?;
+    Ok(release.canaries())
+}
+
+/// A JSON scalar as the text a mask reads; arrays and objects are refused.
+fn scalar(v: &Value, line: usize) -> Result<Option<String>> {
+    Ok(match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(_) | Value::Number(_) => Some(v.to_string()),
+        _ => {
+            return Err(Error::RequestInvalid {
+                message: format!(
+                    "line {line}: only strings, numbers, booleans and nulls can be masked"
+                ),
+            })
+        }
+    })
+}
+
+fn mask_jsonl(
+    input: Box<dyn Read>,
+    name: &str,
+    plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
+    out: &mut Vec<u8>,
+) -> Result<u64> {
+    let mut lines = BufReader::new(input).lines().enumerate();
+    let mut first: Option<(usize, Map<String, Value>)> = None;
+    let parse = |n: usize, line: std::io::Result<String>| -> Result<Option<Map<String, Value>>> {
+        let line = line.map_err(io_err(name))?;
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        match serde_json::from_str::<Value>(&line) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            _ => Err(Error::RequestInvalid {
+                message: format!("`{name}` line {}: not a JSON object", n + 1),
+            }),
+        }
+    };
+    for (n, line) in lines.by_ref() {
+        if let Some(m) = parse(n, line)? {
+            first = Some((n, m));
+            break;
+        }
+    }
+    let Some((n0, first)) = first else {
+        return Ok(0);
+    };
+    let columns: Vec<String> = first.keys().cloned().collect();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let plan = plan_for(&names)?;
+    let mut release: Release<'_> = plan.release();
+    let mut writer = BufWriter::new(out);
+    let mut push = |n: usize, object: Map<String, Value>| -> Result<()> {
+        if object.len() != columns.len() || !columns.iter().all(|c| object.contains_key(c)) {
+            return Err(Error::RequestInvalid {
+                message: format!(
+                    "`{name}` line {}: the keys differ from the first line's",
+                    n + 1
+                ),
+            });
+        }
+        let texts: Vec<Option<String>> = columns
+            .iter()
+            .map(|c| scalar(&object[c.as_str()], n + 1))
+            .collect::<Result<_>>()?;
+        let cells: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
+        release.push(&cells, &mut |row| {
+            let mut m = Map::new();
+            for ((c, v), plan) in columns.iter().zip(row).zip(plan.columns()) {
+                // A kept number or boolean stays what it was.
+                let kept = plan.mask == govdata::mask::Mask::Keep
+                    && v.is_some()
+                    && !object[c.as_str()].is_string();
+                let value = match v {
+                    _ if kept => object[c.as_str()].clone(),
+                    Some(s) => Value::String(s),
+                    None => Value::Null,
+                };
+                m.insert(c.clone(), value);
+            }
+            serde_json::to_writer(&mut writer, &m)
+                .map_err(|e| Error::Io {
+                    path: "-".into(),
+                    source: e.into(),
+                })
+                .and_then(|()| writer.write_all(b"\n").map_err(io_err("-")))
+        })
+    };
+    push(n0, first)?;
+    for (n, line) in lines {
+        if let Some(m) = parse(n, line)? {
+            push(n, m)?;
+        }
+    }
+    writer.flush().map_err(io_err("-"))?;
+    Ok(release.canaries())
+}
+
+pub fn run_watermark(cmd: &WatermarkCommand) -> ExitCode {
+    let WatermarkCommand::Detect(args) = cmd;
+    match detect(args) {
+        Ok((Some(d), recipient)) => {
+            let json = serde_json::json!({
+                "marked": true,
+                "audit_seq": d.audit_seq(),
+                "recipient": recipient,
+                "votes": d.votes(),
+            });
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Ok((None, _)) => {
+            println!("{}", serde_json::json!({"marked": false}));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            fail(&e);
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn detect(args: &DetectArgs) -> Result<(Option<Detection>, Option<String>)> {
+    let key = read_key(&args.keys)?.ok_or_else(|| Error::KeyNotFound {
+        id: "watermark (give --key-file)".into(),
+    })?;
+    let format = format_of(args.format, Some(&args.file))?;
+    let detector = Detector::new(
+        WatermarkKey::from_bytes(&key, args.keys.suite)?,
+        Some(&PseudonymKey::from_bytes(&key, args.keys.suite)?),
+    );
+    let inventory = args
+        .inventory
+        .as_ref()
+        .map(Inventory::from_file)
+        .transpose()?;
+    let (input, name, bar) = open_input(Some(&args.file))?;
+    let mut tally = detector.tally();
+    match format {
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+            let mut record = csv::StringRecord::new();
+            while reader.read_record(&mut record).map_err(csv_err(&name))? {
+                record.iter().for_each(|c| tally.observe(c));
+            }
+        }
+        Format::Jsonl => {
+            for line in BufReader::new(input).lines() {
+                let line = line.map_err(io_err(&name))?;
+                if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&line) {
+                    for v in m.values() {
+                        if let Ok(Some(s)) = scalar(v, 0) {
+                            tally.observe(&s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let found = tally.finish();
+    let recipient = match (&found, &inventory) {
+        (Some(d), Some(inv)) => detector
+            .recipient_among(d, inv.users().map(|u| u.id.as_str()))
+            .map(str::to_owned),
+        _ => None,
+    };
+    Ok((found, recipient))
+}
