@@ -8,6 +8,7 @@ pub mod error;
 pub mod explain;
 pub mod model;
 pub mod policy;
+pub mod quote;
 pub mod vault;
 pub mod workflow;
 

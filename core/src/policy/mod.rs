@@ -466,7 +466,8 @@ fn policy_info(file: &str, text: &str, policy: &Policy) -> Result<PolicyInfo> {
                     &policy_text,
                     &id,
                     &format!(
-                        "unknown obligation `{o}`, expected one of: {}",
+                        "unknown obligation `{}`, expected one of: {}",
+                        crate::quote::quote(o),
                         KNOWN_OBLIGATIONS.join(", ")
                     ),
                 ));
