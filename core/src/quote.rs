@@ -57,13 +57,11 @@ fn is_dangerous(c: char) -> bool {
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut kept = 0usize;
-        for c in self.text.chars() {
+        for (kept, c) in self.text.chars().enumerate() {
             if kept == self.max {
                 let total = self.text.chars().count();
                 return write!(f, "…({total} chars)");
             }
-            kept += 1;
             match c {
                 '\\' if self.escape_backslash => f.write_str("\\\\")?,
                 '\n' => f.write_str("\\n")?,
