@@ -6,6 +6,8 @@ pub mod audit;
 pub mod engine;
 pub mod error;
 pub mod explain;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod model;
 pub mod policy;
 pub mod quote;

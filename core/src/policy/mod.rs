@@ -35,7 +35,7 @@ pub const KNOWN_OBLIGATIONS: &[&str] = &[
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
 
 /// The default pack's files, compiled in so that every binding carries them.
-const DEFAULT_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
+pub(crate) const DEFAULT_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
 const DEFAULT_FILES: &[(&str, &str)] = &[
     (
         "art03-roles.cedar",

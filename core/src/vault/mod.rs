@@ -41,7 +41,7 @@
 mod events;
 mod format;
 mod keys;
-mod store;
+pub(crate) mod store;
 mod suite;
 
 pub use events::{
