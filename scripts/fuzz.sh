@@ -15,7 +15,11 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(request inventory policy_pack audit_segment vault_file key_store test_file c_abi)
 fi
-jobs="${FUZZ_JOBS:-1}"
+# FUZZ_JOBS=N runs N fuzzing processes per target (libFuzzer then logs to fuzz-*.log).
+parallel=()
+if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then
+    parallel=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS")
+fi
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 bin_dir="fuzz/target/$host/release"
@@ -37,7 +41,7 @@ status=0
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/work/$t" "fuzz/artifacts/$t" "fuzz/regressions/$t"
     echo "== $t: ${seconds}s"
-    if ! "$bin_dir/$t" -max_total_time="$seconds" -jobs="$jobs" -workers="$jobs" \
+    if ! "$bin_dir/$t" -max_total_time="$seconds" "${parallel[@]}" \
         -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 -max_len=65536 \
         "fuzz/work/$t" "fuzz/corpus/$t" "fuzz/regressions/$t" 2>"fuzz/work/$t.log"; then
         echo "!! $t crashed: see fuzz/work/$t.log and fuzz/artifacts/$t/"
