@@ -4,9 +4,12 @@
 //! their own error types (a Python exception class, a Node `.code`, a C status). The
 //! codes never change meaning; messages may be improved at any time, so callers match
 //! on the code and never on the message. Messages name the offending input and never
-//! contain key material or plaintext.
+//! contain key material or plaintext. Every field is rendered through [`crate::quote`]: a
+//! quoted id or value is cut at 256 characters and has its control characters escaped.
 
 use std::fmt;
+
+use crate::quote::{bounded, quote};
 
 /// The result type of govdata.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -16,19 +19,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A policy file does not parse.
-    #[error("cannot parse policy file `{}` at line {}, column {}: {}", .0.file, .0.line, .0.column, .0.message)]
+    #[error("cannot parse policy file `{}` at line {}, column {}: {}", quote(&.0.file), .0.line, .0.column, bounded(&.0.message))]
     PolicyParse(SourceError),
     /// A policy does not type-check against the schema in strict mode.
-    #[error("policy `{}` in `{}` at line {}, column {} does not validate against the schema: {}", .0.policy, .0.file, .0.line, .0.column, .0.message)]
+    #[error("policy `{}` in `{}` at line {}, column {} does not validate against the schema: {}", quote(&.0.policy), quote(&.0.file), .0.line, .0.column, bounded(&.0.message))]
     PolicyValidation(SourceError),
     /// A policy lacks a required annotation, repeats an id or names an unknown obligation.
-    #[error("policy `{}` in `{}` at line {}, column {}: {}", .0.policy, .0.file, .0.line, .0.column, .0.message)]
+    #[error("policy `{}` in `{}` at line {}, column {}: {}", quote(&.0.policy), quote(&.0.file), .0.line, .0.column, bounded(&.0.message))]
     PolicyAnnotation(SourceError),
     /// The schema does not parse or is not a valid schema.
-    #[error("invalid schema `{}`: {}", .0.file, .0.message)]
+    #[error("invalid schema `{}`: {}", quote(&.0.file), bounded(&.0.message))]
     SchemaInvalid(SourceError),
     /// An inventory or inventory update is rejected; nothing of it was applied.
-    #[error("invalid inventory record {record}: {message}")]
+    #[error("invalid inventory record {}: {}", bounded(.record), bounded(.message))]
     InventoryInvalid {
         /// The offending record, as `type `id`` or `type #index`.
         record: String,
@@ -36,7 +39,7 @@ pub enum Error {
         message: String,
     },
     /// A request names an entity that the inventory does not hold.
-    #[error("unknown {kind} `{id}`")]
+    #[error("unknown {kind} `{}`", quote(.id))]
     UnknownEntity {
         /// The kind of entity: `user`, `dataset`, `system`, `department`, `action`.
         kind: &'static str,
@@ -44,13 +47,13 @@ pub enum Error {
         id: String,
     },
     /// A request is malformed: bad JSON, a missing or unknown field, a value of the wrong type.
-    #[error("invalid request: {message}")]
+    #[error("invalid request: {}", bounded(.message))]
     RequestInvalid {
         /// What is wrong with the request.
         message: String,
     },
     /// The audit log failed verification.
-    #[error("audit log tampered at record {seq}: {message}")]
+    #[error("audit log tampered at record {seq}: {}", bounded(.message))]
     AuditTampered {
         /// The sequence number of the first bad record.
         seq: u64,
@@ -58,44 +61,44 @@ pub enum Error {
         message: String,
     },
     /// A purge would remove audit records younger than the retention floor.
-    #[error("audit retention: {message}")]
+    #[error("audit retention: {}", bounded(.message))]
     AuditRetention {
         /// What was refused and why.
         message: String,
     },
     /// The audit log refuses appends after a write or sync failure.
-    #[error("audit log unavailable: {message}")]
+    #[error("audit log unavailable: {}", bounded(.message))]
     AuditUnavailable {
         /// Why the log stopped accepting appends.
         message: String,
     },
     /// Decryption or an integrity check failed: wrong key, tampered or misplaced ciphertext.
-    #[error("authentication failed: {message}")]
+    #[error("authentication failed: {}", bounded(.message))]
     CryptoAuthFailed {
         /// What failed to authenticate (never the data itself).
         message: String,
     },
     /// No key with this id is known.
-    #[error("key not found: `{id}`")]
+    #[error("key not found: `{}`", quote(.id))]
     KeyNotFound {
         /// The key or dataset id that was looked up.
         id: String,
     },
     /// The dataset's data key was destroyed (crypto-shredded).
-    #[error("the data key of dataset `{dataset}` was destroyed")]
+    #[error("the data key of dataset `{}` was destroyed", quote(.dataset))]
     KeyDestroyed {
         /// The dataset whose key is gone.
         dataset: String,
     },
     /// Key material has the wrong size or form.
-    #[error("invalid key: {message}")]
+    #[error("invalid key: {}", bounded(.message))]
     KeyInvalid {
         /// What is wrong with the key (never the key itself).
         message: String,
     },
     /// The policies refused an operation that the library carries out itself (a key
     /// operation of the vault, for instance).
-    #[error("`{principal}` may not `{action}` on `{resource}`: {message}")]
+    #[error("`{}` may not `{}` on `{}`: {}", quote(.principal), quote(.action), quote(.resource), bounded(.message))]
     AccessDenied {
         /// The acting user.
         principal: String,
@@ -107,7 +110,7 @@ pub enum Error {
         message: String,
     },
     /// A workflow step is not allowed in the current state.
-    #[error("workflow: {message}")]
+    #[error("workflow: {}", bounded(.message))]
     WorkflowInvalid {
         /// What was refused.
         message: String,
@@ -131,7 +134,7 @@ pub enum Error {
         message: String,
     },
     /// An operating-system I/O error.
-    #[error("i/o error on `{path}`: {source}")]
+    #[error("i/o error on `{}`: {source}", quote(.path))]
     Io {
         /// The file or directory involved.
         path: String,

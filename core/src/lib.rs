@@ -8,9 +8,12 @@ pub mod error;
 pub mod explain;
 pub mod lock;
 pub mod mask;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod model;
 pub mod platform;
 pub mod policy;
+pub mod quote;
 pub mod vault;
 pub mod workflow;
 

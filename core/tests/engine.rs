@@ -1,5 +1,5 @@
-//! The engine's behaviour: fail closed, atomic reloads under load, batches, and the
-//! same decisions as plain Cedar over the whole pack.
+//! The engine's behaviour: fail closed, atomic reloads under load, batches. The same
+//! decisions as plain Cedar are tested in `differential.rs`.
 
 #![expect(
     clippy::unwrap_used,
@@ -10,9 +10,6 @@ mod common;
 
 use govdata::engine::{Context, Resource};
 use govdata::{Action, Engine, Inventory, PolicyPack, Request};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -194,131 +191,6 @@ fn allowed_resources_filters_a_batch() {
             .unwrap_err()
             .code(),
         "unknown_entity"
-    );
-}
-
-/// Random requests drawn from the example inventory, including contexts of every shape.
-pub fn random_requests(inv: &Inventory, n: usize, seed: u64) -> Vec<Request> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut users: Vec<String> = inv.users().map(|u| u.id.clone()).collect();
-    let mut datasets: Vec<String> = inv.datasets().map(|d| d.id.clone()).collect();
-    let mut systems: Vec<String> = inv.systems().map(|s| s.id.clone()).collect();
-    let mut depts: Vec<String> = inv.departments().map(|d| d.id.clone()).collect();
-    users.sort();
-    datasets.sort();
-    systems.sort();
-    depts.sort();
-    let mut purposes: Vec<String> = inv
-        .datasets()
-        .flat_map(|d| d.allowed_purposes.clone())
-        .collect();
-    purposes.sort();
-    purposes.dedup();
-    purposes.push("marketing".into());
-    purposes.push(String::new());
-    let risks = govdata::model::ScenarioRisk::ALL;
-    (0..n)
-        .map(|_| {
-            let action = *Action::ALL.choose(&mut rng).unwrap();
-            let kind = *action.resource_kinds().choose(&mut rng).unwrap();
-            let resource = match kind {
-                govdata::model::ResourceKind::Dataset => {
-                    Resource::dataset(datasets.choose(&mut rng).unwrap())
-                }
-                govdata::model::ResourceKind::System => {
-                    Resource::system(systems.choose(&mut rng).unwrap())
-                }
-                govdata::model::ResourceKind::AuditLog => Resource::audit_log("main"),
-            };
-            let mut r = Request::new(users.choose(&mut rng).unwrap(), action, resource);
-            let c = &mut r.context;
-            let mut maybe = |p: f64| rng.gen_bool(p);
-            let (p1, p2, p3, p4, p5, p6, p7, p8, p9) = (
-                maybe(0.5),
-                maybe(0.4),
-                maybe(0.4),
-                maybe(0.5),
-                maybe(0.4),
-                maybe(0.2),
-                maybe(0.4),
-                maybe(0.3),
-                maybe(0.3),
-            );
-            if p1 {
-                c.purpose = purposes.choose(&mut rng).cloned();
-            }
-            if p2 {
-                c.legal_basis = Some(if rng.gen_bool(0.8) {
-                    "某法规第N条".into()
-                } else {
-                    String::new()
-                });
-            }
-            if p3 {
-                c.intended_use = Some("report".into());
-            }
-            if p4 {
-                c.scenario_risk = risks.choose(&mut rng).copied();
-            }
-            if p5 {
-                c.channel = Some(govdata::engine::Channel {
-                    encrypted: rng.gen_bool(0.8),
-                    authenticated: rng.gen_bool(0.8),
-                    integrity_checked: rng.gen_bool(0.8),
-                });
-            }
-            if p6 {
-                c.approval = Some("apr-unknown".into());
-            }
-            if p7 {
-                c.grantee = users.choose(&mut rng).cloned();
-            }
-            if p8 {
-                c.recipient_department = depts.choose(&mut rng).cloned();
-            }
-            if p9 {
-                c.audit_department = depts.choose(&mut rng).cloned();
-            }
-            r
-        })
-        .collect()
-}
-
-/// The engine's slices, per-thread sets and per-decision entities change nothing:
-/// it decides exactly as plain Cedar's `is_authorized` over the whole pack and a
-/// whole entity store validated against the schema.
-#[test]
-fn decisions_equal_plain_cedar_on_10000_random_requests() {
-    let engine = Engine::with_defaults().unwrap();
-    let plain = engine.plain_cedar().unwrap();
-    let requests = random_requests(&engine.inventory(), 10_000, 20261125);
-    let (mut allows, mut forbids) = (0, 0);
-    for r in &requests {
-        let d = engine.decide(r).unwrap();
-        let (allowed, ids, errored) = plain.decide(r).unwrap();
-        assert!(!errored, "plain Cedar errored on {r:?}");
-        let mut expected = ids;
-        if !allowed && expected.is_empty() {
-            expected.push("default-deny".into());
-        }
-        let mut got: Vec<String> = d.reason_ids().into_iter().map(String::from).collect();
-        got.sort();
-        assert_eq!(
-            (d.allowed(), &got),
-            (allowed, &expected),
-            "request {}",
-            serde_json::to_string(r).unwrap()
-        );
-        if allowed {
-            allows += 1;
-        } else if got != ["default-deny"] {
-            forbids += 1;
-        }
-    }
-    // The sample exercises all three outcomes in earnest.
-    assert!(
-        allows > 300 && forbids > 1000,
-        "allows {allows}, forbid-denies {forbids}"
     );
 }
 

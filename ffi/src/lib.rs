@@ -23,6 +23,8 @@ mod args;
 pub mod audit;
 pub mod engine;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod platform;
 mod guard;
 #[cfg(feature = "testing")]

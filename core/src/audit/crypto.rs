@@ -104,7 +104,8 @@ impl FromStr for HashSuite {
             "sha256" => Ok(HashSuite::Sha256),
             "sm3" => Ok(HashSuite::Sm3),
             _ => Err(Error::request(format!(
-                "unknown hash suite `{s}`, expected one of: sha256, sm3"
+                "unknown hash suite `{}`, expected one of: sha256, sm3",
+                crate::quote::quote(s)
             ))),
         }
     }

@@ -50,7 +50,8 @@ impl std::str::FromStr for Verdict {
             "allow" => Ok(Verdict::Allow),
             "deny" => Ok(Verdict::Deny),
             _ => Err(Error::request(format!(
-                "unknown decision `{s}`, expected allow or deny"
+                "unknown decision `{}`, expected allow or deny",
+                crate::quote::quote(s)
             ))),
         }
     }

@@ -42,7 +42,8 @@ impl Timestamp {
     pub fn parse(text: &str) -> Result<Self> {
         let bad = || {
             Error::request(format!(
-                "invalid time `{text}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z"
+                "invalid time `{}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z",
+                crate::quote::quote(text)
             ))
         };
         if text.len() == 10 {
@@ -172,7 +173,12 @@ impl Date {
 
     /// Parses `YYYY-MM-DD`.
     pub fn parse(text: &str) -> Result<Self> {
-        let bad = || Error::request(format!("invalid date `{text}`: expected YYYY-MM-DD"));
+        let bad = || {
+            Error::request(format!(
+                "invalid date `{}`: expected YYYY-MM-DD",
+                crate::quote::quote(text)
+            ))
+        };
         let b = text.as_bytes();
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return Err(bad());

@@ -36,7 +36,7 @@ macro_rules! wire_enum {
                     _ => Err(format!(
                         "unknown {} `{}`, expected one of: {}",
                         stringify!($name).to_lowercase(),
-                        s,
+                        crate::quote::quote(s),
                         [$($wire),+].join(", ")
                     )),
                 }

@@ -5,6 +5,7 @@
 
 use super::{Dataset, Department, Grade, PersonalInfo, System, User, Vendor};
 use crate::error::{Error, Result};
+use crate::quote::quote;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -96,7 +97,7 @@ impl FromStr for RecordKind {
             "system" => RecordKind::System,
             other => {
                 return Err(Error::inventory(
-                    format!("type `{other}`"),
+                    format!("type `{}`", quote(other)),
                     "expected one of: department, vendor, user, dataset, system",
                 ))
             }
@@ -169,7 +170,7 @@ impl Record {
 
 fn record_label(kind: RecordKind, index: Option<usize>, value: &Value) -> String {
     match value.get("id").and_then(Value::as_str) {
-        Some(id) => format!("{kind} `{id}`"),
+        Some(id) => format!("{kind} `{}`", quote(id)),
         None => match index {
             Some(i) => format!("{kind} #{i}"),
             None => kind.to_string(),
@@ -250,7 +251,10 @@ impl Inventory {
                     return Err(Error::inventory(kind.to_string(), "empty `id`"));
                 }
                 if map.insert(key.clone(), Arc::new(item)).is_some() {
-                    return Err(Error::inventory(format!("{kind} `{key}`"), "duplicate id"));
+                    return Err(Error::inventory(
+                        format!("{kind} `{}`", quote(&key)),
+                        "duplicate id",
+                    ));
                 }
             }
             Ok(())
@@ -291,12 +295,15 @@ impl Inventory {
     }
 
     fn check_department(&self, d: &Department) -> Result<()> {
-        let label = || format!("department `{}`", d.id);
+        let label = || format!("department `{}`", quote(&d.id));
         let mut seen = vec![d.id.as_str()];
         let mut next = d.parent.as_deref();
         while let Some(p) = next {
             let parent = self.departments.get(p).ok_or_else(|| {
-                Error::inventory(label(), format!("field `parent`: no department `{p}`"))
+                Error::inventory(
+                    label(),
+                    format!("field `parent`: no department `{}`", quote(p)),
+                )
             })?;
             if seen.contains(&p) {
                 return Err(Error::inventory(
@@ -311,36 +318,39 @@ impl Inventory {
     }
 
     fn check_user(&self, u: &User) -> Result<()> {
-        let label = || format!("user `{}`", u.id);
+        let label = || format!("user `{}`", quote(&u.id));
         if !self.departments.contains_key(&u.department) {
             return Err(Error::inventory(
                 label(),
-                format!("field `department`: no department `{}`", u.department),
+                format!(
+                    "field `department`: no department `{}`",
+                    quote(&u.department)
+                ),
             ));
         }
         if let Some(v) = &u.vendor {
             if !self.vendors.contains_key(v) {
                 return Err(Error::inventory(
                     label(),
-                    format!("field `vendor`: no vendor `{v}`"),
+                    format!("field `vendor`: no vendor `{}`", quote(v)),
                 ));
             }
         }
         if let Some(r) = u.roles.iter().find(|r| r.is_empty()) {
             return Err(Error::inventory(
                 label(),
-                format!("field `roles`: invalid role `{r}`"),
+                format!("field `roles`: invalid role `{}`", quote(r)),
             ));
         }
         Ok(())
     }
 
     fn check_dataset(&self, d: &Dataset) -> Result<()> {
-        let label = || format!("dataset `{}`", d.id);
+        let label = || format!("dataset `{}`", quote(&d.id));
         if !self.departments.contains_key(&d.owner) {
             return Err(Error::inventory(
                 label(),
-                format!("field `owner`: no department `{}`", d.owner),
+                format!("field `owner`: no department `{}`", quote(&d.owner)),
             ));
         }
         super::fields::check_fields(&label, d.personal_info, d.grade, &d.fields)?;
@@ -368,8 +378,8 @@ impl Inventory {
     fn check_system(&self, s: &System) -> Result<()> {
         if !self.departments.contains_key(&s.owner) {
             return Err(Error::inventory(
-                format!("system `{}`", s.id),
-                format!("field `owner`: no department `{}`", s.owner),
+                format!("system `{}`", quote(&s.id)),
+                format!("field `owner`: no department `{}`", quote(&s.owner)),
             ));
         }
         Ok(())
@@ -413,7 +423,7 @@ impl Inventory {
 
     /// Removes one record. A record that others refer to cannot be removed.
     pub fn remove(&mut self, kind: RecordKind, id: &str) -> Result<()> {
-        let label = format!("{kind} `{id}`");
+        let label = format!("{kind} `{}`", quote(id));
         let missing = || Error::UnknownEntity {
             kind: kind.as_str(),
             id: id.to_owned(),
@@ -427,24 +437,24 @@ impl Inventory {
                     .departments
                     .values()
                     .find(|d| d.parent.as_deref() == Some(id))
-                    .map(|d| format!("department `{}`", d.id))
+                    .map(|d| format!("department `{}`", quote(&d.id)))
                     .or_else(|| {
                         self.users
                             .values()
                             .find(|u| u.department == id)
-                            .map(|u| format!("user `{}`", u.id))
+                            .map(|u| format!("user `{}`", quote(&u.id)))
                     })
                     .or_else(|| {
                         self.datasets
                             .values()
                             .find(|d| d.owner == id)
-                            .map(|d| format!("dataset `{}`", d.id))
+                            .map(|d| format!("dataset `{}`", quote(&d.id)))
                     })
                     .or_else(|| {
                         self.systems
                             .values()
                             .find(|s| s.owner == id)
-                            .map(|s| format!("system `{}`", s.id))
+                            .map(|s| format!("system `{}`", quote(&s.id)))
                     });
                 if let Some(r) = referrer {
                     return Err(Error::inventory(label, format!("still referred to by {r}")));
@@ -462,7 +472,7 @@ impl Inventory {
                 {
                     return Err(Error::inventory(
                         label,
-                        format!("still referred to by user `{}`", u.id),
+                        format!("still referred to by user `{}`", quote(&u.id)),
                     ));
                 }
                 self.vendors.remove(id);
@@ -553,8 +563,8 @@ impl Inventory {
 fn check_vendor(v: &Vendor) -> Result<()> {
     if let Some(r) = v.contract_roles.iter().flatten().find(|r| r.is_empty()) {
         return Err(Error::inventory(
-            format!("vendor `{}`", v.id),
-            format!("field `contract_roles`: invalid role `{r}`"),
+            format!("vendor `{}`", quote(&v.id)),
+            format!("field `contract_roles`: invalid role `{}`", quote(r)),
         ));
     }
     Ok(())

@@ -35,7 +35,7 @@ pub const KNOWN_OBLIGATIONS: &[&str] = &[
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
 
 /// The default pack's files, compiled in so that every binding carries them.
-const DEFAULT_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
+pub(crate) const DEFAULT_SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
 const DEFAULT_FILES: &[(&str, &str)] = &[
     (
         "art03-roles.cedar",
@@ -469,7 +469,8 @@ fn policy_info(file: &str, text: &str, policy: &Policy) -> Result<PolicyInfo> {
                     &policy_text,
                     &id,
                     &format!(
-                        "unknown obligation `{o}`, expected one of: {}, or `mask:<profile>`",
+                        "unknown obligation `{}`, expected one of: {}, or `mask:<profile>`",
+                        crate::quote::quote(o),
                         KNOWN_OBLIGATIONS.join(", ")
                     ),
                 ));

@@ -183,7 +183,12 @@ impl TestSuite {
                 .inventory
                 .as_ref()
                 .or(self.inventory.as_ref())
-                .ok_or_else(|| Error::request(format!("case `{}` has no inventory", case.name)))?;
+                .ok_or_else(|| {
+                    Error::request(format!(
+                        "case `{}` has no inventory",
+                        crate::quote::quote(&case.name)
+                    ))
+                })?;
             let engine = match engines.iter().position(|(v, _)| v == inv_ref) {
                 Some(i) => &engines[i].1,
                 None => {

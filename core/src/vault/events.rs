@@ -138,7 +138,10 @@ pub(crate) fn authorize(
             other => {
                 return Err(denied(
                     operator.id(),
-                    format!("the obligation `{other}` cannot be met by the vault"),
+                    format!(
+                        "the obligation `{}` cannot be met by the vault",
+                        crate::quote::quote(other)
+                    ),
                 ))
             }
         }

@@ -572,6 +572,13 @@ pub(crate) fn open_stream(
             })
             .collect();
         results.into_iter().collect::<Result<Vec<()>>>()?;
+        // A final chunk of a tag alone (an empty plaintext chunk) has no output chunk to
+        // pair with above, so it is opened here: unchecked, it would let a stream cut at
+        // a chunk boundary pass with any 16 bytes after the cut.
+        if len % chunk == TAG_LEN {
+            let index = chunk_index(base, n - 1)?;
+            sealer.open_chunk(index, batch.last, &batch.buf[len - TAG_LEN..], &mut [])?;
+        }
         Ok(n as u64)
     };
     pipeline(reader, writer, in_cap, progress, None, &work).map(|consumed| {

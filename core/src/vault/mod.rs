@@ -41,7 +41,7 @@
 mod events;
 mod format;
 mod keys;
-mod store;
+pub(crate) mod store;
 mod suite;
 
 pub use events::{
@@ -478,7 +478,10 @@ impl Vault {
             });
         };
         let wrapped = hex::decode(wrapped).map_err(|_| Error::CryptoAuthFailed {
-            message: format!("the wrapped key `{}` is malformed", entry.id),
+            message: format!(
+                "the wrapped key `{}` is malformed",
+                crate::quote::quote(&entry.id)
+            ),
         })?;
         let ctx = store::wrap_context(&entry.id, &entry.dataset, entry.version);
         let key = self.with_provider(|p| p.unwrap(&wrapped, &ctx))?;
@@ -536,13 +539,17 @@ impl Vault {
             Some(i) if keys[i].dataset == dataset => i,
             Some(_) => {
                 return Err(Error::CryptoAuthFailed {
-                    message: format!("the ciphertext was not encrypted for dataset `{dataset}`"),
+                    message: format!(
+                        "the ciphertext was not encrypted for dataset `{}`",
+                        crate::quote::quote(dataset)
+                    ),
                 })
             }
             None if keys.iter().any(|k| k.dataset == dataset) => {
                 return Err(Error::CryptoAuthFailed {
                     message: format!(
-                        "the ciphertext names a data key that dataset `{dataset}` never had"
+                        "the ciphertext names a data key that dataset `{}` never had",
+                        crate::quote::quote(dataset)
                     ),
                 })
             }

@@ -131,7 +131,8 @@ impl FromStr for Suite {
             "xchacha20poly1305" => Ok(Suite::XChaCha20Poly1305),
             "sm4-gcm" => Ok(Suite::Sm4Gcm),
             other => Err(Error::request(format!(
-                "unknown suite `{other}`, expected one of: xchacha20poly1305, sm4-gcm"
+                "unknown suite `{}`, expected one of: xchacha20poly1305, sm4-gcm",
+                crate::quote::quote(other)
             ))),
         }
     }
