@@ -50,9 +50,11 @@ mod recovery;
 mod report;
 mod retention;
 mod scan;
-mod time;
 mod writer;
 
+/// Time lives at the crate root ([`crate::time`]); kept here for the paths that name it
+/// under the log.
+pub use crate::time::{Date, Timestamp};
 pub use checkpoint::Checkpoint;
 pub use crypto::{HashSuite, SealingKey};
 pub use host::{HostLog, HostLogs, HostVerifyReport};
@@ -65,7 +67,6 @@ pub use recovery::{RecoveryReport, TornTail};
 pub use retention::{
     BackupReport, InclusionProof, ProofSeal, PurgeReport, RestoreReport, RETENTION_MONTHS,
 };
-pub use time::{Date, Timestamp};
 
 use crate::engine::{Decision, DecisionSink, Request};
 use crate::error::{Error, Result};

@@ -1,10 +1,11 @@
 //! How a log is opened: when appends reach the disk, which decisions the engine's log
 //! records, the clock, segment limits and the writer's lock wait.
 
-use super::{HashSuite, Timestamp};
+use super::HashSuite;
 use crate::error::{Error, Result};
 use crate::lock::DEFAULT_LOCK_WAIT;
 use crate::model::Action;
+use crate::time::Timestamp;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! viewing is itself a `view_audit` decision of the engine, recorded in the log.
 
 use super::record::{AuditRecord, Verdict};
-use super::time::Timestamp;
+use crate::time::Timestamp;
 use super::{AuditLog, HostLogs, SealingKey};
 use crate::engine::{Decision, Engine, Request, Resource};
 use crate::error::Result;

@@ -4,9 +4,10 @@
 use super::crypto::{ct_eq, Hash, Mac32};
 use super::format::{self, sync_dir, Header, Meta, HEADER_LEN, META_FILE, TORN_DIR};
 use super::writer::{new_segment, Writer};
-use super::{pad, record, scan, AuditLog, AuditOptions, SealingKey, SyncMode, Timestamp};
+use super::{pad, record, scan, AuditLog, AuditOptions, SealingKey, SyncMode};
 use crate::error::{Error, Result};
 use crate::lock::StoreLock;
+use crate::time::Timestamp;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize};

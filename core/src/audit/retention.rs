@@ -20,11 +20,11 @@ use super::format::{
 use super::merkle;
 use super::record::{self, AuditRecord, Event};
 use super::scan::{self, live_segments, Ctx};
-use super::time::Date;
 use super::{AuditLog, AuditOptions, SealingKey, VerifyReport};
 use crate::engine::Resource;
 use crate::error::{Error, Result};
 use crate::model::Action;
+use crate::time::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;

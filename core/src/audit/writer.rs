@@ -6,8 +6,9 @@ use super::format::{
     encode_frame, segment_name, Header, Seal, FRAME_OVERHEAD, HEADER_LEN, HEAD_FILE, KIND_RECORD,
     SEAL_FRAME_LEN,
 };
-use super::{format, merkle, pad, AuditLog, SyncMode, Timestamp};
+use super::{format, merkle, pad, AuditLog, SyncMode};
 use crate::error::{Error, Result};
+use crate::time::Timestamp;
 use std::fmt;
 use std::fs::File;
 use std::ops::RangeInclusive;

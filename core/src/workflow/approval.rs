@@ -5,7 +5,7 @@
 
 use super::records::State;
 use super::{DestructionRequest, DestructionStatus, ShareStatus, SharingRequest, WorkflowConfig};
-use crate::audit::Timestamp;
+use crate::time::Timestamp;
 use crate::engine::{ApprovalResolver, Engine, Request, ResolvedApproval};
 use crate::model::{Action, Inventory, ResourceKind, ShareType};
 use std::sync::{RwLock, RwLockReadGuard, Weak};

@@ -5,11 +5,11 @@
 use super::approval::is_vendor;
 use super::records;
 use super::{kind, required, Attempt, Rule, Step, Workflows};
-use crate::audit::{Date, Timestamp};
 use crate::engine::{Context, Decision};
 use crate::error::{Error, Result};
 use crate::model::{Action, Stage};
 use crate::model::{Grade, ScenarioRisk, ShareType};
+use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
