@@ -5,9 +5,9 @@
 
 use super::records::State;
 use super::{DestructionRequest, DestructionStatus, ShareStatus, SharingRequest, WorkflowConfig};
-use crate::time::Timestamp;
 use crate::engine::{ApprovalResolver, Engine, Request, ResolvedApproval};
 use crate::model::{Action, Inventory, ResourceKind, ShareType};
+use crate::time::Timestamp;
 use std::sync::{RwLock, RwLockReadGuard, Weak};
 
 /// What the resolver needs: the state, the clock and the inventory (through the
@@ -37,23 +37,6 @@ impl Inner {
             && self.config.calendar.local_date(now) > s.deadlines.provider_reply;
         s
     }
-}
-
-/// Whether department `dept` is `root` or one of its sub-departments.
-pub(super) fn within(inv: &Inventory, dept: &str, root: &str) -> bool {
-    let mut cur = Some(dept);
-    let mut hops = 0;
-    while let Some(d) = cur {
-        if d == root {
-            return true;
-        }
-        if hops > 64 {
-            return false;
-        }
-        hops += 1;
-        cur = inv.department(d).and_then(|d| d.parent.as_deref());
-    }
-    false
 }
 
 pub(super) fn is_vendor(inv: &Inventory, user: &str) -> bool {
@@ -113,7 +96,7 @@ fn resolve_share(
         }
         (Action::Query | Action::Process, ShareStatus::Provisioned) => {
             let user = inv.user(&request.principal)?;
-            if !within(inv, &user.department, &share.recipient_department) {
+            if !inv.is_within(&user.department, &share.recipient_department) {
                 return None;
             }
             if let Some(p) = &request.context.purpose {

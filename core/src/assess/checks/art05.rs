@@ -1,6 +1,6 @@
 //! Art. 5: every user department names a security officer of its own staff.
 
-use super::{list, rec, within, Ctx, OFFICER_ROLE};
+use super::{list, rec, Ctx, OFFICER_ROLE};
 use crate::assess::{FindingCode, RecordType, Text};
 use crate::model::DepartmentKind;
 use std::collections::BTreeSet;
@@ -22,7 +22,7 @@ impl Ctx<'_> {
             .collect();
         depts.sort_by(|a, b| a.id.cmp(&b.id));
         for d in depts {
-            let covered = officer_depts.iter().any(|o| within(self.inv, &d.id, o));
+            let covered = officer_depts.iter().any(|o| self.inv.is_within(&d.id, o));
             if covered {
                 continue;
             }

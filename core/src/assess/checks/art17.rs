@@ -1,6 +1,6 @@
 //! Art. 17: super-administrator rights go to designated staff of the owning department.
 
-use super::{audit_ref, rec, superadmin_grant, within, Ctx};
+use super::{audit_ref, rec, superadmin_grant, Ctx};
 use crate::assess::evidence::AuditEvidence;
 use crate::assess::{FindingCode, RecordType, Text};
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ impl Ctx<'_> {
                 Some(u) => {
                     let in_owner = owner
                         .as_deref()
-                        .is_some_and(|o| within(self.inv, &u.department, o));
+                        .is_some_and(|o| self.inv.is_within(&u.department, o));
                     if u.designated_admin && in_owner {
                         continue;
                     }

@@ -180,23 +180,6 @@ fn seqs(records: &[&AuditRecord]) -> String {
     s
 }
 
-/// Whether `dept` is `root` or below it.
-fn within(inv: &Inventory, dept: &str, root: &str) -> bool {
-    let mut cur = Some(dept);
-    let mut hops = 0;
-    while let Some(d) = cur {
-        if d == root {
-            return true;
-        }
-        hops += 1;
-        if hops > 64 {
-            return false;
-        }
-        cur = inv.department(d).and_then(|d| d.parent.as_deref());
-    }
-    false
-}
-
 fn parse_time(s: &str) -> Option<Timestamp> {
     Timestamp::parse(s).ok()
 }
