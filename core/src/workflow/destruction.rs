@@ -6,12 +6,13 @@ use super::approval::is_vendor;
 use super::kind;
 use super::records;
 use super::sharing::StepRecord;
-use super::{required, Attempt, Rule, Step, Workflows};
+use super::{required, Attempt, Step, Workflows};
 use crate::audit::Outcome;
 use crate::engine::{Context, Decision};
 use crate::error::{Error, Result};
 use crate::model::Action;
 use crate::model::Grade;
+use crate::policy::Citation;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -269,36 +270,36 @@ impl Shredder for crate::vault::Vault {
     }
 }
 
-const NO_SELF_APPROVAL: Rule = Rule {
-    id: "workflow-no-self-approval",
-    article: "第十五条",
-    zh: "销毁申请人不得审批本人提出的销毁申请",
-    en: "the requester never approves their own destruction request",
-};
-const NO_VENDOR_APPROVAL: Rule = Rule {
-    id: "workflow-no-vendor-approval",
-    article: "第十五条",
-    zh: "供应商人员不得审批数据销毁",
-    en: "vendor staff never approve a destruction",
-};
-const DUAL_CONTROL: Rule = Rule {
-    id: "workflow-dual-control",
-    article: "第十五条",
-    zh: "双人控制：须由执行人以外的另一名本平台人员在场见证",
-    en: "dual control: another platform user than the executor witnesses the destruction",
-};
-const PHYSICAL_NEEDS_OPERATOR: Rule = Rule {
-    id: "workflow-physical-destruction-record",
-    article: "第十五条",
-    zh: "物理销毁须记录外部执行单位和见证人",
-    en: "a physical destruction records the external operator and a witness",
-};
-const UNMET_OBLIGATION: Rule = Rule {
-    id: "workflow-unmet-obligation",
-    article: "第十五条",
-    zh: "销毁判定附带的义务无法由销毁流程履行",
-    en: "the destruction decision carries an obligation the procedure cannot meet",
-};
+const NO_SELF_APPROVAL: Citation = Citation::fixed(
+    "workflow-no-self-approval",
+    "第十五条",
+    "销毁申请人不得审批本人提出的销毁申请",
+    "the requester never approves their own destruction request",
+);
+const NO_VENDOR_APPROVAL: Citation = Citation::fixed(
+    "workflow-no-vendor-approval",
+    "第十五条",
+    "供应商人员不得审批数据销毁",
+    "vendor staff never approve a destruction",
+);
+const DUAL_CONTROL: Citation = Citation::fixed(
+    "workflow-dual-control",
+    "第十五条",
+    "双人控制：须由执行人以外的另一名本平台人员在场见证",
+    "dual control: another platform user than the executor witnesses the destruction",
+);
+const PHYSICAL_NEEDS_OPERATOR: Citation = Citation::fixed(
+    "workflow-physical-destruction-record",
+    "第十五条",
+    "物理销毁须记录外部执行单位和见证人",
+    "a physical destruction records the external operator and a witness",
+);
+const UNMET_OBLIGATION: Citation = Citation::fixed(
+    "workflow-unmet-obligation",
+    "第十五条",
+    "销毁判定附带的义务无法由销毁流程履行",
+    "the destruction decision carries an obligation the procedure cannot meet",
+);
 
 fn unknown_destruction(id: &str) -> Error {
     Error::UnknownEntity {
@@ -420,13 +421,7 @@ impl Workflows {
             step: "approve",
         };
         if approver == d.requester {
-            let dec = Decision::refusal(
-                NO_SELF_APPROVAL.id,
-                NO_SELF_APPROVAL.article,
-                NO_SELF_APPROVAL.zh,
-                NO_SELF_APPROVAL.en,
-                &self.engine.policy_version(),
-            );
+            let dec = Decision::refusal(&NO_SELF_APPROVAL, &self.engine.policy_version());
             return self.refused(&attempt, dec);
         }
         let decision = self.decide(

@@ -78,6 +78,7 @@ use crate::audit::{
 use crate::engine::{ApprovalResolver, Context, Decision, Engine, Request, Resource};
 use crate::error::{Error, Result};
 use crate::model::Action;
+use crate::policy::Citation;
 use approval::Inner;
 use records::State;
 use replay::rebuild;
@@ -226,14 +227,6 @@ pub(super) struct Attempt<'a> {
     step: &'a str,
 }
 
-/// A rule of the procedure itself, which no policy sees.
-pub(super) struct Rule {
-    id: &'static str,
-    article: &'static str,
-    zh: &'static str,
-    en: &'static str,
-}
-
 pub(super) fn required(name: &str, value: &str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
@@ -320,14 +313,10 @@ impl Workflows {
         })
     }
 
-    pub(super) fn rule(&self, rule: &Rule, decision: &Decision) -> Decision {
-        Decision::refusal(
-            rule.id,
-            rule.article,
-            rule.zh,
-            rule.en,
-            decision.policy_version(),
-        )
+    /// A refusal by a rule of the procedure itself, which no policy sees, under the
+    /// pack that made `decision`.
+    pub(super) fn rule(&self, rule: &Citation, decision: &Decision) -> Decision {
+        Decision::refusal(rule, decision.policy_version())
     }
 
     /// A workflow event: the acting user and their department, the action and

@@ -4,11 +4,12 @@
 
 use super::approval::is_vendor;
 use super::records;
-use super::{kind, required, Attempt, Rule, Step, Workflows};
+use super::{kind, required, Attempt, Step, Workflows};
 use crate::engine::{Context, Decision};
 use crate::error::{Error, Result};
 use crate::model::{Action, Stage};
 use crate::model::{Grade, ScenarioRisk, ShareType};
+use crate::policy::Citation;
 use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -224,24 +225,24 @@ impl SharingRequest {
     }
 }
 
-const NO_SELF_REVIEW: Rule = Rule {
-    id: "workflow-no-self-review",
-    article: "第十四条",
-    zh: "共享申请人不得审核本人提出的申请",
-    en: "the requester never reviews their own sharing request",
-};
-const NO_VENDOR_REVIEW: Rule = Rule {
-    id: "workflow-no-vendor-review",
-    article: "第十四条",
-    zh: "供应商人员不得审核共享申请",
-    en: "vendor staff never review a sharing request",
-};
-const NO_SHARE_NONE: Rule = Rule {
-    id: "workflow-no-share-none",
-    article: "第十四条",
-    zh: "不予共享类数据不得提出共享申请",
-    en: "data marked not for sharing (不予共享) cannot be requested",
-};
+const NO_SELF_REVIEW: Citation = Citation::fixed(
+    "workflow-no-self-review",
+    "第十四条",
+    "共享申请人不得审核本人提出的申请",
+    "the requester never reviews their own sharing request",
+);
+const NO_VENDOR_REVIEW: Citation = Citation::fixed(
+    "workflow-no-vendor-review",
+    "第十四条",
+    "供应商人员不得审核共享申请",
+    "vendor staff never review a sharing request",
+);
+const NO_SHARE_NONE: Citation = Citation::fixed(
+    "workflow-no-share-none",
+    "第十四条",
+    "不予共享类数据不得提出共享申请",
+    "data marked not for sharing (不予共享) cannot be requested",
+);
 
 fn unknown_share(id: &str) -> Error {
     Error::UnknownEntity {
@@ -418,13 +419,7 @@ impl Workflows {
             step: "review",
         };
         if reviewer == share.requester {
-            let d = Decision::refusal(
-                NO_SELF_REVIEW.id,
-                NO_SELF_REVIEW.article,
-                NO_SELF_REVIEW.zh,
-                NO_SELF_REVIEW.en,
-                &self.engine.policy_version(),
-            );
+            let d = Decision::refusal(&NO_SELF_REVIEW, &self.engine.policy_version());
             return self.refused(&attempt, d);
         }
         let decision = self.decide(reviewer, Action::ReviewShare, &share.dataset, context)?;
