@@ -3,7 +3,7 @@
 //! and the condition each one lacked.
 //!
 //! This module owns that analysis ([`Engine::explain`]). It reuses the engine's own
-//! conversion of a request into Cedar's terms (the view of [`Engine::plain_cedar`],
+//! conversion of a request into Cedar's terms (plain Cedar's view of the pack,
 //! which the differential tests hold equal to the engine's decisions) and evaluates
 //! one-off policies built from each permit: its scope alone, then each conjunct of
 //! its conditions alone. It never decides: the decision it explains is the engine's,
@@ -246,7 +246,7 @@ impl Engine {
 
     /// The permits whose scope matches `request`, with the conditions that held.
     fn near_misses(&self, pack: &PolicyPack, request: &Request) -> Result<Vec<NearMiss>> {
-        let plain = self.plain_cedar()?;
+        let plain = self.plain_view()?;
         let cedar_request = plain.cedar_request(request)?;
         let entities = Entities::from_json_value(plain.entities_json()?, None)
             .map_err(|e| Error::request(format!("internal: entities: {e}")))?;

@@ -15,10 +15,9 @@ use crate::model::Grade;
 use crate::policy::Citation;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How data is destroyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -216,45 +215,6 @@ pub trait Shredder: Send + Sync {
     /// Destroys every copy of `dataset`'s data keys, as `operator` (with `witness`
     /// where dual control needs one), and returns the ids of the keys destroyed.
     fn shred(&self, dataset: &str, operator: &str, witness: Option<&str>) -> Result<Vec<String>>;
-}
-
-/// A shredder over keys held in memory: for tests and demonstrations without a vault.
-#[derive(Debug, Default)]
-pub struct MemoryShredder {
-    keys: Mutex<BTreeMap<String, Vec<String>>>,
-}
-
-impl MemoryShredder {
-    /// A shredder holding no key.
-    pub fn new() -> Self {
-        MemoryShredder::default()
-    }
-
-    /// Adds a data key for `dataset`.
-    pub fn add_key(&self, dataset: &str, key_id: &str) {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.entry(dataset.to_owned())
-            .or_default()
-            .push(key_id.to_owned());
-    }
-
-    /// The live keys of `dataset`.
-    pub fn keys(&self, dataset: &str) -> Vec<String> {
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.get(dataset).cloned().unwrap_or_default()
-    }
-}
-
-impl Shredder for MemoryShredder {
-    fn shred(&self, dataset: &str, _operator: &str, _witness: Option<&str>) -> Result<Vec<String>> {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        match keys.remove(dataset) {
-            Some(ids) if !ids.is_empty() => Ok(ids),
-            _ => Err(Error::KeyNotFound {
-                id: dataset.to_owned(),
-            }),
-        }
-    }
 }
 
 /// Crypto-erasure through the vault: its shred destroys every copy of the dataset's

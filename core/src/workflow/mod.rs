@@ -58,19 +58,23 @@ mod destruction;
 mod records;
 mod replay;
 mod sharing;
+#[cfg(feature = "testing")]
+mod testing;
 
 pub use approval::UNCONDITIONAL_APPROVER;
 
 pub use calendar::{ReviewDays, WorkingCalendar};
 pub use destruction::{
     DestructionApproval, DestructionMethod, DestructionRequest, DestructionStatus, Execution,
-    ExecutionDetails, MemoryShredder, Shredder,
+    ExecutionDetails, Shredder,
 };
 pub use records::kind;
 pub use replay::{replay, RebuildReport, Replay, Skipped};
 pub use sharing::{
     Deadlines, ShareApplication, ShareApproval, ShareStatus, SharingRequest, StepRecord,
 };
+#[cfg(feature = "testing")]
+pub use testing::MemoryShredder;
 
 use crate::audit::{
     AuditLog, AuditRecord, Clock, Event, Outcome, Timestamp, Verdict, RETAIN_FIELD,
