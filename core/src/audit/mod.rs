@@ -8,14 +8,16 @@
 //! durability by [`SyncMode`]; crash recovery of a torn tail; [`AuditLog::verify`]
 //! finding the first bad record; [`Checkpoint`]s that expose truncation and rollback;
 //! retention ([`AuditLog::purge`] refuses anything younger than six calendar months),
-//! backup and restore; queries, and viewing as a Cedar `view_audit` decision.
+//! backup and restore; queries.
 //!
 //! It must not skip, repair or rewrite a record: the only bytes it ever removes are a
 //! torn tail of the last segment at open (kept aside under `torn/` and reported), whole
 //! sealed segments that a verified backup holds and that are past retention, and the
 //! zero padding it wrote itself ahead of the records (see `pad`). It never stores the
-//! sealing key. It decides nothing itself: whether a viewer may see records is the
-//! engine's `view_audit` decision.
+//! sealing key. It implements no other part's port and decides nothing: whether a
+//! viewer may see records (the engine's `view_audit` decision) and how a decision
+//! becomes a record live in the composition root (`crate::platform`), which also makes
+//! the log the engine's decision sink and the vault's key-event sink.
 //!
 //! ```
 //! use govdata::audit::{AuditLog, AuditOptions, Event, SealingKey};
@@ -59,7 +61,7 @@ pub use checkpoint::Checkpoint;
 pub use crypto::{HashSuite, SealingKey};
 pub use host::{HostLog, HostLogs, HostVerifyReport};
 pub use options::{AuditOptions, Clock, RecordScope, SyncMode};
-pub use query::{AuditQuery, AuditView};
+pub use query::AuditQuery;
 pub use record::{
     AuditRecord, Event, Outcome, Verdict, DECISION_KIND, RETAINED_KIND, RETAIN_FIELD,
 };
@@ -68,10 +70,8 @@ pub use retention::{
     BackupReport, InclusionProof, ProofSeal, PurgeReport, RestoreReport, RETENTION_MONTHS,
 };
 
-use crate::engine::{Decision, DecisionSink, Request};
 use crate::error::{Error, Result};
 use crate::lock::StoreLock;
-use crate::model::{Action, Inventory};
 use checkpoint::{against_stored, stored_head};
 use crypto::Mac32;
 use format::{Meta, MAX_PAYLOAD};
@@ -384,60 +384,6 @@ impl AuditLog {
             Ok(())
         })?;
         Ok(out)
-    }
-
-    /// Appends the record of one decision (what the engine does through
-    /// [`DecisionSink`]; for decisions made elsewhere).
-    pub fn record_decision(
-        &self,
-        request: &Request,
-        inventory: &Inventory,
-        decision: &Decision,
-    ) -> Result<u64> {
-        self.append(&Event::from_decision(request, inventory, decision))
-    }
-}
-
-impl DecisionSink for AuditLog {
-    fn record(
-        &self,
-        request: &Request,
-        inventory: &Inventory,
-        decision: &Decision,
-    ) -> Result<Option<u64>> {
-        if !self
-            .options
-            .scope
-            .records(request.action, decision.allowed())
-        {
-            return Ok(None);
-        }
-        self.record_decision(request, inventory, decision).map(Some)
-    }
-}
-
-/// Key events (creation, rotation, shredding — Art. 7, 15) become audit records of
-/// kind `key.<operation>`, with the key ids, operator, witness and master key id;
-/// never key material.
-impl crate::vault::KeyEventSink for AuditLog {
-    fn record_key_event(&self, event: &crate::vault::KeyEvent) -> Result<u64> {
-        let mut e = Event::new(format!("key.{}", event.operation.as_str()))
-            .user(event.operator.clone())
-            .action(Action::ManageKeys)
-            .field("key_ids", event.key_ids.clone())
-            .field("policy_version", event.policy_version.clone())
-            .field("master_key_id", event.master_key_id.clone())
-            .field("time_unix", event.time);
-        if let Some(d) = &event.dataset {
-            e = e.resource(crate::engine::Resource::dataset(d.clone()));
-        }
-        if let Some(w) = &event.witness {
-            e = e.field("witness", w.clone());
-        }
-        if let Some(seq) = event.decision_seq {
-            e = e.field("decision_seq", seq);
-        }
-        self.append(&e)
     }
 }
 

@@ -210,24 +210,12 @@ pub struct ExecutionDetails {
     pub note: Option<String>,
 }
 
-/// Destroys a dataset's data keys: the seam to the vault's crypto-shredding.
+/// Destroys a dataset's data keys: the procedures' port to crypto-shredding. The
+/// vault implements it (in the composition root, `platform`).
 pub trait Shredder: Send + Sync {
     /// Destroys every copy of `dataset`'s data keys, as `operator` (with `witness`
     /// where dual control needs one), and returns the ids of the keys destroyed.
     fn shred(&self, dataset: &str, operator: &str, witness: Option<&str>) -> Result<Vec<String>>;
-}
-
-/// Crypto-erasure through the vault: its shred destroys every copy of the dataset's
-/// data keys (the live store and its backups), itself a `manage_keys` decision for
-/// `operator` (and `witness`, under dual control) and a key event.
-impl Shredder for crate::vault::Vault {
-    fn shred(&self, dataset: &str, operator: &str, witness: Option<&str>) -> Result<Vec<String>> {
-        let mut op = crate::vault::Operator::new(operator);
-        if let Some(w) = witness {
-            op = op.with_witness(w);
-        }
-        Ok(crate::vault::Vault::shred(self, &op, dataset)?.key_ids)
-    }
 }
 
 const NO_SELF_APPROVAL: Citation = Citation::fixed(

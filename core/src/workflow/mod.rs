@@ -76,12 +76,11 @@ pub use sharing::{
 #[cfg(feature = "testing")]
 pub use testing::MemoryShredder;
 
-use crate::audit::{
-    AuditLog, AuditRecord, Clock, Event, Outcome, Timestamp, Verdict, RETAIN_FIELD,
-};
+use crate::audit::{AuditLog, AuditRecord, Clock, Event, Timestamp, RETAIN_FIELD};
 use crate::engine::{ApprovalResolver, Context, Decision, Engine, Request, Resource};
 use crate::error::{Error, Result};
 use crate::model::Action;
+use crate::platform::record;
 use crate::policy::Citation;
 use approval::Inner;
 use records::State;
@@ -346,18 +345,7 @@ impl Workflows {
         e.fields = to_fields(fields)?;
         e.fields.insert(RETAIN_FIELD.into(), Value::Bool(true));
         if let Some(d) = decision {
-            e.decision = Some(if d.allowed() {
-                Verdict::Allow
-            } else {
-                Verdict::Deny
-            });
-            e.policies = d.reason_ids().into_iter().map(str::to_owned).collect();
-            e.policy_version = Some(d.policy_version().to_owned());
-            e.outcome = if d.allowed() {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            };
+            record::stamp_decision(&mut e, d);
             if let Some(seq) = d.audit_seq() {
                 e.fields.insert("decision_seq".into(), Value::from(seq));
             }
@@ -403,10 +391,7 @@ impl Workflows {
         fields.insert("at".into(), Value::from(self.now().to_string()));
         let mut event = self.event(kind, Some(user), action, dataset, Some(&decision), &fields)?;
         event.fields.remove(RETAIN_FIELD);
-        let seqs = self.log.append_batch(&[event])?;
-        if decision.audit_seq().is_none() {
-            decision.set_audit_seq(*seqs.end());
-        }
+        record::append_citing(&self.log, &event, &mut decision)?;
         Ok(Step::Refused { decision })
     }
 }
