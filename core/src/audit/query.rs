@@ -33,6 +33,14 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
+    /// Drops all but the latest [`AuditQuery::limit`] of `records` (oldest first).
+    pub fn keep_latest(&self, records: &mut Vec<AuditRecord>) {
+        if let Some(n) = self.limit {
+            let skip = records.len().saturating_sub(n);
+            records.drain(..skip);
+        }
+    }
+
     /// Whether `record` matches; departments nest as in `inventory` when given.
     pub fn matches(&self, record: &AuditRecord, inventory: Option<&Inventory>) -> bool {
         let e = &record.event;
@@ -88,10 +96,7 @@ impl AuditLog {
             }
             Ok(())
         })?;
-        if let Some(n) = query.limit {
-            let skip = out.len().saturating_sub(n);
-            out.drain(..skip);
-        }
+        query.keep_latest(&mut out);
         Ok(out)
     }
 }

@@ -48,10 +48,7 @@ impl AuditLog {
                 .map(|(_, r)| r)
                 .filter(|r| query.matches(r, Some(inventory)))
                 .collect();
-            if let Some(n) = query.limit {
-                let skip = out.len().saturating_sub(n);
-                out.drain(..skip);
-            }
+            query.keep_latest(&mut out);
             Ok(out)
         })
     }
