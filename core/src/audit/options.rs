@@ -23,7 +23,7 @@ pub enum SyncMode {
     /// [`AuditOptions::batch_max_delay`].
     Batch,
     /// Buffered in the process; written out when the buffer fills, on
-    /// [`AuditLog::sync`], on sealing and on drop. A crash may lose the buffer.
+    /// [`AuditLog::sync`](super::AuditLog::sync), on sealing and on drop. A crash may lose the buffer.
     None,
 }
 

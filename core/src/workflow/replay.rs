@@ -1,5 +1,5 @@
 //! Rebuilding the procedures' state from the audit log, the only store they have:
-//! at [`Workflows::open`](super::Workflows::open), and from records read elsewhere.
+//! at [`Workflows::open`](super::Workflows::open)(super::Workflows::open), and from records read elsewhere.
 
 use super::records::{self, State};
 use super::{DestructionRequest, SharingRequest};
@@ -90,7 +90,7 @@ impl Replayer {
 }
 
 /// The procedures' state rebuilt from records read elsewhere — a log read with
-/// [`AuditLog::read_dir`], a backup — without an engine: what [`Workflows::open`]
+/// [`AuditLog::read_dir`], a backup — without an engine: what [`Workflows::open`](super::Workflows::open)
 /// rebuilds, for reports such as the self-assessment.
 #[derive(Debug, Clone, Default)]
 pub struct Replay {
@@ -104,7 +104,7 @@ pub struct Replay {
 }
 
 /// Rebuilds the procedures' state from `records` (in any order; each transition is
-/// applied in sequence order, as [`Workflows::open`] does).
+/// applied in sequence order, as [`Workflows::open`](super::Workflows::open) does).
 pub fn replay<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Replay {
     let mut replayer = Replayer::default();
     for r in records {
