@@ -3,6 +3,10 @@
 
 pub mod assess;
 pub mod audit;
+#[cfg(feature = "testing")]
+pub mod disk;
+#[cfg(not(feature = "testing"))]
+mod disk;
 pub mod engine;
 pub mod error;
 pub mod explain;

@@ -1,10 +1,12 @@
 //! Opening a log: creating a new one, taking the writer's lock, finishing an
 //! interrupted purge, and recovering the torn tail a crash left in the last segment.
 
+use super::checkpoint::stored_head;
 use super::crypto::{ct_eq, Hash, Mac32};
-use super::format::{self, sync_dir, Header, Meta, HEADER_LEN, META_FILE, TORN_DIR};
+use super::format::{self, sync_dir, Header, Meta, HEADER_LEN, HEAD_FILE, META_FILE, TORN_DIR};
 use super::writer::{new_segment, Writer};
 use super::{pad, record, scan, AuditLog, AuditOptions, SealingKey, SyncMode};
+use crate::disk;
 use crate::error::{Error, Result};
 use crate::lock::StoreLock;
 use crate::time::Timestamp;
@@ -107,11 +109,13 @@ impl AuditLog {
         let mut segs = Vec::new();
         for (i, p) in format::list_segments(&dir)? {
             if i < base_index {
-                fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+                disk::remove_file(&p).map_err(|e| Error::io(&p, e))?;
             } else {
                 segs.push((i, p));
             }
         }
+        // The checkpoint the last writer left at close, when it is this log's.
+        let head = stored_head(&dir, &meta, &mac).ok().flatten();
         let mut recovery = None;
         // Padding (see `pad`): a new segment begins with a step of zeros after its
         // header in `always` and `batch`, and with its header only in `none`.
@@ -168,6 +172,19 @@ impl AuditLog {
                     },
                     reason: reason.clone(),
                 };
+                // Records the checkpoint left at close covers were all durable then:
+                // no power loss since can tear them, so their bytes were changed.
+                if let Some(cp) = &head {
+                    if torn.first_lost_seq <= cp.seq {
+                        return Err(Error::AuditTampered {
+                            seq: torn.first_lost_seq,
+                            message: format!(
+                                "segment {index}: {} at offset {off}, but the checkpoint its writer left at close in `{HEAD_FILE}` covers records through {} (modified)",
+                                torn.reason, cp.seq
+                            ),
+                        });
+                    }
+                }
                 // The torn bytes, without the zero padding after them.
                 let torn_end = off + pad::nonzero_end(&bytes[*off..]);
                 let kept = dir.join(TORN_DIR);
@@ -183,7 +200,7 @@ impl AuditLog {
                     kept_at,
                 });
                 if s.header.is_none() {
-                    fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                    disk::remove_file(&path).map_err(|e| Error::io(&path, e))?;
                     sync_dir(&dir)?;
                     segs.pop();
                     continue;
@@ -192,8 +209,8 @@ impl AuditLog {
                     .write(true)
                     .open(&path)
                     .map_err(|e| Error::io(&path, e))?;
-                f.set_len(*off as u64)
-                    .and_then(|_| f.sync_all())
+                disk::set_len(&f, *off as u64)
+                    .and_then(|_| disk::sync_all(&f))
                     .map_err(|e| Error::io(&path, e))?;
                 file_len = *off as u64;
             }
@@ -213,8 +230,8 @@ impl AuditLog {
                         .write(true)
                         .open(&path)
                         .map_err(|e| Error::io(&path, e))?;
-                    f.set_len(s.end as u64)
-                        .and_then(|_| f.sync_all())
+                    disk::set_len(&f, s.end as u64)
+                        .and_then(|_| disk::sync_all(&f))
                         .map_err(|e| Error::io(&path, e))?;
                 }
                 let header = Header {

@@ -415,7 +415,7 @@ impl AuditLog {
         new_meta.write(&self.dir, &self.mac)?;
         *self.meta.lock().unwrap_or_else(|p| p.into_inner()) = new_meta;
         for (_, path, _) in &purged {
-            fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+            crate::disk::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
         sync_dir(&self.dir)?;
         Ok(PurgeReport {

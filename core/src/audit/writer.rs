@@ -7,6 +7,7 @@ use super::format::{
     SEAL_FRAME_LEN,
 };
 use super::{format, merkle, pad, AuditLog, SyncMode};
+use crate::disk;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 use std::fmt;
@@ -302,7 +303,7 @@ impl AuditLog {
         self.clear_way(w, at + w.buf.len() as u64);
         let res = pad::write_at(&w.file, &w.buf, at).and_then(|_| {
             if sync {
-                w.file.sync_data()
+                disk::sync_data(&w.file)
             } else {
                 Ok(())
             }
@@ -367,7 +368,7 @@ impl AuditLog {
             self.clear_way(&mut w, at + buf.len() as u64);
             let file = Arc::clone(&w.file);
             drop(w);
-            let res = pad::write_at(&file, &buf, at).and_then(|_| file.sync_data());
+            let res = pad::write_at(&file, &buf, at).and_then(|_| disk::sync_data(&file));
             w = self.lock();
             w.syncing = false;
             match res {
@@ -417,8 +418,8 @@ impl AuditLog {
             if m.len() == w.written_len {
                 return Ok(());
             }
-            w.file.set_len(w.written_len)?;
-            w.file.sync_all()
+            disk::set_len(&w.file, w.written_len)?;
+            disk::sync_all(&w.file)
         });
         if let Err(e) = cut {
             let m = unavailable("sealing an audit segment failed", e);
