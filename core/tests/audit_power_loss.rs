@@ -22,7 +22,7 @@ use audit_support::*;
 use govdata::audit::{AuditLog, AuditOptions, Event, SyncMode};
 use govdata::disk::{Op, Trace};
 use govdata::Error;
-use power_loss_support::{final_state, materialise, replay, State};
+use power_loss_support::{final_state, materialise, nested_every, replay, replay_from, State};
 use std::path::Path;
 use std::time::Duration;
 
@@ -114,11 +114,13 @@ fn run(dir: &Path, sync: SyncMode) -> Run {
 }
 
 /// Opens the state in `dir` as a reader and as the writer: no tampering, every
-/// acknowledged record there, and a log that takes appends again.
-fn check_state(dir: &Path, sync: SyncMode, acked: u64, what: &str) {
+/// acknowledged record there, and a log that takes appends again. With `trace`,
+/// returns the file operations of the opening and what follows when the opening
+/// recovered a torn tail.
+fn check_state(dir: &Path, sync: SyncMode, acked: u64, what: &str, trace: bool) -> Option<Vec<Op>> {
     if !dir.join("audit.meta").exists() {
         assert_eq!(acked, 0, "{what}: the metadata is gone");
-        return;
+        return None;
     }
     let read = AuditLog::verify_dir(dir, &key(), None)
         .unwrap_or_else(|e| panic!("{what}: verify_dir: {e} ({})", e.code()));
@@ -127,8 +129,10 @@ fn check_state(dir: &Path, sync: SyncMode, acked: u64, what: &str) {
         "{what}: a reader sees records through {:?}, {acked} were acknowledged",
         read.last_seq
     );
+    let traced = trace.then(|| Trace::start(dir).unwrap());
     let log = AuditLog::open(dir, key(), options(sync))
         .unwrap_or_else(|e| panic!("{what}: open: {e} ({})", e.code()));
+    let recovered = log.recovery().is_some();
     let last = log.last_seq();
     assert!(
         last >= acked,
@@ -141,9 +145,11 @@ fn check_state(dir: &Path, sync: SyncMode, acked: u64, what: &str) {
     let seq = log.append(&event(1000)).unwrap();
     assert_eq!(seq, last + 1, "{what}");
     log.close().unwrap();
+    let ops = traced.map(|t| t.ops());
     let after = AuditLog::verify_dir(dir, &key(), None)
         .unwrap_or_else(|e| panic!("{what}: verify_dir after reopening: {e} ({})", e.code()));
     assert_eq!(after.last_seq, Some(seq), "{what}");
+    ops.filter(|_| recovered)
 }
 
 fn describe(state: &State) -> String {
@@ -165,7 +171,10 @@ fn sweep(sync: SyncMode) {
         run.ops.len()
     );
     let at = work.join("state");
+    let again = work.join("state-again");
     let salt = |point: usize| run.acked_at(point).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let every = nested_every();
+    let (mut recoveries, mut nested) = (0, 0);
     let n = replay(&run.ops, &salt, &mut |state, point| {
         let acked = run.acked_at(point);
         materialise(state, &at);
@@ -176,10 +185,23 @@ fn sweep(sync: SyncMode) {
             point.checked_sub(1).map(|p| &run.ops[p]).map(short),
             describe(state)
         );
-        check_state(&at, sync, acked, &what);
+        let Some(ops) = check_state(&at, sync, acked, &what, true) else {
+            return;
+        };
+        recoveries += 1;
+        if recoveries % every != 0 {
+            return;
+        }
+        // A power loss again while this state is recovered: the acknowledged
+        // records are still all there.
+        nested += replay_from(state, &ops, &|_| 0, &mut |again_state, p| {
+            materialise(again_state, &again);
+            let what = format!("{what}, then a power loss after operation {p} of its recovery");
+            check_state(&again, sync, acked, &what, false);
+        });
     });
     eprintln!(
-        "power loss, {}: {} operations traced, {n} crash states checked",
+        "power loss, {}: {} operations traced, {n} crash states checked, {recoveries} of them recovered a torn tail; {nested} states of a power loss during recovery checked",
         sync.as_str(),
         run.ops.len()
     );

@@ -50,10 +50,13 @@ pub(super) fn lock_dir(dir: &Path, wait: Duration) -> Result<StoreLock> {
 impl AuditLog {
     /// Opens the log in `dir`, creating the directory and a new log if there is none.
     ///
-    /// A torn tail of the last segment (a crash during an append) is cut back to the
-    /// last complete record and kept under `dir/torn/`; see [`AuditLog::recovery`].
-    /// Any other bad record in the last segment is `audit_tampered` (verify and
-    /// restore from a backup); a key that is not the log's is `key_invalid`.
+    /// A torn tail of the last segment (a crash during an append, including a power
+    /// loss that let only some sectors of the append reach the disk) is cut back to
+    /// the last complete record and kept under `dir/torn/`; see
+    /// [`AuditLog::recovery`]. Any other bad record in the last segment is
+    /// `audit_tampered` (verify and restore from a backup), and so is a torn tail
+    /// that the checkpoint left at close (`audit.head`) covers, since those records
+    /// were durable; a key that is not the log's is `key_invalid`.
     ///
     /// One process writes a log directory at a time: opening takes the directory's
     /// lock (see [`crate::lock`]), waiting up to [`AuditOptions::lock_wait`] for

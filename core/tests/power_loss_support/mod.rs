@@ -362,6 +362,50 @@ pub fn replay(
     count
 }
 
+/// [`replay`] from a state already on the disk, durable (a crash while the state
+/// left by an earlier one is opened).
+pub fn replay_from(
+    start: &State,
+    ops: &[Op],
+    salt: &dyn Fn(usize) -> u64,
+    check: &mut dyn FnMut(&State, usize),
+) -> usize {
+    let mut disk = Disk::default();
+    for (path, bytes) in start {
+        let i = disk.inodes.len();
+        disk.inodes.push(Inode {
+            durable: bytes.clone(),
+            current: bytes.clone(),
+            pending: Vec::new(),
+        });
+        disk.names.insert(path.clone(), i);
+        disk.durable_names.insert(path.clone(), i);
+    }
+    let mut rng = rng();
+    let mut seen = HashSet::new();
+    let mut count = 0;
+    for point in 0..=ops.len() {
+        if point > 0 {
+            disk.apply(&ops[point - 1]);
+        }
+        disk.crash_states(salt(point), &mut rng, &mut seen, &mut |s| {
+            count += 1;
+            check(s, point);
+        });
+    }
+    count
+}
+
+/// Every how many recoveries the crashes during recovery are replayed too
+/// (`GOVDATA_POWER_LOSS_NESTED`; 1: after every one).
+pub fn nested_every() -> usize {
+    std::env::var("GOVDATA_POWER_LOSS_NESTED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+        .max(1)
+}
+
 /// The state after all of `ops`, every write durable.
 pub fn final_state(ops: &[Op]) -> State {
     let mut disk = Disk::default();
