@@ -12,9 +12,17 @@
 //! log's padding) is one piece, not split: its sectors differ in the file's length
 //! only.
 //!
-//! Every subset is tried when there are few pieces; past that, every prefix in issue
-//! order and a sample drawn with a fixed seed (`GOVDATA_POWER_LOSS_SAMPLES` sets its
-//! size). Identical states are checked once.
+//! Every subset is tried when there are few pieces (up to [`EXHAUSTIVE_PIECES`]);
+//! past that, every prefix in issue order and a sample drawn with a fixed seed
+//! (`GOVDATA_POWER_LOSS_SAMPLES` sets its size, `GOVDATA_POWER_LOSS_SEED` the seed).
+//! Identical states are checked once. A state can also be the start of a second
+//! replay ([`replay_from`]): a power loss while the state an earlier one left is
+//! being recovered.
+//!
+//! Not modelled: a sector torn within itself, stale bytes other than zeros in a
+//! sector that did not reach the disk, the creation of subdirectories (`torn/`,
+//! `backups/`, which the states always have), and files the code writes without the
+//! seam (the lock file, the torn bytes kept aside).
 #![allow(dead_code)]
 
 use govdata::disk::Op;
@@ -333,9 +341,13 @@ pub fn materialise(state: &State, dir: &Path) {
     }
 }
 
-/// The fixed seed of the samples.
+/// The seed of the samples: fixed, unless `GOVDATA_POWER_LOSS_SEED` sets another.
 pub fn rng() -> StdRng {
-    StdRng::seed_from_u64(0x0d15_c05e_ed00)
+    let seed = std::env::var("GOVDATA_POWER_LOSS_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x0d15_c05e_ed00);
+    StdRng::seed_from_u64(seed)
 }
 
 /// Replays `ops` and calls `check(state, point)` for every crash state after every
