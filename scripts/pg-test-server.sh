@@ -131,7 +131,7 @@ EOF
   if [ "$(id -u)" = 0 ]; then ctl="runuser -u postgres -- $ctl"; fi
   $ctl start >/dev/null
   cat >"$state_file" <<EOF
-export GOVDATA_TEST_PG='postgresql://postgres@localhost/postgres?host=$dir&port=$port'
+export GOVDATA_TEST_PG='postgresql://postgres@/postgres?host=$dir&port=$port'
 export GOVDATA_TEST_PG_HOST=127.0.0.1
 export GOVDATA_TEST_PG_PORT=$port
 export GOVDATA_TEST_PG_CA=$dir/ca.crt

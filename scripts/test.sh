@@ -32,8 +32,8 @@ if [ -z "${GOVDATA_TEST_PG:-}" ]; then
   eval "$(bash scripts/pg-test-server.sh start)"
 fi
 echo "== platform store (PostgreSQL)"
-cargo test -p govdata --features store --locked --test store_schema --test store_shipper
-cargo test -p govdata-cli --features store --locked --test store_cli
+cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper
+cargo test -p govdata-cli --features store-tests --locked --test store_cli
 
 bash scripts/test-python.sh
 bash scripts/test-node.sh

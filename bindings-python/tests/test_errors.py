@@ -238,6 +238,7 @@ def test_every_reachable_code_is_tested_above():
         "io",
         "store_locked",
         "config_invalid",
+        "store_unavailable",
         "internal",
     }
     assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

@@ -133,6 +133,14 @@ pub enum Error {
         /// What is wrong, naming the key or the path.
         message: String,
     },
+    /// The platform store (PostgreSQL) cannot be reached or refuses the node's
+    /// writes, or has not caught up within the time asked for; the local log keeps
+    /// every record meanwhile.
+    #[error("platform store unavailable: {}", bounded(.message))]
+    StoreUnavailable {
+        /// What failed: the connection, the server's refusal, the lag.
+        message: String,
+    },
     /// An operating-system I/O error.
     #[error("i/o error on `{}`: {source}", quote(.path))]
     Io {
@@ -205,6 +213,7 @@ pub const ERROR_CODES: &[&str] = &[
     "io",
     "store_locked",
     "config_invalid",
+    "store_unavailable",
 ];
 
 /// The stable codes of [`Error`] as an enum.
@@ -251,6 +260,8 @@ pub enum ErrorCode {
     StoreLocked,
     /// `config_invalid`
     ConfigInvalid,
+    /// `store_unavailable`
+    StoreUnavailable,
 }
 
 impl ErrorCode {
@@ -275,6 +286,7 @@ impl ErrorCode {
         ErrorCode::Io,
         ErrorCode::StoreLocked,
         ErrorCode::ConfigInvalid,
+        ErrorCode::StoreUnavailable,
     ];
 
     /// The code string.
@@ -299,6 +311,7 @@ impl ErrorCode {
             ErrorCode::Io => "io",
             ErrorCode::StoreLocked => "store_locked",
             ErrorCode::ConfigInvalid => "config_invalid",
+            ErrorCode::StoreUnavailable => "store_unavailable",
         }
     }
 }
@@ -337,6 +350,7 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::StoreLocked { .. } => ErrorCode::StoreLocked,
             Error::ConfigInvalid { .. } => ErrorCode::ConfigInvalid,
+            Error::StoreUnavailable { .. } => ErrorCode::StoreUnavailable,
         }
     }
 
@@ -361,6 +375,9 @@ impl Error {
             }
             Error::StoreLocked { .. } => Some(
                 "one process writes a store at a time; give each worker process its own audit log directory, or retry when the holder is done",
+            ),
+            Error::StoreUnavailable { .. } => Some(
+                "the local audit log keeps every record and the shipper sends them once the store answers; check the `[store]` section and the server",
             ),
             _ => None,
         }

@@ -465,5 +465,8 @@ class StoreLockedError(GovdataError):
 class ConfigInvalidError(GovdataError):
     code: ClassVar[Literal["config_invalid"]]
 
+class StoreUnavailableError(GovdataError):
+    code: ClassVar[Literal["store_unavailable"]]
+
 class InternalError(GovdataError):
     code: ClassVar[Literal["internal"]]
