@@ -25,8 +25,8 @@ pub mod engine;
 pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
-mod guard;
 pub mod platform;
+mod guard;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;
