@@ -274,6 +274,19 @@ export interface PlatformStatus {
   policy_version: string
   audit: { dir: string; last_seq: number } | null
   vault: { dir: string; generation: number; keys: number } | null
+  /** The shipping of the audit log to the platform store, when the node has `[store]`. */
+  store: StoreStatus | null
+}
+
+export interface StoreStatus {
+  connected: boolean
+  shipped_seq: number
+  lag_records: number
+  lag_seconds: number
+  lag_exceeded: boolean
+  fail_closed: boolean
+  last_error: string | null
+  last_error_code: ErrorCode | null
 }
 
 export interface VaultStatus {
@@ -650,9 +663,16 @@ export declare class Platform {
   vault(): Vault | null
   /**
    * What the node reports about itself: `node_id`, `policy_version`, `audit`,
-   * `vault`.
+   * `vault`, `store`.
    */
   status(): PlatformStatus
+  /**
+   * Waits until the platform store holds every record the node appended before
+   * the call, at most `timeoutMs` milliseconds; throws `store_unavailable` past it
+   * (naming the shipper's last error), `config_invalid` for a node without
+   * `[store]`.
+   */
+  storeSync(timeoutMs: number): void
   /** Syncs and closes the audit log, letting go of its lock. */
   close(): void
 }

@@ -274,6 +274,19 @@ export interface PlatformStatus {
   policy_version: string
   audit: { dir: string; last_seq: number } | null
   vault: { dir: string; generation: number; keys: number } | null
+  /** The shipping of the audit log to the platform store, when the node has `[store]`. */
+  store: StoreStatus | null
+}
+
+export interface StoreStatus {
+  connected: boolean
+  shipped_seq: number
+  lag_records: number
+  lag_seconds: number
+  lag_exceeded: boolean
+  fail_closed: boolean
+  last_error: string | null
+  last_error_code: ErrorCode | null
 }
 
 export interface VaultStatus {
