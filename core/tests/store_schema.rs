@@ -5,6 +5,13 @@
 //! connection to a network address is refused by the client, and a server whose
 //! certificate does not verify is not talked to.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod store_support;
 
 use govdata::audit::{SealingKey, Timestamp};

@@ -3,6 +3,13 @@
 //! reported, never papered over; decisions on L4 and above failing closed beyond the
 //! lag bound; the server stopped mid-stream and restarted while decisions go on.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
+
 mod store_support;
 
 use govdata::audit::SealingKey;

@@ -2,6 +2,12 @@
 //! (scripts/test.sh starts a throwaway cluster and exports it). These tests fail
 //! without it: they run through scripts/test.sh (`--features store-tests`).
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly"
+)]
 
 use govdata::store::{init_schema, StoreConnector};
 use std::sync::atomic::{AtomicUsize, Ordering};
