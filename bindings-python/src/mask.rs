@@ -5,7 +5,7 @@
 
 use crate::engine::{detached, Engine};
 use crate::error::{guard, to_py};
-use crate::keys::KeySource;
+use crate::keys;
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
@@ -23,7 +23,7 @@ fn suite(name: &str) -> CoreResult<HashSuite> {
 }
 
 fn key_bytes(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Zeroizing<Vec<u8>>>> {
-    key.map(|k| KeySource::extract(k, "key")?.bytes())
+    key.map(|k| keys::extract(k, "key")?.read().map_err(to_py))
         .transpose()
 }
 
@@ -104,11 +104,15 @@ pub fn mask_values(
     guard(|| {
         let mask: Mask = mask.parse().map_err(to_py)?;
         let key = match key_bytes(key)? {
-            Some(k) => Some(PseudonymKey::from_bytes(&k, self::suite(suite).map_err(to_py)?).map_err(to_py)?),
+            Some(k) => Some(
+                PseudonymKey::from_bytes(&k, self::suite(suite).map_err(to_py)?).map_err(to_py)?,
+            ),
             None => None,
         };
         if mask.needs_key() && key.is_none() {
-            return Err(to_py(Error::KeyNotFound { id: "pseudonym".into() }));
+            return Err(to_py(Error::KeyNotFound {
+                id: "pseudonym".into(),
+            }));
         }
         Ok(values
             .iter()
@@ -129,7 +133,7 @@ pub fn _watermark_detect_ipc<'py>(
     candidates: Option<Vec<String>>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
     guard(|| {
-        let key = KeySource::extract(key, "key")?.bytes()?;
+        let key = keys::extract(key, "key")?.read().map_err(to_py)?;
         let found = detached(py, || {
             let suite = self::suite(suite)?;
             let detector = Detector::new(
@@ -142,7 +146,9 @@ pub fn _watermark_detect_ipc<'py>(
                 for col in b.columns() {
                     if let Some(s) = col.as_any().downcast_ref::<arrow_array::StringArray>() {
                         s.iter().flatten().for_each(|v| tally.observe(v));
-                    } else if let Some(s) = col.as_any().downcast_ref::<arrow_array::LargeStringArray>() {
+                    } else if let Some(s) =
+                        col.as_any().downcast_ref::<arrow_array::LargeStringArray>()
+                    {
                         s.iter().flatten().for_each(|v| tally.observe(v));
                     }
                 }

@@ -3,6 +3,10 @@
 
 pub mod assess;
 pub mod audit;
+#[cfg(feature = "testing")]
+pub mod disk;
+#[cfg(not(feature = "testing"))]
+mod disk;
 pub mod engine;
 pub mod error;
 pub mod explain;
@@ -15,6 +19,7 @@ pub mod platform;
 pub mod policy;
 pub mod quote;
 pub mod store;
+pub mod time;
 pub mod vault;
 pub mod workflow;
 
@@ -26,6 +31,7 @@ pub use explain::Explanation;
 pub use model::{Action, Inventory};
 pub use platform::Platform;
 pub use policy::PolicyPack;
+pub use time::{Date, Timestamp};
 pub use vault::Vault;
 pub use workflow::{DestructionRequest, SharingRequest, Workflows};
 

@@ -16,10 +16,10 @@
 //! cannot be read as a frame. A sealed segment ends with its seal.
 
 use super::crypto::{label, parse_hash, Hash, HashSuite, Mac32};
+use crate::disk;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 pub(crate) const MAGIC: &[u8; 8] = b"GDAUDSEG";
@@ -411,17 +411,15 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
     {
-        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        let f = disk::create_truncate(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        disk::write_at(&f, bytes, 0).map_err(|e| Error::io(&tmp, e))?;
+        disk::sync_all(&f).map_err(|e| Error::io(&tmp, e))?;
     }
-    fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    disk::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     sync_dir(dir)
 }
 
 /// Makes the directory's entries (created, renamed, removed files) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    disk::sync_dir(dir).map_err(|e| Error::io(dir, e))
 }

@@ -26,8 +26,9 @@
 //! of the data; see [`super::scan`].
 
 use super::format::{sync_dir, HEADER_LEN};
+use crate::disk;
 use crate::error::{Error, Result};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,37 +49,7 @@ pub(crate) fn step(limit: u64) -> u64 {
     PAD_STEP.min(limit).max(HEADER_LEN as u64)
 }
 
-/// Writes all of `buf` at `offset`.
-#[cfg(unix)]
-pub(crate) fn write_at(f: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(f, buf, offset)
-}
-
-/// Writes all of `buf` at `offset`.
-#[cfg(windows)]
-pub(crate) fn write_at(f: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match f.seek_write(buf, offset) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                buf = &buf[n..];
-                offset += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Writes all of `buf` at `offset` (the file is written by one thread at a time).
-#[cfg(not(any(unix, windows)))]
-pub(crate) fn write_at(mut f: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    f.seek(SeekFrom::Start(offset))?;
-    f.write_all(buf)
-}
+pub(crate) use crate::disk::write_at;
 
 /// Where the last non-zero byte of `b` ends (0 when every byte is zero).
 pub(crate) fn nonzero_end(b: &[u8]) -> usize {
@@ -106,7 +77,7 @@ pub(crate) fn fill(f: &File, from: u64, to: u64, cancel: &AtomicBool) -> io::Res
         at += n as u64;
     }
     if to > from {
-        f.sync_data()?;
+        disk::sync_data(f)?;
     }
     Ok(at)
 }
@@ -142,11 +113,7 @@ impl Job {
     /// Prepares (or goes on preparing) the next segment's file in `dir`.
     pub(crate) fn next(dir: PathBuf, to: u64) -> io::Result<Job> {
         Job::spawn(Task::Next { to }, move |cancel| {
-            let f = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join(PREPARED_FILE))?;
+            let f = disk::open_or_create(&dir.join(PREPARED_FILE), false)?;
             let len = f.metadata()?.len();
             fill(&f, len, to, cancel)
         })
@@ -202,7 +169,7 @@ pub(crate) fn check_prepared(dir: &Path) -> u64 {
     // An interrupted roll may have written a header over the first bytes: the next
     // roll writes its own there.
     if nonzero_end(&bytes) > HEADER_LEN.min(bytes.len()) {
-        let _ = fs::remove_file(&path);
+        let _ = disk::remove_file(&path);
         return 0;
     }
     bytes.len() as u64
@@ -215,13 +182,7 @@ pub(crate) fn check_prepared(dir: &Path) -> u64 {
 pub(crate) fn install(dir: &Path, name: &str, header: &[u8], pad_to: u64) -> Result<(File, u64)> {
     let prepared = dir.join(PREPARED_FILE);
     let io = |e| Error::io(&prepared, e);
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&prepared)
-        .map_err(io)?;
+    let f = disk::open_or_create(&prepared, true).map_err(io)?;
     let len = f.metadata().map_err(io)?.len();
     write_at(&f, header, 0).map_err(io)?;
     let from = len.max(header.len() as u64);
@@ -229,16 +190,16 @@ pub(crate) fn install(dir: &Path, name: &str, header: &[u8], pad_to: u64) -> Res
         match fill(&f, from, pad_to, &AtomicBool::new(false)) {
             Ok(end) => end,
             Err(_) => {
-                f.set_len(from).map_err(io)?;
+                disk::set_len(&f, from).map_err(io)?;
                 from
             }
         }
     } else {
         from
     };
-    f.sync_all().map_err(io)?;
+    disk::sync_all(&f).map_err(io)?;
     let path = dir.join(name);
-    fs::rename(&prepared, &path).map_err(|e| Error::io(&path, e))?;
+    disk::rename(&prepared, &path).map_err(|e| Error::io(&path, e))?;
     sync_dir(dir)?;
     Ok((f, end))
 }

@@ -1,12 +1,12 @@
-//! Finding records, and viewing them as the regulation allows (Art. 8, 18, 19):
-//! viewing is itself a `view_audit` decision of the engine, recorded in the log.
+//! Finding records by department, user, action, dataset, decision, kind and time.
+//! Viewing them as the regulation allows (a `view_audit` decision) is not decided
+//! here but in the composition root (`platform::view`).
 
 use super::record::{AuditRecord, Verdict};
-use super::time::Timestamp;
-use super::{AuditLog, HostLogs, SealingKey};
-use crate::engine::{Decision, Engine, Request, Resource};
+use super::AuditLog;
 use crate::error::Result;
 use crate::model::{Action, Inventory};
+use crate::time::Timestamp;
 
 /// Which records to return; every field that is set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,33 +32,21 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
-fn within(inventory: Option<&Inventory>, dept: &str, root: &str) -> bool {
-    if dept == root {
-        return true;
-    }
-    let Some(inv) = inventory else { return false };
-    let mut cur = inv.department(dept);
-    let mut hops = 0;
-    while let Some(d) = cur {
-        match &d.parent {
-            Some(p) if p == root => return true,
-            Some(p) if hops < 64 => {
-                cur = inv.department(p);
-                hops += 1;
-            }
-            _ => return false,
+impl AuditQuery {
+    /// Drops all but the latest [`AuditQuery::limit`] of `records` (oldest first).
+    pub fn keep_latest(&self, records: &mut Vec<AuditRecord>) {
+        if let Some(n) = self.limit {
+            let skip = records.len().saturating_sub(n);
+            records.drain(..skip);
         }
     }
-    false
-}
 
-impl AuditQuery {
     /// Whether `record` matches; departments nest as in `inventory` when given.
     pub fn matches(&self, record: &AuditRecord, inventory: Option<&Inventory>) -> bool {
         let e = &record.event;
         if let Some(d) = &self.department {
             match &e.department {
-                Some(rd) if within(inventory, rd, d) => {}
+                Some(rd) if rd == d || inventory.is_some_and(|inv| inv.is_within(rd, d)) => {}
                 _ => return false,
             }
         }
@@ -88,16 +76,6 @@ impl AuditQuery {
     }
 }
 
-/// What a viewer was shown: the `view_audit` decision and, when it allows, the
-/// records.
-#[derive(Debug, Clone)]
-pub struct AuditView {
-    /// The decision on viewing (recorded in the log; see its `audit_seq`).
-    pub decision: Decision,
-    /// The records the viewer may see (empty on a deny).
-    pub records: Vec<AuditRecord>,
-}
-
 impl AuditLog {
     /// The records matching `query`, oldest first, without any access decision (the
     /// host's own use; people view through [`AuditLog::view`]).
@@ -105,7 +83,8 @@ impl AuditLog {
         self.query_in(query, None)
     }
 
-    fn query_in(
+    /// The records matching `query`, with departments nested as in `inventory`.
+    pub(crate) fn query_in(
         &self,
         query: &AuditQuery,
         inventory: Option<&Inventory>,
@@ -117,72 +96,7 @@ impl AuditLog {
             }
             Ok(())
         })?;
-        if let Some(n) = query.limit {
-            let skip = out.len().saturating_sub(n);
-            out.drain(..skip);
-        }
+        query.keep_latest(&mut out);
         Ok(out)
-    }
-
-    /// Shows `viewer` the records matching `query` if the engine allows it: a
-    /// `view_audit` decision on `{"type": "AuditLog", "id": "main"}` with
-    /// `audit_department` set to the query's department. A department's security
-    /// officer thus sees that department's staff (Art. 18), the operator's and the
-    /// management department's auditors see everyone (Art. 8, 19). The decision is
-    /// recorded in this log whether or not the engine has a log attached.
-    pub fn view(&self, engine: &Engine, viewer: &str, query: &AuditQuery) -> Result<AuditView> {
-        self.view_of(engine, viewer, query, |inventory| {
-            self.query_in(query, Some(inventory))
-        })
-    }
-
-    /// [`AuditLog::view`] of every log of a host ([`HostLogs`]: one log per worker
-    /// process), merged in time order; the viewing decision is recorded in this log.
-    pub fn view_host(
-        &self,
-        engine: &Engine,
-        viewer: &str,
-        query: &AuditQuery,
-        host: &HostLogs,
-        key: &SealingKey,
-    ) -> Result<AuditView> {
-        self.view_of(engine, viewer, query, |inventory| {
-            let mut out: Vec<AuditRecord> = host
-                .records(key)?
-                .into_iter()
-                .map(|(_, r)| r)
-                .filter(|r| query.matches(r, Some(inventory)))
-                .collect();
-            if let Some(n) = query.limit {
-                let skip = out.len().saturating_sub(n);
-                out.drain(..skip);
-            }
-            Ok(out)
-        })
-    }
-
-    fn view_of(
-        &self,
-        engine: &Engine,
-        viewer: &str,
-        query: &AuditQuery,
-        read: impl FnOnce(&Inventory) -> Result<Vec<AuditRecord>>,
-    ) -> Result<AuditView> {
-        let mut request = Request::new(viewer, Action::ViewAudit, Resource::audit_log("main"));
-        request.context.audit_department = query.department.clone();
-        let mut decision = engine.decide(&request)?;
-        let inventory = engine.inventory();
-        if decision.audit_seq().is_none() {
-            let seq = self.record_decision(&request, &inventory, &decision)?;
-            decision.set_audit_seq(seq);
-        }
-        if !decision.allowed() {
-            return Ok(AuditView {
-                decision,
-                records: Vec::new(),
-            });
-        }
-        let records = read(&inventory)?;
-        Ok(AuditView { decision, records })
     }
 }

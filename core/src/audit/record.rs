@@ -2,10 +2,10 @@
 //! resource, decision, deciding policies, policy version, outcome) and free fields
 //! for workflow events.
 
-use super::time::Timestamp;
-use crate::engine::{Decision, Request, Resource};
+use crate::engine::Resource;
 use crate::error::{Error, Result};
-use crate::model::{Action, Inventory, ResourceKind};
+use crate::model::{Action, ResourceKind};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -150,50 +150,6 @@ impl Event {
     pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.fields.insert(name.into(), value.into());
         self
-    }
-
-    /// The record of one decision of the engine: the user and their department (from
-    /// the inventory), the action, the resource, allow or deny, the deciding policies,
-    /// the pack version, and the request's context.
-    pub fn from_decision(request: &Request, inventory: &Inventory, decision: &Decision) -> Self {
-        let mut fields = Map::new();
-        if let Value::Object(ctx) = serde_json::to_value(&request.context).unwrap_or(Value::Null) {
-            fields = ctx;
-        }
-        let errors: Vec<Value> = decision
-            .reasons()
-            .iter()
-            .filter_map(|r| r.error().map(|e| Value::String(e.to_owned())))
-            .collect();
-        if !errors.is_empty() {
-            fields.insert("errors".into(), Value::Array(errors));
-        }
-        Event {
-            kind: DECISION_KIND.into(),
-            user: Some(request.principal.clone()),
-            department: inventory
-                .user(&request.principal)
-                .map(|u| u.department.clone()),
-            action: Some(request.action),
-            resource: Some(request.resource.clone()),
-            decision: Some(if decision.allowed() {
-                Verdict::Allow
-            } else {
-                Verdict::Deny
-            }),
-            policies: decision
-                .reasons()
-                .iter()
-                .map(|r| r.policy().to_owned())
-                .collect(),
-            policy_version: Some(decision.policy_version().to_owned()),
-            outcome: if decision.allowed() {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-            fields,
-        }
     }
 }
 

@@ -20,11 +20,11 @@ use super::format::{
 use super::merkle;
 use super::record::{self, AuditRecord, Event};
 use super::scan::{self, live_segments, Ctx};
-use super::time::Date;
 use super::{AuditLog, AuditOptions, SealingKey, VerifyReport};
 use crate::engine::Resource;
 use crate::error::{Error, Result};
 use crate::model::Action;
+use crate::time::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -227,7 +227,7 @@ impl AuditLog {
             ));
         }
         // One backup writes a backup directory at a time, as one writer writes a log.
-        let _dest_lock = super::lock_dir(&dest, self.options.lock_wait)?;
+        let _dest_lock = super::recovery::lock_dir(&dest, self.options.lock_wait)?;
         let meta = self.meta();
         let ctx = self.ctx(&meta);
         let mut horizon = meta.horizon;
@@ -415,7 +415,7 @@ impl AuditLog {
         new_meta.write(&self.dir, &self.mac)?;
         *self.meta.lock().unwrap_or_else(|p| p.into_inner()) = new_meta;
         for (_, path, _) in &purged {
-            fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+            crate::disk::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
         sync_dir(&self.dir)?;
         Ok(PurgeReport {
@@ -448,7 +448,7 @@ impl AuditLog {
             },
             None,
         )?;
-        let lock = super::lock_dir(dir, options.lock_wait)?;
+        let lock = super::recovery::lock_dir(dir, options.lock_wait)?;
         let mut meta = if dir.join(META_FILE).exists() {
             let m = Meta::read_with(dir, &mac, bmeta.suite)?;
             if m.log_id != bmeta.log_id {

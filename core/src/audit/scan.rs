@@ -8,12 +8,23 @@
 //! The last segment may end in zero padding (see [`super::pad`]): zeros from a frame
 //! boundary to the end of the file are the end of the data. A frame that begins
 //! before them and does not check is a torn tail when nothing but zeros follows it, as
-//! at the end of an unpadded file; with anything else after it, it is tampering. A
-//! frame never begins with zeros only (its kind byte is not zero), so zeros in the
-//! middle of the records are found as a bad frame. A last segment of zeros only is one
-//! whose header was never written, as a last segment shorter than a header is. Sealed
-//! segments are cut to their exact length when they are sealed: only the last one may
-//! hold zeros after its seal (a roll stopped before the cut).
+//! at the end of an unpadded file. It is also a torn tail when it shows a lost sector:
+//! from the frame's start or from a sector boundary inside the frame, the rest of a
+//! 512-byte sector is zeros. A power loss leaves exactly that when the sectors of an
+//! unsynced write reach the disk out of order: a sector that did not arrive still
+//! holds the zeros of the padding (or of a hole past the file's old end), while later
+//! sectors of the same write, or of later unsynced writes, did arrive. Any other bad
+//! frame with anything but zeros after it (a changed byte, a record cut out) is
+//! tampering. A frame never begins with zeros only (its kind byte is not zero), so
+//! zeros in the middle of the records are found as a bad frame. A last segment of
+//! zeros only is one whose header was never written, as a last segment shorter than a
+//! header is. Sealed segments are cut to their exact length when they are sealed: only
+//! the last one may hold zeros after its seal (a roll stopped before the cut).
+//!
+//! Zeroing a sector of the last segment thus reads as a torn tail, as cutting the
+//! segment short does: without a checkpoint neither can be told from a crash. The
+//! checkpoint a writer leaves at close (`audit.head`) covers both: a reader finds the
+//! records it covers missing, and opening refuses to cut them.
 
 use super::crypto::{ct_eq, Hash, HashSuite, Mac32};
 use super::format::{
@@ -158,7 +169,7 @@ pub(crate) fn scan_segment(
                 ));
             }
             FrameRead::BadChecksum { len } => {
-                if allow_torn && off + len >= data_end {
+                if allow_torn && (off + len >= data_end || lost_sector(bytes, off, off + len)) {
                     torn = Some((off, format!("record {seq} fails its checksum")));
                     break;
                 }
@@ -283,6 +294,28 @@ pub(crate) fn scan_segment(
         torn,
         wanted_head,
     })
+}
+
+/// The size of the sectors a disk persists whole (the smallest in use).
+const SECTOR: usize = 512;
+
+/// Whether the frame over `[start, end)` shows a sector that a power loss kept from
+/// the disk: from `start`, or from a sector boundary before `end`, the rest of the
+/// sector (as far as the file goes) is zeros.
+fn lost_sector(bytes: &[u8], start: usize, end: usize) -> bool {
+    let end = end.min(bytes.len());
+    let mut at = start;
+    while at < end {
+        let sector_end = (at / SECTOR + 1) * SECTOR;
+        if bytes[at..sector_end.min(bytes.len())]
+            .iter()
+            .all(|b| *b == 0)
+        {
+            return true;
+        }
+        at = sector_end;
+    }
+    false
 }
 
 /// Reads the seal at the end of a sealed segment file without scanning it.

@@ -10,6 +10,13 @@
 //! wiring the parts itself. The parts stay usable one by one for a host that needs
 //! only the engine.
 //!
+//! It also holds what spans the parts, so that no part imports another to do it: the
+//! adapters that implement one part's port with another (`adapters`: the log as the
+//! engine's decision sink and the vault's key-event sink, the engine as the vault's
+//! key authorizer, the vault as the procedures' shredder), the one mapping from a
+//! decision to its audit record ([`record`]), and viewing the log as a `view_audit`
+//! decision ([`AuditLog::view`], [`AuditView`]).
+//!
 //! ```
 //! # let dir = std::env::temp_dir().join(format!("govdata-platform-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir).unwrap();
@@ -37,12 +44,16 @@
 //! # Ok::<(), govdata::Error>(())
 //! ```
 
+mod adapters;
 mod config;
+pub mod record;
+mod view;
 
 pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, StoreSection, VaultSection,
     CONFIG_ENV,
 };
+pub use view::AuditView;
 
 use crate::audit::{AuditLog, AuditOptions};
 use crate::engine::{Engine, EXAMPLE_INVENTORY};

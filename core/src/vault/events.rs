@@ -1,8 +1,7 @@
 //! Who may operate keys (a `manage_keys` decision) and what is recorded when they do.
 
-use crate::engine::{Engine, Request, Resource};
+use crate::engine::Resource;
 use crate::error::{Error, Result};
-use crate::model::Action;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
@@ -56,25 +55,12 @@ pub struct Authorization {
     pub audit_seq: Option<u64>,
 }
 
-/// Decides whether a user may manage the keys of a resource (`manage_keys`).
-/// [`Engine`] implements it with the loaded policy pack.
+/// Decides whether a user may manage the keys of a resource (`manage_keys`): the
+/// vault's port to the policies. The engine implements it (in the composition root,
+/// `platform`) with the loaded policy pack.
 pub trait KeyAuthorizer: Send + Sync {
     /// The decision for `principal` doing `manage_keys` on `resource`.
     fn authorize_keys(&self, principal: &str, resource: &Resource) -> Result<Authorization>;
-}
-
-impl KeyAuthorizer for Engine {
-    fn authorize_keys(&self, principal: &str, resource: &Resource) -> Result<Authorization> {
-        let request = Request::new(principal, Action::ManageKeys, resource.clone());
-        let d = self.decide(&request)?;
-        Ok(Authorization {
-            allowed: d.allowed(),
-            reasons: d.reason_ids().into_iter().map(str::to_owned).collect(),
-            obligations: d.obligations().to_vec(),
-            policy_version: d.policy_version().to_owned(),
-            audit_seq: d.audit_seq(),
-        })
-    }
 }
 
 impl<T: KeyAuthorizer + ?Sized> KeyAuthorizer for Arc<T> {

@@ -28,10 +28,10 @@
 //! without the destroyed keys and overwrites the old files' blocks with zeros.
 
 use super::keys::KeyProvider;
+use crate::disk;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub(crate) const STORE_FILE: &str = "keystore.json";
@@ -206,15 +206,7 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Fsyncs a directory so that a rename in it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    disk::sync_dir(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// Writes `bytes` to `path` crash-safely: temporary file, fsync, rename, fsync of the
@@ -225,14 +217,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], scrub_old: bool) -> Result
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = temp_path(path);
     {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        let f = disk::create_truncate(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        disk::write_at(&f, bytes, 0).map_err(|e| Error::io(&tmp, e))?;
+        disk::sync_all(&f).map_err(|e| Error::io(&tmp, e))?;
     }
     // Keep a handle on the old file so its blocks can be wiped once it is replaced.
     let old = if scrub_old {
@@ -240,7 +227,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], scrub_old: bool) -> Result
     } else {
         None
     };
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    disk::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     sync_dir(dir)?;
     if let Some(old) = old {
         wipe(old, path)?;
@@ -249,19 +236,16 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], scrub_old: bool) -> Result
 }
 
 /// Overwrites an open file's contents with zeros and syncs it.
-fn wipe(mut file: File, path: &Path) -> Result<()> {
+fn wipe(file: File, path: &Path) -> Result<()> {
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io(path, e))?;
     let zeros = vec![0u8; 64 * 1024];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        file.write_all(&zeros[..n])
-            .map_err(|e| Error::io(path, e))?;
-        left -= n as u64;
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(zeros.len() as u64) as usize;
+        disk::write_at(&file, &zeros[..n], at).map_err(|e| Error::io(path, e))?;
+        at += n as u64;
     }
-    file.sync_all().map_err(|e| Error::io(path, e))
+    disk::sync_all(&file).map_err(|e| Error::io(path, e))
 }
 
 /// Overwrites a file with zeros, then removes it.
@@ -269,7 +253,7 @@ pub(crate) fn wipe_and_remove(path: &Path) -> Result<()> {
     if let Ok(f) = OpenOptions::new().read(true).write(true).open(path) {
         wipe(f, path)?;
     }
-    match fs::remove_file(path) {
+    match disk::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(path, e)),
