@@ -71,7 +71,7 @@ export type ErrorCode =
   | 'inventory_invalid' | 'unknown_entity' | 'request_invalid' | 'audit_tampered'
   | 'audit_retention' | 'audit_unavailable' | 'crypto_auth_failed' | 'key_not_found'
   | 'key_destroyed' | 'key_invalid' | 'access_denied' | 'workflow_invalid' | 'io'
-  | 'store_locked' | 'config_invalid' | 'invalid_argument' | 'panic'
+  | 'store_locked' | 'config_invalid' | 'store_unavailable' | 'invalid_argument' | 'panic'
 
 /** Every error govdata throws or rejects with. */
 export interface GovdataError extends Error {
@@ -274,6 +274,19 @@ export interface PlatformStatus {
   policy_version: string
   audit: { dir: string; last_seq: number } | null
   vault: { dir: string; generation: number; keys: number } | null
+  /** The shipping of the audit log to the platform store, when the node has `[store]`. */
+  store: StoreStatus | null
+}
+
+export interface StoreStatus {
+  connected: boolean
+  shipped_seq: number
+  lag_records: number
+  lag_seconds: number
+  lag_exceeded: boolean
+  fail_closed: boolean
+  last_error: string | null
+  last_error_code: ErrorCode | null
 }
 
 export interface VaultStatus {
@@ -650,9 +663,16 @@ export declare class Platform {
   vault(): Vault | null
   /**
    * What the node reports about itself: `node_id`, `policy_version`, `audit`,
-   * `vault`.
+   * `vault`, `store`.
    */
   status(): PlatformStatus
+  /**
+   * Waits until the platform store holds every record the node appended before
+   * the call, at most `timeoutMs` milliseconds; throws `store_unavailable` past it
+   * (naming the shipper's last error), `config_invalid` for a node without
+   * `[store]`.
+   */
+  storeSync(timeoutMs: number): void
   /** Syncs and closes the audit log, letting go of its lock. */
   close(): void
 }

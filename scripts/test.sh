@@ -27,3 +27,17 @@ bash scripts/test-python.sh
 bash scripts/test-node.sh
 bash scripts/test-c.sh
 bash scripts/test-assess-html.sh
+
+# The platform store's tests run against a real PostgreSQL server: the one that
+# GOVDATA_TEST_PG names, or a throwaway cluster started here (in a temporary
+# directory, stopped and removed at the end whatever happens). They run last: the
+# many-node test starts a Python node from the virtualenv test-python.sh made.
+if [ -z "${GOVDATA_TEST_PG:-}" ]; then
+  echo "== starting a throwaway PostgreSQL server"
+  trap 'bash scripts/pg-test-server.sh stop' EXIT
+  eval "$(bash scripts/pg-test-server.sh start)"
+fi
+echo "== platform store (PostgreSQL)"
+export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
+cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper
+cargo test -p govdata-cli --features store-tests --locked --test store_cli

@@ -76,10 +76,23 @@ impl Platform {
     }
 
     /// What the node reports about itself: `node_id`, `policy_version`, `audit`,
-    /// `vault`.
+    /// `vault`, `store`.
     #[napi(catch_unwind, ts_return_type = "PlatformStatus")]
     pub fn status<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         guard(|| crate::convert::serialized(env, &self.inner.status()))
+    }
+
+    /// Waits until the platform store holds every record the node appended before
+    /// the call, at most `timeoutMs` milliseconds; throws `store_unavailable` past it
+    /// (naming the shipper's last error), `config_invalid` for a node without
+    /// `[store]`.
+    #[napi(catch_unwind)]
+    pub fn store_sync(&self, timeout_ms: u32) -> Result<()> {
+        guard(|| {
+            self.inner
+                .store_sync(std::time::Duration::from_millis(u64::from(timeout_ms)))
+                .map_err(to_js)
+        })
     }
 
     /// Syncs and closes the audit log, letting go of its lock.

@@ -138,6 +138,19 @@ provokes('config_invalid', 'a govdata.toml with a key it does not know', () => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
+provokes('store_unavailable', 'a wait for a store that nobody serves', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-store-'))
+  fs.writeFileSync(path.join(dir, 'seal.key'), Buffer.alloc(32, 7), { mode: 0o600 })
+  fs.writeFileSync(path.join(dir, 'govdata.toml'),
+    `node_id = "a"\n[audit]\ndir = "audit"\nkey_file = "seal.key"\n[store]\nurl = "postgresql://govdata@/govdata?host=${path.join(dir, 'no-server')}"\n`)
+  const node = govdata.Platform.open(path.join(dir, 'govdata.toml'))
+  node.engine().decide({ principal: 'zhang.san', action: 'query', resource: 'hukou' })
+  throwsCode(() => node.storeSync(200), 'store_unavailable')
+  assert.equal(node.status().store.lag_records, 1)
+  node.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
 provokes('store_locked', 'a second writer of one audit log directory, past its wait', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-locked-'))
   const holder = new govdata.AuditLog(path.join(dir, 'audit'), Buffer.alloc(32))

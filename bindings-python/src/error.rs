@@ -128,6 +128,12 @@ create_exception!(
 );
 create_exception!(
     govdata,
+    StoreUnavailableError,
+    GovdataError,
+    "The platform store (PostgreSQL) cannot be reached, refuses the node's writes, or has not caught up in time; the local log keeps every record meanwhile (`store_unavailable`)."
+);
+create_exception!(
+    govdata,
     InternalError,
     GovdataError,
     "A defect inside govdata (a panic) stopped the operation; nothing was applied (`internal`)."
@@ -158,6 +164,7 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         ErrorCode::Io => py.get_type::<IoError>(),
         ErrorCode::StoreLocked => py.get_type::<StoreLockedError>(),
         ErrorCode::ConfigInvalid => py.get_type::<ConfigInvalidError>(),
+        ErrorCode::StoreUnavailable => py.get_type::<StoreUnavailableError>(),
     }
 }
 

@@ -56,6 +56,15 @@ impl Platform {
         })
     }
 
+    /// Waits until the platform store holds every record the node appended before
+    /// the call, at most `timeout` seconds (`StoreUnavailableError` past it, naming the
+    /// shipper's last error; `ConfigInvalidError` for a node without `[store]`).
+    fn store_sync(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        let node = self.inner.clone();
+        let wait = std::time::Duration::from_secs_f64(timeout.clamp(0.0, 1e9));
+        detached(py, move || node.store_sync(wait))
+    }
+
     /// The node's id.
     #[getter]
     fn node_id(&self) -> &str {

@@ -118,6 +118,25 @@ def test_config_invalid(tmp_path):
     assert "unknown_key" in str(err)
 
 
+def test_store_unavailable(tmp_path):
+    # A store behind a unix socket that nobody serves: the node opens and decides; the
+    # shipper cannot deliver, and a wait for it says so.
+    key = tmp_path / "seal.key"
+    key.write_bytes(bytes(range(32)))
+    key.chmod(0o600)
+    (tmp_path / "govdata.toml").write_text(
+        'node_id = "a"\n[audit]\ndir = "audit"\nkey_file = "seal.key"\n'
+        f'[store]\nurl = "postgresql://govdata@/govdata?host={tmp_path / "no-server"}"\n',
+        encoding="utf-8",
+    )
+    with govdata.Platform(tmp_path / "govdata.toml") as node:
+        node.engine.decide({"principal": "zhang.san", "action": "query", "resource": "hukou"})
+        err = _raises(govdata.StoreUnavailableError, "store_unavailable", node.store_sync, 0.2)
+        assert "through record 0 of 1" in str(err)
+        status = node.status()["store"]
+        assert status["lag_records"] == 1 and status["last_error_code"] == "store_unavailable"
+
+
 def test_internal_error_is_never_a_panic_exception():
     err = _raises(govdata.InternalError, "internal", govdata._native._panic_for_test)
     assert "panic" in str(err)
@@ -238,6 +257,7 @@ def test_every_reachable_code_is_tested_above():
         "io",
         "store_locked",
         "config_invalid",
+        "store_unavailable",
         "internal",
     }
     assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

@@ -9,6 +9,7 @@ mod mask;
 mod node;
 mod output;
 mod prove;
+mod store;
 mod stores;
 mod test_cmd;
 mod vault;
@@ -48,6 +49,9 @@ enum Command {
     /// The audit log: verify, query, backup, restore, purge, tail.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
+    /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log).
+    #[command(subcommand)]
+    Store(Box<store::StoreCommand>),
     /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
     Vault(vault::Args),
     /// Sharing (Art. 14): request, review, provision, revoke, expire, list.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Prove(args) => prove::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Audit(cmd) => audit::run(&cmd),
+        Command::Store(cmd) => store::run(&cmd),
         Command::Vault(args) => vault::run(&args),
         Command::Share(cmd) => workflow::run_share(&cmd),
         Command::Destroy(cmd) => workflow::run_destroy(&cmd),

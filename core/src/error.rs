@@ -133,6 +133,14 @@ pub enum Error {
         /// What is wrong, naming the key or the path.
         message: String,
     },
+    /// The platform store (PostgreSQL) cannot be reached or refuses the node's
+    /// writes, or has not caught up within the time asked for; the local log keeps
+    /// every record meanwhile.
+    #[error("platform store unavailable: {}", bounded(.message))]
+    StoreUnavailable {
+        /// What failed: the connection, the server's refusal, the lag.
+        message: String,
+    },
     /// An operating-system I/O error.
     #[error("i/o error on `{}`: {source}", quote(.path))]
     Io {
@@ -240,6 +248,7 @@ error_codes! {
     Io => "io",
     StoreLocked => "store_locked",
     ConfigInvalid => "config_invalid",
+    StoreUnavailable => "store_unavailable",
 }
 
 impl fmt::Display for ErrorCode {
@@ -276,6 +285,7 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::StoreLocked { .. } => ErrorCode::StoreLocked,
             Error::ConfigInvalid { .. } => ErrorCode::ConfigInvalid,
+            Error::StoreUnavailable { .. } => ErrorCode::StoreUnavailable,
         }
     }
 
@@ -300,6 +310,9 @@ impl Error {
             }
             Error::StoreLocked { .. } => Some(
                 "one process writes a store at a time; give each worker process its own audit log directory, or retry when the holder is done",
+            ),
+            Error::StoreUnavailable { .. } => Some(
+                "the local audit log keeps every record and the shipper sends them once the store answers; check the `[store]` section and the server",
             ),
             _ => None,
         }

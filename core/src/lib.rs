@@ -18,6 +18,7 @@ pub mod model;
 pub mod platform;
 pub mod policy;
 pub mod quote;
+pub mod store;
 pub mod time;
 pub mod vault;
 pub mod workflow;

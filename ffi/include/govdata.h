@@ -181,6 +181,9 @@ typedef enum {
   // Core `config_invalid`: a configuration file is invalid (an unknown key, a
   // secret written into it, a key file others may read).
   GD_ERR_CONFIG_INVALID = 118,
+  // Core `store_unavailable`: the platform store (PostgreSQL) cannot be reached,
+  // refuses the node's writes, or has not caught up in time.
+  GD_ERR_STORE_UNAVAILABLE = 119,
 } gd_status;
 
 // The type of the resource in `gd_engine_check`.

@@ -81,6 +81,9 @@ pub enum gd_status {
     /// Core `config_invalid`: a configuration file is invalid (an unknown key, a
     /// secret written into it, a key file others may read).
     GD_ERR_CONFIG_INVALID = 118,
+    /// Core `store_unavailable`: the platform store (PostgreSQL) cannot be reached,
+    /// refuses the node's writes, or has not caught up in time.
+    GD_ERR_STORE_UNAVAILABLE = 119,
 }
 
 impl gd_status {
@@ -114,6 +117,7 @@ impl gd_status {
         gd_status::GD_ERR_ACCESS_DENIED,
         gd_status::GD_ERR_STORE_LOCKED,
         gd_status::GD_ERR_CONFIG_INVALID,
+        gd_status::GD_ERR_STORE_UNAVAILABLE,
     ];
 
     /// The whole mapping: the status's C name and, for the statuses that mirror a
@@ -151,6 +155,7 @@ impl gd_status {
             GD_ERR_ACCESS_DENIED => (c"GD_ERR_ACCESS_DENIED", Some(c"access_denied")),
             GD_ERR_STORE_LOCKED => (c"GD_ERR_STORE_LOCKED", Some(c"store_locked")),
             GD_ERR_CONFIG_INVALID => (c"GD_ERR_CONFIG_INVALID", Some(c"config_invalid")),
+            GD_ERR_STORE_UNAVAILABLE => (c"GD_ERR_STORE_UNAVAILABLE", Some(c"store_unavailable")),
         }
     }
 

@@ -58,6 +58,7 @@ from ._native import (
     IoError,
     StoreLockedError,
     ConfigInvalidError,
+    StoreUnavailableError,
     KeyDestroyedError,
     KeyInvalidError,
     AccessDeniedError,
@@ -138,6 +139,7 @@ ERRORS_BY_CODE = {
         IoError,
         StoreLockedError,
         ConfigInvalidError,
+    StoreUnavailableError,
         InternalError,
     )
 }
@@ -186,6 +188,7 @@ __all__ = [
     "IoError",
     "StoreLockedError",
     "ConfigInvalidError",
+    "StoreUnavailableError",
     "KeyDestroyedError",
     "KeyInfoDict",
     "KeyInvalidError",

@@ -335,6 +335,7 @@ class Platform:
     @property
     def vault(self) -> Optional[Vault]: ...
     def status(self) -> Dict[str, Any]: ...
+    def store_sync(self, timeout: float) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> "Platform": ...
     def __exit__(
@@ -464,6 +465,9 @@ class StoreLockedError(GovdataError):
 
 class ConfigInvalidError(GovdataError):
     code: ClassVar[Literal["config_invalid"]]
+
+class StoreUnavailableError(GovdataError):
+    code: ClassVar[Literal["store_unavailable"]]
 
 class InternalError(GovdataError):
     code: ClassVar[Literal["internal"]]

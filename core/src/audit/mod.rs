@@ -41,6 +41,8 @@
 
 mod checkpoint;
 mod crypto;
+#[cfg(feature = "store")]
+pub(crate) mod export;
 mod format;
 pub mod host;
 mod merkle;
@@ -79,7 +81,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use writer::Writer;
 
 /// What `verify` found in an intact log.
@@ -121,7 +123,12 @@ pub struct AuditLog {
     recovery: Option<RecoveryReport>,
     /// This process's hold on the directory; let go at close.
     lock: Mutex<Option<StoreLock>>,
+    /// Called after every append (see [`AuditLog::on_append`]).
+    append_hook: arc_swap::ArcSwapOption<AppendHook>,
 }
+
+/// What [`AuditLog::on_append`] calls.
+type AppendHook = Box<dyn Fn(u64) + Send + Sync>;
 
 impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -198,7 +205,18 @@ impl AuditLog {
                 Ok(p)
             })
             .collect::<Result<Vec<_>>>()?;
-        self.append_payloads(time, &payloads)
+        let appended = self.append_payloads(time, &payloads)?;
+        if let Some(hook) = self.append_hook.load().as_ref() {
+            hook(*appended.end());
+        }
+        Ok(appended)
+    }
+
+    /// Calls `hook` with the last sequence number after every append, once the
+    /// records are as durable as the sync mode promises (a shipper wakes on it); it
+    /// runs on the appending thread, so it must return at once. `None` removes it.
+    pub fn on_append(&self, hook: Option<Box<dyn Fn(u64) + Send + Sync>>) {
+        self.append_hook.store(hook.map(Arc::new));
     }
 
     /// Makes every record appended so far durable (in any sync mode).

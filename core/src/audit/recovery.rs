@@ -292,6 +292,7 @@ impl AuditLog {
             maintenance: Mutex::new(()),
             recovery,
             lock: Mutex::new(Some(lock)),
+            append_hook: arc_swap::ArcSwapOption::empty(),
         };
         log.plan(&mut log.lock());
         Ok(log)

@@ -35,6 +35,15 @@
 //! holidays = ["2026-10-01"]             # the working calendar: days off on weekdays
 //! workdays = ["2026-10-10"]             # and working weekend days
 //! utc_offset_minutes = 480
+//!
+//! [store]                               # the platform store (PostgreSQL); none when absent
+//! url = "postgresql://govdata_ship_etl01@db.city.example/govdata"   # no password in it
+//! ca_file = "/etc/govdata/store-ca.pem" # the CA that signed the server's certificate
+//! password_file = "/etc/govdata/store.pass"   # or: password_env = "GOVDATA_STORE_PASSWORD"
+//! batch_size = 500                      # records per transaction
+//! lag_max_records = 10000               # a lag beyond either bound is reported in status()
+//! lag_max_seconds = 300
+//! fail_closed = false                   # true: beyond the bound, L4, important and core data are denied
 //! ```
 //!
 //! Relative paths are read from the file's own directory. Every error names what is
@@ -82,6 +91,33 @@ pub struct PlatformConfig {
     pub vault: Option<VaultSection>,
     /// The procedures' deadlines and calendar.
     pub procedures: ProceduresConfig,
+    /// The platform store the audit log is shipped to, if any.
+    pub store: Option<StoreSection>,
+}
+
+/// The `[store]` section: the platform store (PostgreSQL) the node's audit log is
+/// shipped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSection {
+    /// The connection URL (`postgresql://user@host:port/db`, or a unix socket
+    /// directory as `host=/run/postgresql`), without a password.
+    pub url: String,
+    /// The CA certificates (PEM) the server's certificate is verified against; the
+    /// system's roots when `None`.
+    pub ca_file: Option<PathBuf>,
+    /// Where the password is read from (a file readable by its owner only, or an
+    /// environment variable), if the server asks for one.
+    pub password: Option<SecretSource>,
+    /// Records sent in one transaction (default 500).
+    pub batch_size: usize,
+    /// The lag in records beyond which the node reports it (and fails closed, if so
+    /// configured).
+    pub lag_max_records: Option<u64>,
+    /// The lag in seconds beyond which the node reports it (and fails closed, if so
+    /// configured).
+    pub lag_max_seconds: Option<u64>,
+    /// Beyond a lag bound, deny decisions on L4, important and core data.
+    pub fail_closed: bool,
 }
 
 /// Where a secret (the audit log's sealing key, the vault's master key) comes from:
@@ -115,6 +151,31 @@ impl fmt::Debug for SecretSource {
 }
 
 impl SecretSource {
+    /// The secret as text (a password): the file's content or the variable's value,
+    /// without a trailing line break.
+    pub fn read_text(&self) -> Result<Zeroizing<String>> {
+        let text = match self {
+            SecretSource::File(path) | SecretSource::CallerFile(path) => {
+                if matches!(self, SecretSource::File(_)) {
+                    check_private(path)?;
+                }
+                Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?)
+            }
+            SecretSource::Env(var) => Zeroizing::new(std::env::var(var).map_err(|_| {
+                invalid(format!(
+                    "the environment variable `{var}` is not set or not unicode"
+                ))
+            })?),
+            SecretSource::Bytes(b) => Zeroizing::new(
+                String::from_utf8(b.to_vec())
+                    .map_err(|_| invalid("the password handed over is not UTF-8"))?,
+            ),
+        };
+        Ok(Zeroizing::new(
+            text.trim_end_matches(['\r', '\n']).to_owned(),
+        ))
+    }
+
     /// The 32 bytes of the secret.
     pub fn read(&self) -> Result<Zeroizing<Vec<u8>>> {
         match self {
@@ -250,6 +311,41 @@ struct RawFile {
     audit: Option<RawAudit>,
     vault: Option<RawVault>,
     procedures: Option<RawProcedures>,
+    store: Option<RawStore>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: String,
+    ca_file: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    batch_size: Option<usize>,
+    lag_max_records: Option<u64>,
+    lag_max_seconds: Option<u64>,
+    #[serde(default)]
+    fail_closed: bool,
+}
+
+/// Whether a connection URL holds a password (`user:secret@` or `password=`).
+fn url_has_password(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.contains("password=") {
+        return true;
+    }
+    let rest = lower
+        .strip_prefix("postgresql://")
+        .or_else(|| lower.strip_prefix("postgres://"));
+    match rest {
+        Some(r) => {
+            let authority = r.split(['/', '?']).next().unwrap_or("");
+            authority
+                .rsplit_once('@')
+                .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+        }
+        None => false,
+    }
 }
 
 #[derive(Deserialize)]
@@ -379,6 +475,7 @@ impl PlatformConfig {
             audit: None,
             vault: None,
             procedures: ProceduresConfig::default(),
+            store: None,
         }
     }
 
@@ -487,6 +584,44 @@ impl PlatformConfig {
                 utc_offset_minutes: p.utc_offset_minutes,
             },
         };
+        let store = raw
+            .store
+            .map(|s| -> Result<StoreSection> {
+                if url_has_password(&s.url) {
+                    return Err(invalid(
+                        "`store.url` holds a password: name a file (`password_file`) or an environment variable (`password_env`) instead",
+                    ));
+                }
+                let password = match (s.password_file, s.password_env) {
+                    (None, None) => None,
+                    (f, e) => Some(secret(
+                        "store",
+                        f,
+                        e,
+                        "password_file",
+                        "password_env",
+                        base,
+                    )?),
+                };
+                if s.batch_size == Some(0) {
+                    return Err(invalid("`store.batch_size` must be at least 1"));
+                }
+                Ok(StoreSection {
+                    url: s.url,
+                    ca_file: s.ca_file.map(|f| resolve(base, f)),
+                    password,
+                    batch_size: s.batch_size.unwrap_or(500),
+                    lag_max_records: s.lag_max_records,
+                    lag_max_seconds: s.lag_max_seconds,
+                    fail_closed: s.fail_closed,
+                })
+            })
+            .transpose()?;
+        if store.is_some() && audit.is_none() {
+            return Err(invalid(
+                "`[store]` ships the audit log: it needs an `[audit]` section",
+            ));
+        }
         Ok(PlatformConfig {
             source: None,
             node_id,
@@ -495,6 +630,7 @@ impl PlatformConfig {
             audit,
             vault,
             procedures,
+            store,
         })
     }
 }

@@ -50,7 +50,8 @@ pub mod record;
 mod view;
 
 pub use config::{
-    AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, VaultSection, CONFIG_ENV,
+    AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, StoreSection, VaultSection,
+    CONFIG_ENV,
 };
 pub use view::AuditView;
 
@@ -59,6 +60,7 @@ use crate::engine::{Engine, EXAMPLE_INVENTORY};
 use crate::error::Result;
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
+use crate::store::StoreStatus;
 use crate::vault::{Vault, VaultConfig};
 use crate::workflow::{ReviewDays, WorkflowConfig, Workflows, WorkingCalendar};
 use serde::Serialize;
@@ -75,6 +77,8 @@ pub struct Platform {
     log: Option<Arc<AuditLog>>,
     workflows: Option<Arc<Workflows>>,
     vault: Option<Arc<Vault>>,
+    #[cfg(feature = "store")]
+    shipper: Option<Arc<crate::store::Shipper>>,
 }
 
 /// What a node reports about itself.
@@ -88,6 +92,8 @@ pub struct PlatformStatus {
     pub audit: Option<AuditStatus>,
     /// The vault's directory and key store generation, if it has one.
     pub vault: Option<VaultState>,
+    /// The shipping of the audit log to the platform store, if the node has one.
+    pub store: Option<StoreStatus>,
 }
 
 /// The audit log's part of [`PlatformStatus`].
@@ -170,7 +176,34 @@ impl Platform {
                 )?))
             }
         };
+        #[cfg(feature = "store")]
+        let shipper = match (&config.store, &log) {
+            (Some(section), Some(log)) => Some(Arc::new(crate::store::Shipper::start(
+                &config.node_id,
+                log.clone(),
+                section,
+            )?)),
+            _ => None,
+        };
+        #[cfg(not(feature = "store"))]
+        if config.store.is_some() {
+            return Err(crate::Error::ConfigInvalid {
+                message:
+                    "`[store]`: this build of govdata has no platform store (the `store` feature)"
+                        .into(),
+            });
+        }
         if let Some(log) = &log {
+            #[cfg(feature = "store")]
+            if let Some(shipper) = &shipper {
+                engine.set_decision_sink(Some(Arc::new(crate::store::StoreGate::new(
+                    log.clone(),
+                    shipper.clone(),
+                ))));
+            } else {
+                engine.set_decision_sink(Some(log.clone()));
+            }
+            #[cfg(not(feature = "store"))]
             engine.set_decision_sink(Some(log.clone()));
         }
         let workflows = log
@@ -211,6 +244,8 @@ impl Platform {
             log,
             workflows,
             vault,
+            #[cfg(feature = "store")]
+            shipper,
         })
     }
 
@@ -260,12 +295,42 @@ impl Platform {
                     keys: s.keys.len(),
                 })
             }),
+            store: self.store_status(),
         }
+    }
+
+    /// The shipping of the audit log to the platform store, if the node has one.
+    pub fn store_status(&self) -> Option<StoreStatus> {
+        #[cfg(feature = "store")]
+        return self.shipper.as_ref().map(|s| s.status());
+        #[cfg(not(feature = "store"))]
+        None
+    }
+
+    /// Waits until the platform store holds every record the node appended before the
+    /// call, at most `timeout`: `store_unavailable` past it (naming the last error),
+    /// `config_invalid` for a node without a `[store]` section.
+    pub fn store_sync(&self, timeout: Duration) -> Result<()> {
+        #[cfg(feature = "store")]
+        if let Some(s) = &self.shipper {
+            return s.sync(timeout);
+        }
+        let _ = timeout;
+        Err(crate::Error::ConfigInvalid {
+            message: format!(
+                "node `{}` has no `[store]` section: it ships to no platform store",
+                self.config.node_id
+            ),
+        })
     }
 
     /// Syncs and closes the audit log (letting go of its lock); later decisions that
     /// must be recorded are denied.
     pub fn close(&self) -> Result<()> {
+        #[cfg(feature = "store")]
+        if let Some(s) = &self.shipper {
+            s.stop();
+        }
         match &self.log {
             Some(log) => log.close(),
             None => Ok(()),

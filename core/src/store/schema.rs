@@ -1,0 +1,37 @@
+//! The store's schema, made or brought up to date by `govdata store init`.
+//!
+//! Audit rows (`govdata.audit_records`) are kept as the node wrote them: the payload
+//! bytes, the chain head before and after, the record's MAC, and the 等保 fields taken
+//! out of the payload for queries. The table is partitioned by the record's UTC month
+//! and a unique index on `(node_id, seq, month)` serves `ON CONFLICT`; `(node_id,
+//! seq)` is unique across months because an insert trigger refuses any row that does
+//! not continue its node's head (`govdata.audit_nodes`), which it advances under a
+//! row lock. UPDATE, DELETE and TRUNCATE are refused by triggers even for the owner,
+//! and revoked from every role. Roles: `govdata_shipper` (insert only),
+//! `govdata_retention` (records a verified backup and drops a whole month older than
+//! six calendar months, through functions only), `govdata_reader` (select).
+
+use super::connect::{describe, unavailable};
+use crate::error::Result;
+use postgres::Client;
+
+/// The version of the schema this build makes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA_SQL: &str = include_str!("schema.sql");
+
+/// Creates the schema, or migrates an older one, in one transaction (run it again:
+/// it changes nothing). Needs a role that may create schemas, roles and triggers.
+pub fn init_schema(client: &mut Client) -> Result<i32> {
+    let fail = |e: postgres::Error| unavailable(format!("store init: {}", describe(&e)));
+    let mut tx = client.transaction().map_err(fail)?;
+    tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")
+        .map_err(fail)?;
+    tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
+    let row = tx
+        .query_one("SELECT max(version) FROM govdata.schema_version", &[])
+        .map_err(fail)?;
+    let version: Option<i32> = row.get(0);
+    tx.commit().map_err(fail)?;
+    Ok(version.unwrap_or(SCHEMA_VERSION))
+}
