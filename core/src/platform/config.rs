@@ -86,12 +86,10 @@ pub struct PlatformConfig {
 /// Where a secret is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    /// A file holding the 32 raw bytes, named in the configuration file: it must be
-    /// readable by its owner only.
+    /// A file holding the 32 raw bytes, named in the configuration file or on the
+    /// command line: it must be readable by its owner only (`config_invalid`
+    /// otherwise).
     File(PathBuf),
-    /// A file holding the 32 raw bytes that the caller named directly (a command-line
-    /// flag), read as it is.
-    CallerFile(PathBuf),
     /// An environment variable holding 64 hexadecimal digits.
     Env(String),
 }
@@ -105,9 +103,6 @@ impl SecretSource {
                 let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
                 Ok(bytes)
             }
-            SecretSource::CallerFile(path) => Ok(Zeroizing::new(
-                std::fs::read(path).map_err(|e| Error::io(path, e))?,
-            )),
             SecretSource::Env(var) => {
                 let text = Zeroizing::new(std::env::var(var).map_err(|_| Error::KeyInvalid {
                     message: format!("the environment variable `{var}` is not set or not unicode"),
@@ -129,7 +124,6 @@ impl SecretSource {
                 check_private(path)?;
                 SealingKey::from_file(path)
             }
-            SecretSource::CallerFile(path) => SealingKey::from_file(path),
             SecretSource::Env(_) => SealingKey::from_slice(&self.read()?),
         }
     }
@@ -141,7 +135,6 @@ impl SecretSource {
                 check_private(path)?;
                 MasterKey::from_file(path, suite)
             }
-            SecretSource::CallerFile(path) => MasterKey::from_file(path, suite),
             SecretSource::Env(var) => MasterKey::from_env(var, suite),
         }
     }
