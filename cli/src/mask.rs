@@ -2,7 +2,7 @@
 //! out on a CSV or JSON Lines stream, and the watermark of a leaked file read back.
 
 use crate::decide::read_request;
-use crate::node::{NodeArgs, VaultFlags};
+use crate::node::NodeArgs;
 use crate::output::{fail, EXIT_ERROR};
 use govdata::audit::HashSuite;
 use govdata::mask::watermark::{Detection, Detector};
@@ -27,7 +27,8 @@ pub enum Format {
 /// The key options of both commands.
 #[derive(Debug, clap::Args)]
 pub struct KeyArgs {
-    /// A file of at least 32 raw bytes keying the pseudonyms and the watermark.
+    /// A file of at least 32 raw bytes keying the pseudonyms and the watermark,
+    /// readable by its owner only.
     #[arg(long)]
     pub key_file: Option<PathBuf>,
     /// The MAC of pseudonyms and watermarks: HMAC-SHA-256 or HMAC-SM3.
@@ -86,11 +87,10 @@ fn read_key(args: &KeyArgs) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let Some(path) = &args.key_file else {
         return Ok(None);
     };
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    Ok(Some(Zeroizing::new(bytes)))
+    // Read with the checks of a key file named in govdata.toml: owner-only.
+    govdata::platform::SecretSource::File(path.clone())
+        .read()
+        .map(Some)
 }
 
 fn format_of(format: Option<Format>, path: Option<&Path>) -> Result<Format> {
@@ -158,7 +158,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 fn run_inner(args: &Args) -> Result<()> {
     let format = format_of(args.format, args.input.as_deref())?;
-    let node = args.node.open(&VaultFlags::default())?;
+    let node = args.node.open_without_vault()?;
     let engine = node.engine();
     let request = Request::from_json_str(&read_request(Some(&args.request))?)?;
     let decision = engine.decide(&request)?;
