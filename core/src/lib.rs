@@ -14,6 +14,7 @@ pub mod model;
 pub mod platform;
 pub mod policy;
 pub mod quote;
+pub mod time;
 pub mod vault;
 pub mod workflow;
 
@@ -25,6 +26,7 @@ pub use explain::Explanation;
 pub use model::{Action, Inventory};
 pub use platform::Platform;
 pub use policy::PolicyPack;
+pub use time::{Date, Timestamp};
 pub use vault::Vault;
 pub use workflow::{DestructionRequest, SharingRequest, Workflows};
 

@@ -24,7 +24,7 @@ pub use request::{Channel, Context, Request, Resource};
 
 use crate::error::{Error, Result};
 use crate::model::{Inventory, Record, RecordKind};
-use crate::policy::{slot, PolicyPack};
+use crate::policy::{slot, Citation, PolicyPack};
 use arc_swap::ArcSwap;
 use cedar::{Local, LocalPolicy};
 use rayon::prelude::*;
@@ -32,6 +32,14 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use thread_local::ThreadLocal;
+
+/// The reason given when the audit log cannot record a decision it must record.
+const AUDIT_UNAVAILABLE: Citation = Citation::fixed(
+    "audit-unavailable",
+    "第八条",
+    "审计日志无法记录该操作，按失败即拒绝处理",
+    "the audit log cannot record the request, so it fails closed",
+);
 
 /// Resolves the approval ids that requests carry against the workflow records.
 ///
@@ -321,12 +329,7 @@ impl Engine {
                 decision.allowed = false;
                 decision.obligations.clear();
                 decision.reasons = vec![Reason {
-                    text: Arc::new(decision::ReasonText {
-                        policy: "audit-unavailable".into(),
-                        article: "第八条".into(),
-                        zh: "审计日志无法记录该操作，按失败即拒绝处理".into(),
-                        en: "the audit log cannot record the request, so it fails closed".into(),
-                    }),
+                    text: Arc::new(AUDIT_UNAVAILABLE),
                     error: Some(e.to_string()),
                 }];
             }

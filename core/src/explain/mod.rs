@@ -18,7 +18,7 @@ mod conditions;
 
 use crate::engine::{Decision, Engine, Request, DEFAULT_DENY};
 use crate::error::{Error, Result};
-use crate::policy::{PolicyInfo, PolicyPack};
+use crate::policy::{Citation, PolicyInfo, PolicyPack};
 use cedar_policy::{Authorizer, Entities, Policy, PolicyId, PolicySet};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -27,10 +27,8 @@ use std::collections::{HashMap, HashSet};
 /// A policy of the pack as an explanation shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyNote {
-    policy: String,
-    article: String,
-    zh: String,
-    en: String,
+    #[serde(flatten)]
+    citation: Citation,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,10 +40,7 @@ pub struct PolicyNote {
 impl PolicyNote {
     fn of(info: &PolicyInfo) -> Self {
         PolicyNote {
-            policy: info.id().to_owned(),
-            article: info.article().to_owned(),
-            zh: info.zh().to_owned(),
-            en: info.en().to_owned(),
+            citation: info.citation().clone(),
             file: Some(info.file().to_owned()),
             line: Some(info.line()),
             error: None,
@@ -54,19 +49,23 @@ impl PolicyNote {
 
     /// The policy id (`@id`), or `default-deny` / `engine-error`.
     pub fn policy(&self) -> &str {
-        &self.policy
+        self.citation.policy()
     }
     /// The article it enforces (`@article`).
     pub fn article(&self) -> &str {
-        &self.article
+        self.citation.article()
     }
     /// The rule in Chinese (`@zh`).
     pub fn zh(&self) -> &str {
-        &self.zh
+        self.citation.zh()
     }
     /// The rule in English (`@en`).
     pub fn en(&self) -> &str {
-        &self.en
+        self.citation.en()
+    }
+    /// What the note cites: policy, article and rule.
+    pub fn citation(&self) -> &Citation {
+        &self.citation
     }
     /// The file the policy came from, for a policy of the pack.
     pub fn file(&self) -> Option<&str> {
@@ -230,10 +229,7 @@ impl Engine {
             let mut note = match pack.policy(reason.policy()) {
                 Some(info) => PolicyNote::of(info),
                 None => PolicyNote {
-                    policy: reason.policy().to_owned(),
-                    article: reason.article().to_owned(),
-                    zh: reason.zh().to_owned(),
-                    en: reason.en().to_owned(),
+                    citation: reason.citation().clone(),
                     file: None,
                     line: None,
                     error: None,
