@@ -104,13 +104,14 @@ fn write_file(path: &Path, text: &str) -> govdata::Result<()> {
 fn evaluate(args: &Args) -> govdata::Result<Assessment> {
     let config = crate::node::layered(
         args.config.as_ref(),
-        &crate::node::Overrides {
-            inventory: args.inventory.as_ref(),
-            policies: &args.policies,
-            audit_dir: args.audit_dir.as_ref(),
-            audit_key_file: args.audit_key_file.as_ref(),
-            vault_dir: args.vault_dir.as_ref(),
-            master_key_file: args.master_key_file.as_ref(),
+        govdata::platform::Overrides {
+            inventory: args.inventory.clone(),
+            policies: args.policies.clone(),
+            audit_dir: args.audit_dir.clone(),
+            audit_key_file: args.audit_key_file.clone(),
+            vault_dir: args.vault_dir.clone(),
+            master_key_file: args.master_key_file.clone(),
+            lock_wait: None,
         },
     )?;
     let now = match &args.now {

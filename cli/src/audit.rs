@@ -19,12 +19,15 @@ use clap::{Args, Subcommand};
 use govdata::audit::{
     AuditLog, AuditQuery, AuditRecord, Checkpoint, Date, HostLogs, Timestamp, VerifyReport,
 };
-use govdata::platform::{AuditConfig, PlatformConfig, SecretSource};
+use govdata::platform::{AuditConfig, Overrides, PlatformConfig};
 use govdata::{Action, Platform};
 use std::collections::{HashMap, VecDeque};
 
 /// The command line's own log in a host directory of workers' logs.
 const CLI_WORKER: &str = "cli";
+
+/// What a command without a log says.
+const NO_LOG: &str = "name the log's directory and `--key-file`, or a configuration (`--config`, GOVDATA_CONFIG) with an [audit] section";
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -110,32 +113,14 @@ impl KeyArg {
     /// The configuration file's node, its `[audit]` section the log in `dir` (or the
     /// file's) sealed with `--key-file` (or the file's key).
     fn node(&self, dir: Option<&PathBuf>) -> govdata::Result<PlatformConfig> {
-        let mut c = crate::node::base(self.config.as_ref())?;
-        let wait_set = std::env::var_os(crate::stores::LOCK_WAIT_VAR).is_some();
-        let mut a = match (c.audit.take(), dir, &self.key_file) {
-            (Some(a), _, _) => a,
-            (None, Some(d), Some(k)) => {
-                let mut a = AuditConfig::new(d.clone(), SecretSource::File(k.clone()));
-                a.lock_wait = crate::stores::lock_wait()?;
-                a
-            }
-            (None, _, _) => {
-                return Err(govdata::Error::RequestInvalid {
-                    message: "name the log's directory and `--key-file`, or a configuration (`--config`, GOVDATA_CONFIG) with an [audit] section".to_owned(),
-                })
-            }
-        };
-        if let Some(d) = dir {
-            a.dir = d.clone();
-        }
-        if let Some(k) = &self.key_file {
-            a.key = SecretSource::File(k.clone());
-        }
-        if wait_set {
-            a.lock_wait = crate::stores::lock_wait()?;
-        }
-        c.audit = Some(a);
-        Ok(c)
+        crate::node::layered(
+            self.config.as_ref(),
+            Overrides {
+                audit_dir: dir.cloned(),
+                audit_key_file: self.key_file.clone(),
+                ..Overrides::default()
+            },
+        )
     }
 
     /// The log's section.
@@ -143,7 +128,7 @@ impl KeyArg {
         self.node(dir)?
             .audit
             .ok_or_else(|| govdata::Error::RequestInvalid {
-                message: "no audit log named".to_owned(),
+                message: NO_LOG.to_owned(),
             })
     }
 }
@@ -353,7 +338,7 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
     config.vault = None;
     let Some(section) = config.audit.as_mut() else {
         return Err(govdata::Error::RequestInvalid {
-            message: "no audit log named".to_owned(),
+            message: NO_LOG.to_owned(),
         });
     };
     let dir = section.dir.clone();
@@ -368,7 +353,7 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
     let node = Platform::from_config(config)?;
     let Some(log) = node.audit_log() else {
         return Err(govdata::Error::RequestInvalid {
-            message: "no audit log named".to_owned(),
+            message: NO_LOG.to_owned(),
         });
     };
     report_recovery(log);

@@ -35,8 +35,8 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     let config = crate::node::layered(
         args.config.as_ref(),
-        &crate::node::Overrides {
-            policies: &args.policies,
+        govdata::platform::Overrides {
+            policies: args.policies.clone(),
             ..Default::default()
         },
     );

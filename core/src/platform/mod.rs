@@ -39,11 +39,13 @@
 
 mod assess;
 mod config;
+mod overrides;
 mod parts;
 
 pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, VaultSection, CONFIG_ENV,
 };
+pub use overrides::Overrides;
 pub use parts::{open_procedures, record_decisions, shred_with, KeyEventFile, KEY_EVENTS_FILE};
 
 use crate::audit::AuditLog;
