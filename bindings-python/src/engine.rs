@@ -48,7 +48,7 @@ impl Engine {
     }
 
     fn attach(&self, log: &AuditLog) {
-        self.inner.set_decision_sink(Some(log.sink()));
+        govdata::platform::record_decisions(&self.inner, Some(log.core()));
         self.audited.store(true, Ordering::Release);
     }
 
@@ -142,7 +142,7 @@ impl Engine {
 
     /// Stops recording decisions.
     fn detach_audit(&self) {
-        self.inner.set_decision_sink(None);
+        govdata::platform::record_decisions(&self.inner, None);
         self.audited.store(false, Ordering::Release);
     }
 

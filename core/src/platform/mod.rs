@@ -46,7 +46,9 @@ pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, VaultSection, CONFIG_ENV,
 };
 pub use overrides::Overrides;
-pub use parts::{open_procedures, record_decisions, shred_with, KeyEventFile, KEY_EVENTS_FILE};
+pub use parts::{
+    open_procedures, record_decisions, record_key_events, shred_with, KeyEventFile, KEY_EVENTS_FILE,
+};
 
 use crate::audit::AuditLog;
 use crate::engine::{Engine, EXAMPLE_INVENTORY};

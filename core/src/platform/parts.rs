@@ -73,7 +73,7 @@ impl VaultSection {
             vc.system = system.clone();
         }
         match log {
-            Some(log) => vc.with_sink(log.clone()),
+            Some(_) => record_key_events(vc, log),
             None => vc.with_sink(Arc::new(KeyEventFile::new(self.dir.join(KEY_EVENTS_FILE)))),
         }
     }
@@ -133,6 +133,14 @@ impl KeyEventSink for KeyEventFile {
 /// Makes `log` record every later decision of `engine` (`None`: stop recording).
 pub fn record_decisions(engine: &Engine, log: Option<&Arc<AuditLog>>) {
     engine.set_decision_sink(log.map(|l| l.clone() as Arc<dyn crate::engine::DecisionSink>));
+}
+
+/// `config` with its key events recorded in `log` (`None`: `config` as it is).
+pub fn record_key_events(config: VaultConfig, log: Option<&Arc<AuditLog>>) -> VaultConfig {
+    match log {
+        Some(log) => config.with_sink(log.clone()),
+        None => config,
+    }
 }
 
 /// Opens the sharing and destruction procedures over `engine` and `log` (rebuilt
