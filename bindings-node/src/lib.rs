@@ -18,7 +18,7 @@ mod convert;
 mod error;
 mod keys;
 mod platform;
-mod report;
+pub mod report;
 mod tasks;
 mod vault;
 mod workflows;
