@@ -73,9 +73,14 @@ pub enum WatermarkCommand {
 pub struct DetectArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// The inventory whose users are the candidate recipients.
+    /// The inventory whose users are the candidate recipients (the configuration's if
+    /// omitted).
     #[arg(long)]
     pub inventory: Option<PathBuf>,
+    /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+    /// set): its inventory names the candidates unless `--inventory` names another.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The file's format; from its extension if omitted.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -361,11 +366,17 @@ fn detect(args: &DetectArgs) -> Result<(Option<Detection>, Option<String>)> {
         WatermarkKey::from_bytes(&key, args.keys.suite)?,
         Some(&PseudonymKey::from_bytes(&key, args.keys.suite)?),
     );
-    let inventory = args
-        .inventory
-        .as_ref()
-        .map(Inventory::from_file)
-        .transpose()?;
+    let inventory = crate::node::layered(
+        args.config.as_ref(),
+        govdata::platform::Overrides {
+            inventory: args.inventory.clone(),
+            ..Default::default()
+        },
+    )?
+    .inventory
+    .as_ref()
+    .map(Inventory::from_file)
+    .transpose()?;
     let (input, name, bar) = open_input(Some(&args.file))?;
     let mut tally = detector.tally();
     match format {

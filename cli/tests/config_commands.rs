@@ -366,6 +366,11 @@ fn explain_and_test_take_the_pack_and_inventory_of_the_file() {
     )
     .unwrap();
     let bad = n.p("bad-pack.toml");
+    std::fs::write(
+        n.p("bad-inventory.toml"),
+        "node_id = \"t\"\n[inventory]\nfile = \"gone.json\"\n",
+    )
+    .unwrap();
     let out = govdata(&["test", "--config", s(&bad), "policies/tests"], &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     // … and --policies overrides it.
@@ -383,6 +388,24 @@ fn explain_and_test_take_the_pack_and_inventory_of_the_file() {
     ok(&out);
     let out = govdata(&["test", "policies/tests"], &[("GOVDATA_CONFIG", n.c())]);
     ok(&out);
+    // `prove` loads the file's pack too (before any solver runs).
+    let out = govdata(&["prove", "--config", s(&bad)], &[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // `watermark detect` takes the file's inventory for its candidates.
+    let out = govdata(
+        &[
+            "watermark",
+            "detect",
+            "--config",
+            s(&n.p("bad-inventory.toml")),
+            "--key-file",
+            s(&n.p("seal.key")),
+            s(&req),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(code(&out), "io");
 }
 
 #[test]
