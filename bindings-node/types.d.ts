@@ -409,3 +409,113 @@ export interface RebuildReport {
   destructions: number
   skipped: Array<{ seq: number; kind: string; reason: string }>
 }
+
+/** A policy an explanation cites: its id, article, texts, and where it is written. */
+export interface PolicyNote {
+  policy: string
+  article: string
+  zh: string
+  en: string
+  file?: string | null
+  line?: number | null
+  /** For a policy that could not be evaluated (which denies), the evaluation error. */
+  error?: string
+}
+
+/** A permit whose scope matches a denied request, with how many conditions held. */
+export interface NearMiss extends PolicyNote {
+  held: number
+  total: number
+  /** The first condition that did not hold, as Cedar source. */
+  failed: { kind: 'when' | 'unless'; text: string; error?: string }
+}
+
+/**
+ * Why the engine decided a request as it did (`engine.explain`); `explainJson` gives the
+ * same as the JSON text `govdata explain --json` prints.
+ */
+export interface Explanation {
+  decision: Decision
+  /** The forbids that fired. */
+  forbids: PolicyNote[]
+  /** The permits that allowed the request. */
+  permits: PolicyNote[]
+  /** The policies that could not be evaluated (each a deny: fail closed). */
+  errors: PolicyNote[]
+  /** For a default deny, the permits whose scope matches, closest first. */
+  closest: NearMiss[]
+}
+
+export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical'
+
+/** The time and periods of an assessment (`platform.assess`). */
+export interface AssessPeriods {
+  /** `'YYYY-MM-DD'` or RFC 3339 UTC; now if omitted. */
+  now?: string
+  /** A checkpoint of the audit log kept elsewhere (`gdaudit1:…`). */
+  checkpoint?: string
+  /** A verified backup of the audit log is due at least this often (days; 7). */
+  backupDays?: number
+  /** Data keys and the master key are rotated at least this often (days; 365). */
+  keyRotationDays?: number
+  /** Roles and grants unused for this long are reported (days; 90). */
+  unusedDays?: number
+  /** A stretch this long without audit records is a gap (days; 7; 0: no check). */
+  gapDays?: number
+}
+
+/**
+ * What `assess` reads: the configuration file, and what overrides it (the flags of
+ * `govdata assess`). Key files must be readable by their owner only.
+ */
+export interface AssessOptions extends AssessPeriods {
+  /** A `govdata.toml`. */
+  config?: string
+  inventory?: string
+  policies?: string | string[]
+  auditDir?: string
+  auditKeyFile?: string
+  vaultDir?: string
+  masterKeyFile?: string
+}
+
+/** One finding of an assessment. */
+export interface Finding {
+  id: string
+  code: string
+  severity: Severity
+  article: { id: string; number: number; zh: string; heading_zh: string; heading_en: string; [k: string]: unknown }
+  related_articles: object[]
+  title: { zh: string; en: string }
+  detail: { zh: string; en: string }
+  records: Array<{ type: string; id: string }>
+  departments: string[]
+  remediation: { zh: string; en: string }
+}
+
+/**
+ * A compliance self-assessment (Art. 20); `assessJson` gives the same as the JSON text
+ * `govdata assess --json -` prints.
+ */
+export interface Assessment {
+  format: string
+  generator: string
+  now: string
+  options: object
+  sources: {
+    inventory: { departments: number; vendors: number; users: number; datasets: number; systems: number }
+    policies: { version: string; policies: number; default_pack: boolean }
+    audit: object | null
+    vault: object | null
+  }
+  summary: {
+    total: number
+    max_severity: Severity | null
+    by_severity: Record<Severity, number>
+    by_article: object[]
+    by_department: object[]
+    by_code: Record<string, number>
+  }
+  findings: Finding[]
+  records: object[]
+}

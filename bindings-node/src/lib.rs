@@ -18,6 +18,7 @@ mod convert;
 mod error;
 mod keys;
 mod platform;
+pub mod report;
 mod tasks;
 mod vault;
 mod workflows;
@@ -48,7 +49,7 @@ pub fn error_codes() -> Vec<&'static str> {
 /// the `*.cedar` files of all).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum PolicySource {
+pub(crate) enum PolicySource {
     One(String),
     Many(Vec<String>),
 }
@@ -120,9 +121,7 @@ impl Engine {
 
     /// Records the engine's decisions in `log` (`None`: records nothing).
     fn set_audit(&self, log: Option<&AuditLog>) {
-        self.inner.set_decision_sink(
-            log.map(|l| Arc::clone(&l.inner) as Arc<dyn govdata::engine::DecisionSink>),
-        );
+        govdata::platform::record_decisions(&self.inner, log.map(|l| &l.inner));
     }
 }
 
@@ -238,6 +237,34 @@ impl Engine {
             let request = args::string(request, "request")?;
             let decision = self.inner.decide_json(&request).map_err(to_js)?;
             Ok(decision.to_json_string())
+        })
+    }
+
+    /// Decides one request (the wire format) and explains the decision: the forbids
+    /// that fired, the permits that allowed it, the policies that could not be
+    /// evaluated, or for a default deny the permits that came closest and the
+    /// condition each lacked. A plain object; the decision is recorded like any other.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "request: Request",
+        ts_return_type = "Explanation"
+    )]
+    pub fn explain<'env>(&self, env: &'env Env, request: Unknown<'_>) -> Result<Unknown<'env>> {
+        guard(|| {
+            let request = self.stringify.request(env, &request)?;
+            let explanation = self.inner.explain(&request).map_err(to_js)?;
+            report::explanation(env, &explanation)
+        })
+    }
+
+    /// Explains one request given as JSON text and returns the explanation as JSON
+    /// text: what `govdata explain --json` prints, byte for byte.
+    #[napi(catch_unwind, ts_args_type = "request: string")]
+    pub fn explain_json(&self, request: Unknown<'_>) -> Result<String> {
+        guard(|| {
+            let request = args::string(request, "request")?;
+            let explanation = self.inner.explain_json(&request).map_err(to_js)?;
+            Ok(explanation.to_json_string())
         })
     }
 

@@ -4,10 +4,12 @@
 
 use crate::audit::AuditLog;
 use crate::error::{guard, to_js, Result};
+use crate::report::{self, Form};
+use crate::tasks::Job;
 use crate::vault::Vault;
 use crate::workflows::Workflows;
 use crate::Engine;
-use napi::bindgen_prelude::{Env, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
 use napi_derive::napi;
 use std::sync::Arc;
 
@@ -99,5 +101,42 @@ impl Platform {
     #[napi(catch_unwind)]
     pub fn close(&self) -> Result<()> {
         guard(|| self.inner.close().map_err(to_js))
+    }
+
+    /// The compliance self-assessment (Art. 20) of this node, from the configuration
+    /// it was opened with (see `assess`), on the thread pool; its log is read, not
+    /// written.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: AssessPeriods",
+        ts_return_type = "Promise<Assessment>"
+    )]
+    pub fn assess(&self, options: Option<Unknown<'_>>) -> AsyncTask<Job> {
+        self.assess_as(options, "assess", Form::Object)
+    }
+
+    /// `assess` as the core's JSON text: what `govdata assess --config … --json -`
+    /// prints, byte for byte.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: AssessPeriods",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn assess_json(&self, options: Option<Unknown<'_>>) -> AsyncTask<Job> {
+        self.assess_as(options, "assessJson", Form::Json)
+    }
+}
+
+impl Platform {
+    fn assess_as(
+        &self,
+        options: Option<Unknown<'_>>,
+        what: &'static str,
+        form: Form,
+    ) -> AsyncTask<Job> {
+        Job::spawn(what, || {
+            let periods = report::periods(options)?;
+            Ok(report::work(self.inner.config().clone(), periods, form))
+        })
     }
 }

@@ -52,6 +52,8 @@ pub fn decide_entries(
 pub enum Output {
     /// A report or records: crosses as a plain value.
     Json(serde_json::Value),
+    /// Text the core wrote (a report's JSON or HTML): crosses as a string.
+    Text(String),
     /// A batch: each entry a decision or an `Error` with `.code`.
     Outcomes(Vec<std::result::Result<Decision, JsError>>),
     /// The resources a filter kept.
@@ -123,6 +125,10 @@ impl<'task> ScopedTask<'task> for Job {
     ) -> napi::Result<Unknown<'task>> {
         let value = output.and_then(|output| match output {
             Output::Json(value) => convert::json_value(env, value),
+            Output::Text(text) => env
+                .create_string(&text)
+                .map(|s| s.to_unknown())
+                .map_err(|e| error::invalid_argument(e.reason)),
             Output::Outcomes(results) => {
                 convert::outcomes(env, &results, None).map(|o| o.to_unknown())
             }

@@ -76,10 +76,11 @@ fn config(dir: PathBuf, suite: Option<Suite>, options: &Options<'_>) -> Result<V
     if let Some(ms) = options.integer("lockWaitMs")? {
         c = c.with_lock_wait(std::time::Duration::from_millis(ms));
     }
-    if let Some(log) = options.instance::<AuditLog>("audit", "AuditLog")? {
-        c = c.with_sink(Arc::clone(&log.inner) as Arc<dyn govdata::vault::KeyEventSink>);
-    }
-    Ok(c)
+    let log = options.instance::<AuditLog>("audit", "AuditLog")?;
+    Ok(govdata::platform::record_key_events(
+        c,
+        log.as_ref().map(|l| &l.inner),
+    ))
 }
 
 fn engine(options: &Options<'_>) -> Result<Arc<govdata::Engine>> {

@@ -15,7 +15,7 @@ use crate::tasks::{Job, Output};
 use crate::vault::Vault;
 use crate::Engine;
 use govdata::workflow::{
-    DestructionMethod, ExecutionDetails, ShareApplication, Shredder, Step, WorkflowConfig,
+    DestructionMethod, ExecutionDetails, ShareApplication, Step, WorkflowConfig,
 };
 use napi::bindgen_prelude::{AsyncTask, Env, JsValue, Unknown};
 use napi::ValueType;
@@ -28,7 +28,7 @@ pub fn open(
     engine: Arc<govdata::Engine>,
     log: Arc<govdata::AuditLog>,
 ) -> govdata::Result<govdata::Workflows> {
-    govdata::Workflows::open(engine, log, WorkflowConfig::default())
+    govdata::platform::open_procedures(engine, log, None, WorkflowConfig::default())
 }
 
 fn to_js_value<'env>(env: &'env Env, value: &impl Serialize) -> Result<Unknown<'env>> {
@@ -137,14 +137,11 @@ impl Workflows {
     #[napi(catch_unwind, ts_args_type = "vault: Vault | null")]
     pub fn set_vault(&self, vault: Option<Unknown<'_>>) -> Result<()> {
         guard(|| {
-            let shredder = match vault {
-                Some(v) if !args::absent(&v) => {
-                    let vault = args::instance::<Vault>(v, "vault", "Vault")?;
-                    Some(Arc::clone(&vault.inner) as Arc<dyn Shredder>)
-                }
+            let vault = match vault {
+                Some(v) if !args::absent(&v) => Some(args::instance::<Vault>(v, "vault", "Vault")?),
                 _ => None,
             };
-            self.inner.set_shredder(shredder);
+            govdata::platform::shred_with(&self.inner, vault.as_ref().map(|v| &v.inner));
             Ok(())
         })
     }

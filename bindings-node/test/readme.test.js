@@ -38,7 +38,7 @@ test("the project README's Node quickstart runs as written", () => {
   const root = path.resolve(pkgDir, '..')
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
   const code = /```js\n([\s\S]*?)```/.exec(readme.split('### Node')[1])[1]
-  assert.ok(code.includes('new AuditLog('), 'the quickstart shows the audit log in use')
+  assert.ok(code.includes('Platform.open('), 'the quickstart opens a node from its govdata.toml')
   const out = execFileSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 30000, cwd: root })
   assert.deepEqual(out.trim().split('\n'), expectedOutput(code))
   assert.equal(out.trim().split('\n')[0], 'deny 第十七条 数据库、操作系统最高管理员权限不得转交供应商人员 1')

@@ -13,7 +13,6 @@ use govdata::audit::{
     AuditOptions, AuditQuery, AuditRecord, Checkpoint, Date, Event, HashSuite, InclusionProof,
     RecordScope, SyncMode, Timestamp, Verdict,
 };
-use govdata::engine::DecisionSink;
 use govdata::Error;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -142,11 +141,6 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// The log as the engine's decision sink.
-    pub(crate) fn sink(&self) -> Arc<dyn DecisionSink> {
-        self.inner.clone()
-    }
-
     /// The log as the vault's key event sink.
     pub(crate) fn shared(inner: Arc<govdata::audit::AuditLog>) -> Self {
         AuditLog { inner }

@@ -118,6 +118,11 @@ impl PolicySource {
         Ok(PolicySource(vec![obj.extract::<PathBuf>()?]))
     }
 
+    /// The directories.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.0
+    }
+
     /// Loads and validates the pack (without the GIL).
     pub fn load(&self) -> CoreResult<PolicyPack> {
         let dirs: Vec<&Path> = self.0.iter().map(PathBuf::as_path).collect();

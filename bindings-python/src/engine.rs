@@ -4,6 +4,7 @@ use crate::audit::AuditLog;
 use crate::convert::{self, InventorySource, PolicySource};
 pub use crate::decision::{Decision, Reason};
 use crate::error::{guard, to_py};
+use crate::report::Explanation;
 use govdata::engine::Resource;
 use govdata::model::Inventory;
 use govdata::{Error, PolicyPack, Request};
@@ -47,7 +48,7 @@ impl Engine {
     }
 
     fn attach(&self, log: &AuditLog) {
-        self.inner.set_decision_sink(Some(log.sink()));
+        govdata::platform::record_decisions(&self.inner, Some(log.core()));
         self.audited.store(true, Ordering::Release);
     }
 
@@ -72,6 +73,17 @@ impl Engine {
             engine.decide(&request).map_err(to_py)?
         };
         Ok(Decision { inner })
+    }
+
+    fn explain_request(&self, py: Python<'_>, request: Request) -> PyResult<Explanation> {
+        let engine = &self.inner;
+        // The explanation is a decision too: recorded (without the GIL) when audited.
+        let inner = if self.audited.load(Ordering::Acquire) {
+            detached(py, || engine.explain(&request))?
+        } else {
+            engine.explain(&request).map_err(to_py)?
+        };
+        Ok(Explanation { inner })
     }
 }
 
@@ -130,7 +142,7 @@ impl Engine {
 
     /// Stops recording decisions.
     fn detach_audit(&self) {
-        self.inner.set_decision_sink(None);
+        govdata::platform::record_decisions(&self.inner, None);
         self.audited.store(false, Ordering::Release);
     }
 
@@ -169,6 +181,48 @@ impl Engine {
             }
             .map_err(to_py)?;
             self.decide_request(py, request)
+        })
+    }
+
+    /// Decides one request (a dict in the wire format, or keywords) and explains the
+    /// decision: the forbids that fired, the permits that allowed it, or for a default
+    /// deny the permits that came closest and the condition each lacked.
+    #[pyo3(signature = (request=None, /, *, principal=None, action=None, resource=None, context=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        request: Option<&Bound<'_, PyAny>>,
+        principal: Option<&Bound<'_, PyAny>>,
+        action: Option<&Bound<'_, PyAny>>,
+        resource: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Explanation> {
+        guard(|| {
+            let request = match request {
+                Some(r) => {
+                    if principal.is_some()
+                        || action.is_some()
+                        || resource.is_some()
+                        || context.is_some()
+                    {
+                        return Err(PyTypeError::new_err(
+                            "explain() takes a request dict or keywords, not both",
+                        ));
+                    }
+                    convert::request(r)
+                }
+                None => convert::request_from_parts(principal, action, resource, context),
+            }
+            .map_err(to_py)?;
+            self.explain_request(py, request)
+        })
+    }
+
+    /// Explains one request given as JSON text in the wire format.
+    fn explain_json(&self, py: Python<'_>, request: &str) -> PyResult<Explanation> {
+        guard(|| {
+            let request = Request::from_json_str(request).map_err(to_py)?;
+            self.explain_request(py, request)
         })
     }
 

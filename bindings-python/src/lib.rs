@@ -14,6 +14,7 @@ mod error;
 mod keys;
 mod mask;
 mod platform;
+mod report;
 mod vault;
 mod workflows;
 
@@ -57,6 +58,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<workflows::Workflows>()?;
     m.add_class::<workflows::StepResult>()?;
     m.add_class::<platform::Platform>()?;
+    m.add_class::<report::Explanation>()?;
+    m.add_class::<report::Assessment>()?;
+    m.add_function(wrap_pyfunction!(report::assess, m)?)?;
     error::register(m)?;
     m.add(
         "ERROR_CODES",

@@ -5,6 +5,7 @@
 use crate::audit::AuditLog;
 use crate::engine::{detached, Engine};
 use crate::error::guard;
+use crate::report::{Assessment, Periods};
 use crate::vault::Vault;
 use crate::workflows::Workflows;
 use pyo3::prelude::*;
@@ -101,6 +102,40 @@ impl Platform {
         guard(|| {
             pythonize::pythonize(py, &self.inner.status())
                 .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+        })
+    }
+
+    /// The compliance self-assessment (Art. 20) of this node, from the configuration
+    /// it was opened with (see `govdata.assess`); its log is read, not written.
+    #[pyo3(signature = (*, checkpoint=None, now=None, backup_days=7, key_rotation_days=365, unused_days=90, gap_days=7))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the periods of the assessment as keywords, as the command line's flags"
+    )]
+    fn assess(
+        &self,
+        py: Python<'_>,
+        checkpoint: Option<String>,
+        now: Option<String>,
+        backup_days: u32,
+        key_rotation_days: u32,
+        unused_days: u32,
+        gap_days: u32,
+    ) -> PyResult<Assessment> {
+        let config = self.inner.config().clone();
+        guard(|| {
+            crate::report::run(
+                py,
+                move || Ok(config),
+                Periods {
+                    now,
+                    checkpoint,
+                    backup_days,
+                    key_rotation_days,
+                    unused_days,
+                    gap_days,
+                },
+            )
         })
     }
 

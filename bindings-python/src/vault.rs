@@ -95,10 +95,10 @@ fn config(
     if let Some(s) = system {
         c.system = s;
     }
-    if let Some(log) = audit {
-        c = c.with_sink(log.get().core().clone());
-    }
-    Ok(c)
+    Ok(govdata::platform::record_key_events(
+        c,
+        audit.map(|log| log.get().core()),
+    ))
 }
 
 /// Envelope encryption for the platform's datasets: a data key per dataset, wrapped

@@ -12,7 +12,7 @@ use crate::engine::{detached, Decision, Engine};
 use crate::error::{guard, request_invalid, to_py};
 use crate::vault::Vault;
 use govdata::workflow::{
-    DestructionMethod, ExecutionDetails, ShareApplication, Shredder, Step, WorkflowConfig,
+    DestructionMethod, ExecutionDetails, ShareApplication, Step, WorkflowConfig,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -134,7 +134,7 @@ impl Workflows {
         let engine = engine.get().core().clone();
         let log = audit_log.get().core().clone();
         let inner = detached(py, || {
-            govdata::workflow::Workflows::open(engine, log, WorkflowConfig::default())
+            govdata::platform::open_procedures(engine, log, None, WorkflowConfig::default())
         })?;
         Ok(Workflows {
             inner: Arc::new(inner),
@@ -149,8 +149,7 @@ impl Workflows {
 
     /// Makes `vault` carry out crypto-erasure (`None` detaches it).
     fn set_vault(&self, vault: Option<&Bound<'_, Vault>>) {
-        self.inner
-            .set_shredder(vault.map(|v| v.get().core().clone() as Arc<dyn Shredder>));
+        govdata::platform::shred_with(&self.inner, vault.map(|v| v.get().core()));
     }
 
     /// Submits a sharing request by `requester` for `dataset`.

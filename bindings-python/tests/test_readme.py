@@ -53,3 +53,9 @@ def test_workflows_snippet_runs(tmp_path, monkeypatch, capsys):
     exec(compile(BLOCKS[3], "README.md", "exec"), {})
     out = capsys.readouterr().out.split()
     assert out == ["False", "allow", "executed", "workflow_invalid"]
+
+
+def test_explain_and_assess_snippet_runs(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT / "bindings-python" / "tests")
+    exec(compile(BLOCKS[4], "README.md", "exec"), {})
+    assert capsys.readouterr().out.split() == ["True", "art3-modify-own", "True"]

@@ -1,5 +1,7 @@
-//! `govdata assess`: the compliance self-assessment (Art. 20) of an inventory, with the
-//! policy pack, the audit log and the vault's key store when given.
+//! `govdata assess`: the compliance self-assessment (Art. 20) of a node — its
+//! inventory, with the policy pack, the audit log and the vault's key store when given
+//! — from `--config` (or `GOVDATA_CONFIG`) and the flags over it, assessed by the core
+//! (`PlatformConfig::assess`) as every binding assesses it.
 //!
 //! Reads everything and writes nothing but the reports: the audit log is verified and
 //! read without being opened for writing (safe beside a running service), the key
@@ -11,50 +13,45 @@
 //! 2 an error (bad input, an unreadable log, a wrong key).
 
 use crate::output::fail;
-use govdata::assess::{assess, AssessOptions, Assessment, AuditEvidence, Inputs, Severity};
-use govdata::audit::{Checkpoint, SealingKey, Timestamp};
-use govdata::vault::{MasterKey, Vault, VaultConfig};
-use govdata::{Engine, Inventory};
+use govdata::assess::{AssessOptions, Assessment, Severity};
+use govdata::audit::{Checkpoint, Timestamp};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Arguments of `govdata assess`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The inventory JSON file.
+    /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+    /// set): its inventory, policies, audit log and vault are assessed; the flags
+    /// below override what it says.
     #[arg(long, value_name = "FILE")]
-    inventory: PathBuf,
+    config: Option<PathBuf>,
+    /// The inventory JSON file (the example city if neither this nor the
+    /// configuration names one).
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
     /// Policy directories: the first holds the schema; later ones add department
-    /// policies. The default pack if omitted.
+    /// policies. The configuration's, or the default pack, if omitted.
     #[arg(long = "policies", value_name = "DIR")]
     policies: Vec<PathBuf>,
     /// The audit log directory (verified and read, never written).
-    #[arg(long, alias = "audit", value_name = "DIR", requires = "audit_key_file")]
+    #[arg(long, alias = "audit", value_name = "DIR")]
     audit_dir: Option<PathBuf>,
-    /// The file holding the log's 32-byte sealing key, raw.
-    #[arg(
-        long,
-        alias = "sealing-key",
-        value_name = "FILE",
-        requires = "audit_dir"
-    )]
+    /// The file holding the log's 32-byte sealing key, raw, readable by its owner
+    /// only.
+    #[arg(long, alias = "sealing-key", value_name = "FILE")]
     audit_key_file: Option<PathBuf>,
     /// A checkpoint of the log kept elsewhere (`gdaudit1:…`): truncation and rollback
     /// are reported too.
-    #[arg(long, requires = "audit_dir")]
+    #[arg(long)]
     checkpoint: Option<String>,
     /// The vault directory (its key store is read, never written).
-    #[arg(long, value_name = "DIR", requires = "master_key_file")]
+    #[arg(long, value_name = "DIR")]
     vault_dir: Option<PathBuf>,
-    /// The file holding the vault's 32-byte master key, raw.
-    #[arg(
-        long,
-        alias = "master-key",
-        value_name = "FILE",
-        requires = "vault_dir"
-    )]
+    /// The file holding the vault's 32-byte master key, raw, readable by its owner
+    /// only.
+    #[arg(long, alias = "master-key", value_name = "FILE")]
     master_key_file: Option<PathBuf>,
     /// The time of the assessment (YYYY-MM-DD or RFC 3339 UTC; now if omitted). The
     /// same sources and the same time give the same report.
@@ -105,12 +102,18 @@ fn write_file(path: &Path, text: &str) -> govdata::Result<()> {
 }
 
 fn evaluate(args: &Args) -> govdata::Result<Assessment> {
-    let pack = if args.policies.is_empty() {
-        None
-    } else {
-        Some(crate::decide::load_pack(&args.policies)?)
-    };
-    let inventory = Inventory::from_file(&args.inventory)?;
+    let config = crate::node::layered(
+        args.config.as_ref(),
+        govdata::platform::Overrides {
+            inventory: args.inventory.clone(),
+            policies: args.policies.clone(),
+            audit_dir: args.audit_dir.clone(),
+            audit_key_file: args.audit_key_file.clone(),
+            vault_dir: args.vault_dir.clone(),
+            master_key_file: args.master_key_file.clone(),
+            lock_wait: None,
+        },
+    )?;
     let now = match &args.now {
         Some(t) => Timestamp::parse(t)?,
         None => Timestamp::now(),
@@ -122,47 +125,12 @@ fn evaluate(args: &Args) -> govdata::Result<Assessment> {
         audit_gap_days: args.gap_days,
         ..AssessOptions::at(now)
     };
-    let audit = match (&args.audit_dir, &args.audit_key_file) {
-        (Some(dir), Some(key)) => {
-            let key = SealingKey::from_file(key)?;
-            let checkpoint = args
-                .checkpoint
-                .as_deref()
-                .map(str::parse::<Checkpoint>)
-                .transpose()?;
-            Some(AuditEvidence::read_dir(dir, &key, checkpoint.as_ref())?)
-        }
-        _ => None,
-    };
-    let vault = match (&args.vault_dir, &args.master_key_file) {
-        (Some(dir), Some(key)) => {
-            let suite = Vault::store_algorithm(dir)?;
-            let master = MasterKey::from_file(key, suite)?;
-            let pack = match &pack {
-                Some(p) => p.clone(),
-                None => govdata::PolicyPack::default_pack()?,
-            };
-            let engine = Arc::new(Engine::new(pack, inventory.clone()));
-            let vault = Vault::open(
-                VaultConfig::new(dir).with_suite(suite),
-                Box::new(master),
-                engine,
-            )?;
-            Some(vault.status()?)
-        }
-        _ => None,
-    };
-    let mut inputs = Inputs::new(&inventory);
-    if let Some(p) = &pack {
-        inputs = inputs.policies(p);
-    }
-    if let Some(a) = &audit {
-        inputs = inputs.audit(a);
-    }
-    if let Some(v) = &vault {
-        inputs = inputs.vault(v);
-    }
-    assess(&inputs, &options)
+    let checkpoint = args
+        .checkpoint
+        .as_deref()
+        .map(str::parse::<Checkpoint>)
+        .transpose()?;
+    config.assess(&options, checkpoint.as_ref())
 }
 
 fn print_summary(out: &mut dyn Write, a: &Assessment, fail_on: FailOn) -> std::io::Result<()> {

@@ -1,5 +1,11 @@
 //! `govdata audit verify|query|backup|restore|purge|tail`.
 //!
+//! Every command finds the log and its sealing key in the `[audit]` section of the
+//! node's configuration (`--config`, or the file `GOVDATA_CONFIG` names), the log
+//! directory and `--key-file` overriding it; `query` views the log as a decision of
+//! the node's engine (its inventory and policies, `--inventory` and `--policies`
+//! overriding them).
+//!
 //! Exit status: 0 success; 1 tampering found (`audit_tampered`), or a `view_audit`
 //! denial for `query`; 2 any other error. Commands that write to the log (`query`
 //! records the viewing decision, `backup`, `purge`, `restore`) open it for writing:
@@ -8,18 +14,20 @@
 //! directory that holds one log per worker process (`DIR/<worker>/`): they read
 //! every log as one; `query` records its viewing decision in `DIR/cli/`.
 
-use crate::decide::load_pack;
 use crate::output::fail;
 use clap::{Args, Subcommand};
 use govdata::audit::{
-    AuditLog, AuditQuery, AuditRecord, Checkpoint, Date, HostLogs, SealingKey, Timestamp,
-    VerifyReport,
+    AuditLog, AuditQuery, AuditRecord, Checkpoint, Date, HostLogs, Timestamp, VerifyReport,
 };
-use govdata::{Action, Engine, Inventory};
+use govdata::platform::{AuditConfig, Overrides, PlatformConfig, SecretSource};
+use govdata::{Action, Platform};
 use std::collections::{HashMap, VecDeque};
 
 /// The command line's own log in a host directory of workers' logs.
 const CLI_WORKER: &str = "cli";
+
+/// What a command without a log says.
+const NO_LOG: &str = "name the log's directory and `--key-file`, or a configuration (`--config`, GOVDATA_CONFIG) with an [audit] section";
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,11 +43,15 @@ pub enum AuditCommand {
     /// `--key-file` per key; each node's is found by its key check value), and per
     /// node the first bad record.
     Verify {
-        /// The log directory (not with `--store`).
-        #[arg(required_unless_present = "store")]
+        /// The log directory (the configuration's if omitted; not with `--store`).
         dir: Option<PathBuf>,
-        /// The file holding a 32-byte sealing key, raw (repeat for a store's nodes).
-        #[arg(long = "key-file", required = true)]
+        /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+        /// set): its `[audit]` section names the log and its key.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The file holding a 32-byte sealing key, raw, readable by its owner only
+        /// (repeat for a store's nodes).
+        #[arg(long = "key-file", value_name = "FILE")]
         key_files: Vec<PathBuf>,
         /// A checkpoint kept elsewhere (`gdaudit1:…`): also detect truncation and rollback.
         #[arg(long)]
@@ -55,10 +67,10 @@ pub enum AuditCommand {
     Query(Box<QueryArgs>),
     /// Copy the sealed segments to DEST, verify the copy and record the backup.
     Backup {
-        /// The log directory.
-        dir: PathBuf,
-        /// The backup directory (created if absent).
-        dest: PathBuf,
+        /// `[DIR] DEST`: the log directory (the configuration's if omitted), then the
+        /// backup directory (created if absent).
+        #[arg(value_name = "DIR", required = true)]
+        paths: Vec<PathBuf>,
         #[command(flatten)]
         key: KeyArg,
         /// Seal the open segment first, so that every record so far is backed up.
@@ -69,16 +81,16 @@ pub enum AuditCommand {
     Restore {
         /// The backup directory.
         backup: PathBuf,
-        /// The log directory.
-        dir: PathBuf,
+        /// The log directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         key: KeyArg,
     },
     /// Remove sealed, backed-up segments older than a date at least six calendar
     /// months ago (`audit_retention` otherwise); the purge is recorded.
     Purge {
-        /// The log directory.
-        dir: PathBuf,
+        /// The log directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         key: KeyArg,
         /// Remove segments whose records are all before this date (YYYY-MM-DD, UTC).
@@ -87,8 +99,8 @@ pub enum AuditCommand {
     },
     /// Print the last records as JSON lines (read-only; safe beside a running writer).
     Tail {
-        /// The log directory.
-        dir: PathBuf,
+        /// The log directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         key: KeyArg,
         /// How many records.
@@ -100,34 +112,57 @@ pub enum AuditCommand {
     },
 }
 
-/// The sealing key file.
+/// Where the log and its sealing key are: the configuration's `[audit]` section and
+/// the flags over it.
 #[derive(Debug, Args)]
 pub struct KeyArg {
-    /// The file holding the 32-byte sealing key, raw.
-    #[arg(long = "key-file")]
-    key_file: PathBuf,
+    /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+    /// set): its `[audit]` section names the log and its key.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The file holding the 32-byte sealing key, raw, readable by its owner only.
+    #[arg(long = "key-file", value_name = "FILE")]
+    key_file: Option<PathBuf>,
 }
 
 impl KeyArg {
-    fn load(&self) -> govdata::Result<SealingKey> {
-        SealingKey::from_file(&self.key_file)
+    /// The configuration file's node, its `[audit]` section the log in `dir` (or the
+    /// file's) sealed with `--key-file` (or the file's key).
+    fn node(&self, dir: Option<&PathBuf>) -> govdata::Result<PlatformConfig> {
+        crate::node::layered(
+            self.config.as_ref(),
+            Overrides {
+                audit_dir: dir.cloned(),
+                audit_key_file: self.key_file.clone(),
+                ..Overrides::default()
+            },
+        )
+    }
+
+    /// The log's section.
+    fn section(&self, dir: Option<&PathBuf>) -> govdata::Result<AuditConfig> {
+        self.node(dir)?
+            .audit
+            .ok_or_else(|| govdata::Error::RequestInvalid {
+                message: NO_LOG.to_owned(),
+            })
     }
 }
 
 /// Arguments of `govdata audit query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The log directory.
-    dir: PathBuf,
+    /// The log directory (the configuration's if omitted).
+    dir: Option<PathBuf>,
     #[command(flatten)]
     key: KeyArg,
     /// The user who views the log (the principal of the `view_audit` decision).
     #[arg(long = "as")]
     viewer: String,
-    /// The inventory JSON file.
+    /// The inventory JSON file (the configuration's, or the example city, if omitted).
     #[arg(long)]
-    inventory: PathBuf,
-    /// Policy directories (the default pack if omitted).
+    inventory: Option<PathBuf>,
+    /// Policy directories (the configuration's, or the default pack, if omitted).
     #[arg(long = "policies")]
     policies: Vec<PathBuf>,
     /// Records of this department's staff (and its sub-departments').
@@ -176,7 +211,7 @@ fn verify_store(
 ) -> govdata::Result<ExitCode> {
     let keys = key_files
         .iter()
-        .map(SealingKey::from_file)
+        .map(|p| SecretSource::File(p.clone()).sealing_key())
         .collect::<govdata::Result<Vec<_>>>()?;
     let mut client = store.connector(url)?.connect()?;
     let report = govdata::store::verify_store(&mut client, &keys)?;
@@ -231,8 +266,7 @@ fn print_record(r: &AuditRecord) {
     println!("{}", r.to_json());
 }
 
-fn open(dir: &PathBuf, key: &KeyArg) -> govdata::Result<AuditLog> {
-    let log = AuditLog::open(dir, key.load()?, crate::stores::audit_options()?)?;
+fn report_recovery(log: &AuditLog) {
     if let Some(r) = log.recovery() {
         eprintln!(
             "recovered: cut a torn tail of {} bytes in segment {} (record {} was never completed); kept at {}",
@@ -242,6 +276,11 @@ fn open(dir: &PathBuf, key: &KeyArg) -> govdata::Result<AuditLog> {
             r.kept_at.display()
         );
     }
+}
+
+fn open(section: &AuditConfig) -> govdata::Result<AuditLog> {
+    let log = section.open()?;
+    report_recovery(&log);
     Ok(log)
 }
 
@@ -255,29 +294,30 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
         } => verify_store(url, key_files, store_args),
         AuditCommand::Verify {
             dir,
+            config,
             key_files,
             checkpoint,
             ..
         } => (|| {
-            let [key_file] = &key_files[..] else {
-                return Err(govdata::Error::RequestInvalid {
-                    message: "verifying a log directory takes one `--key-file`".into(),
-                });
-            };
-            let key = KeyArg {
-                key_file: key_file.clone(),
-            };
-            let Some(dir) = dir else {
-                return Err(govdata::Error::RequestInvalid {
-                    message: "name the log directory, or a store with `--store`".into(),
-                });
+            let key = match &key_files[..] {
+                [] | [_] => KeyArg {
+                    config: config.clone(),
+                    key_file: key_files.first().cloned(),
+                },
+                _ => {
+                    return Err(govdata::Error::RequestInvalid {
+                        message: "verifying a log directory takes one `--key-file`".into(),
+                    })
+                }
             };
             let cp = checkpoint
                 .as_deref()
                 .map(str::parse::<Checkpoint>)
                 .transpose()?;
-            let host = HostLogs::discover(dir)?;
-            let report = host.verify(&key.load()?, cp.as_ref())?;
+            let a = key.section(dir.as_ref())?;
+            let key = a.key.sealing_key()?;
+            let host = HostLogs::discover(&a.dir)?;
+            let report = host.verify(&key, cp.as_ref())?;
             if let [(worker, r)] = &report.logs[..] {
                 if worker.is_empty() {
                     print_report(r);
@@ -296,13 +336,17 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
             Ok(ExitCode::SUCCESS)
         })(),
         AuditCommand::Query(q) => query(q),
-        AuditCommand::Backup {
-            dir,
-            dest,
-            key,
-            seal,
-        } => (|| {
-            let log = open(dir, key)?;
+        AuditCommand::Backup { paths, key, seal } => (|| {
+            let (dir, dest) = match &paths[..] {
+                [dest] => (None, dest),
+                [dir, dest] => (Some(dir), dest),
+                _ => {
+                    return Err(govdata::Error::RequestInvalid {
+                        message: "give `[DIR] DEST`: the log directory (the configuration's if omitted) and the backup directory".to_owned(),
+                    })
+                }
+            };
+            let log = open(&key.section(dir)?)?;
             if *seal {
                 log.seal()?;
             }
@@ -317,7 +361,8 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
             Ok(ExitCode::SUCCESS)
         })(),
         AuditCommand::Restore { backup, dir, key } => (|| {
-            let r = AuditLog::restore(backup, dir, key.load()?, crate::stores::audit_options()?)?;
+            let a = key.section(dir.as_ref())?;
+            let r = AuditLog::restore(backup, &a.dir, a.key.sealing_key()?, a.options())?;
             println!(
                 "restored {} segments; the log verifies ({} records); recorded as record {}",
                 r.restored.len(),
@@ -328,7 +373,7 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
         })(),
         AuditCommand::Purge { dir, key, before } => (|| {
             let before = Date::parse(before)?;
-            let log = open(dir, key)?;
+            let log = open(&key.section(dir.as_ref())?)?;
             let r = log.purge(before)?;
             match (r.segments.first(), r.segments.last(), r.through_seq) {
                 (Some(a), Some(b), Some(s)) => println!(
@@ -344,7 +389,7 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
             key,
             lines,
             follow,
-        } => tail(dir, key, *lines, *follow),
+        } => tail(dir.as_ref(), key, *lines, *follow),
     };
     match result {
         Ok(code) => code,
@@ -353,7 +398,37 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
 }
 
 fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
-    let engine = Engine::new(load_pack(&q.policies)?, Inventory::from_file(&q.inventory)?);
+    let mut config = q.key.node(q.dir.as_ref())?;
+    if let Some(inv) = &q.inventory {
+        config.inventory = Some(inv.clone());
+    }
+    if !q.policies.is_empty() {
+        config.policies = q.policies.clone();
+    }
+    // The log is all the viewing needs of the node.
+    config.vault = None;
+    let Some(section) = config.audit.as_mut() else {
+        return Err(govdata::Error::RequestInvalid {
+            message: NO_LOG.to_owned(),
+        });
+    };
+    let dir = section.dir.clone();
+    let host = HostLogs::discover(&dir)?;
+    let single = matches!(host.logs(), [only] if only.worker.is_empty());
+    if !single {
+        // A host directory: the viewing decision goes to the command line's own
+        // log beside the workers' logs.
+        section.dir = dir.join(CLI_WORKER);
+    }
+    let key = section.key.sealing_key()?;
+    let node = Platform::from_config(config)?;
+    let Some(log) = node.audit_log() else {
+        return Err(govdata::Error::RequestInvalid {
+            message: NO_LOG.to_owned(),
+        });
+    };
+    report_recovery(log);
+    let engine = node.engine();
     let parse_time = |t: &Option<String>| t.as_deref().map(Timestamp::parse).transpose();
     let query = AuditQuery {
         department: q.department.clone(),
@@ -373,17 +448,10 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
         until: parse_time(&q.until)?,
         limit: q.limit,
     };
-    let host = HostLogs::discover(&q.dir)?;
-    let view = match host.logs() {
-        [only] if only.worker.is_empty() => {
-            open(&q.dir, &q.key)?.view(&engine, &q.viewer, &query)?
-        }
-        _ => {
-            // A host directory: the viewing decision goes to the command line's own
-            // log beside the workers' logs.
-            let log = open(&q.dir.join(CLI_WORKER), &q.key)?;
-            log.view_host(&engine, &q.viewer, &query, &host, &q.key.load()?)?
-        }
+    let view = if single {
+        log.view(engine, &q.viewer, &query)?
+    } else {
+        log.view_host(engine, &q.viewer, &query, &host, &key)?
     };
     if !view.decision.allowed() {
         eprintln!("{}", view.decision.to_json_string());
@@ -395,8 +463,14 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn tail(dir: &PathBuf, key: &KeyArg, lines: usize, follow: bool) -> govdata::Result<ExitCode> {
-    let key = key.load()?;
+fn tail(
+    dir: Option<&PathBuf>,
+    key: &KeyArg,
+    lines: usize,
+    follow: bool,
+) -> govdata::Result<ExitCode> {
+    let a = key.section(dir)?;
+    let (dir, key) = (&a.dir, a.key.sealing_key()?);
     let host = HostLogs::discover(dir)?;
     let mut last = VecDeque::with_capacity(lines + 1);
     // The last sequence number printed, per worker's log.

@@ -79,7 +79,7 @@ pub fn run(args: &Args) -> ExitCode {
     let result = (|| {
         // With a log, the procedures recorded in it resolve the approvals that a
         // request cites (Art. 14, 15); without one, every approval resolves to nothing.
-        let node = args.node.open(&crate::node::VaultFlags::default())?;
+        let node = args.node.open_without_vault()?;
         let text = read_request(args.request.as_deref())?;
         node.engine().decide_json(&text)
     })();

@@ -4,19 +4,17 @@
 
 use crate::output::fail;
 use govdata::audit::Timestamp;
-use govdata::audit::{AuditLog, AuditOptions, SealingKey};
 use govdata::model::Grade;
 use govdata::model::ScenarioRisk;
-use govdata::vault::{MasterKey, Operator, SecretKey, Suite, Vault, VaultConfig};
+use govdata::platform::{AuditConfig, PlatformConfig, SecretSource, VaultSection};
+use govdata::vault::{Operator, SecretKey, Suite, Vault};
 use govdata::workflow::{
-    DestructionMethod, ExecutionDetails, ShareApplication, Step as FlowStep, WorkflowConfig,
-    Workflows,
+    DestructionMethod, ExecutionDetails, ShareApplication, Step as FlowStep, Workflows,
 };
-use govdata::{Decision, Engine, Request};
+use govdata::{Decision, Engine, Platform, Request};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Arguments of `govdata demo`.
 #[derive(Debug, clap::Args)]
@@ -220,8 +218,64 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// Writes a fresh 32-byte key to `path`, readable by its owner only.
+fn write_key(path: &Path) -> govdata::Result<()> {
+    use std::io::Write;
+    let key = SecretKey::random()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let io = |e| govdata::Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let mut f = options.open(path).map_err(io)?;
+    f.write_all(key.expose_secret()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+/// The demo's node: the default pack and the example city, an audit log and a vault
+/// in `dir`, each under a fresh key, opened through the core's composition root.
+fn node(dir: &Path) -> govdata::Result<Platform> {
+    std::fs::create_dir_all(dir).map_err(|e| govdata::Error::Io {
+        path: dir.display().to_string(),
+        source: e,
+    })?;
+    let (seal, master) = (dir.join("seal.key"), dir.join("master.key"));
+    write_key(&seal)?;
+    write_key(&master)?;
+    let mut config = PlatformConfig::new("demo");
+    config.audit = Some(AuditConfig::new(
+        dir.join("audit"),
+        SecretSource::File(seal),
+    ));
+    config.vault = Some(VaultSection::new(
+        dir.join("vault"),
+        SecretSource::File(master),
+    ));
+    Platform::init_vault(
+        config,
+        &Operator::new("key.admin"),
+        Suite::XChaCha20Poly1305,
+    )
+}
+
+fn missing(part: &str) -> govdata::Error {
+    govdata::Error::RequestInvalid {
+        message: format!("the demo's node has no {part}"),
+    }
+}
+
 fn walk(dir: &Path) -> govdata::Result<()> {
-    let engine = Arc::new(Engine::with_defaults()?);
+    let node = node(dir)?;
+    let engine = node.engine();
+    let log = node.audit_log().ok_or_else(|| missing("audit log"))?;
+    let vault = node.vault().ok_or_else(|| missing("vault"))?;
+    let flows = node.workflows().ok_or_else(|| missing("procedures"))?;
     let pack = engine.pack();
     println!("govdata — 大数据平台（一期）政务数据安全管理办法, as code");
     println!(
@@ -239,13 +293,7 @@ fn walk(dir: &Path) -> govdata::Result<()> {
         inv.systems().count()
     );
 
-    let audit_dir = dir.join("audit");
-    let log = Arc::new(AuditLog::open(
-        &audit_dir,
-        SealingKey::generate()?,
-        AuditOptions::default(),
-    )?);
-    engine.set_decision_sink(Some(log.clone()));
+    let audit_dir = log.dir();
     println!("audit log: {}\n", audit_dir.display());
 
     let mut last_article = "";
@@ -262,10 +310,9 @@ fn walk(dir: &Path) -> govdata::Result<()> {
         println!();
     }
 
-    let vault = vault_walk(dir, &engine, &log)?;
-    let flows = Workflows::open(engine.clone(), log.clone(), WorkflowConfig::default())?;
-    sharing_walk(&engine, &flows)?;
-    destruction_walk(dir, &flows, vault)?;
+    vault_walk(dir, vault)?;
+    sharing_walk(engine, flows)?;
+    destruction_walk(dir, flows, vault)?;
 
     let checkpoint = log.checkpoint();
     let report = log.verify_with(&checkpoint)?;
@@ -280,21 +327,9 @@ fn walk(dir: &Path) -> govdata::Result<()> {
 }
 
 /// 第七条: a dataset's file encrypted in the vault; a vendor refused its keys.
-fn vault_walk(
-    dir: &Path,
-    engine: &Arc<Engine>,
-    log: &Arc<AuditLog>,
-) -> govdata::Result<Arc<Vault>> {
+fn vault_walk(dir: &Path, vault: &Vault) -> govdata::Result<()> {
     println!("第七条 存储加密 — the vault");
-    let master = SecretKey::random()?;
-    let config = VaultConfig::new(dir.join("vault")).with_sink(log.clone());
     let admin = Operator::new("key.admin");
-    let vault = Vault::init(
-        config,
-        Box::new(MasterKey::from_bytes(master.expose_secret())?),
-        engine.clone(),
-        &admin,
-    )?;
     let dataset = "social-insurance";
     let key = vault.rotate_key(&admin, dataset)?;
     println!(
@@ -351,7 +386,7 @@ fn vault_walk(
         Ok(_) => println!("    vendor.li shredded the key (unexpected)"),
     }
     println!();
-    Ok(Arc::new(vault))
+    Ok(())
 }
 
 fn show_step<T>(who: &str, what: &str, step: &FlowStep<T>) {
@@ -412,9 +447,8 @@ fn sharing_walk(engine: &Engine, flows: &Workflows) -> govdata::Result<()> {
 }
 
 /// 第十五条: a destruction requested, approved and executed by crypto-erasure.
-fn destruction_walk(dir: &Path, flows: &Workflows, vault: Arc<Vault>) -> govdata::Result<()> {
+fn destruction_walk(dir: &Path, flows: &Workflows, vault: &Vault) -> govdata::Result<()> {
     println!("第十五条 数据销毁 — a destruction, requested, approved, executed by crypto-erasure");
-    flows.set_shredder(Some(vault.clone()));
     let step = flows.request_destruction(
         "zhao.liu",
         "social-insurance",

@@ -2,10 +2,9 @@
 //! forbids that fired, the permits that allowed, or the permits that came closest and
 //! the condition each one lacked.
 
-use crate::decide::load_pack;
 use crate::output::fail;
 use govdata::explain::{ClauseKind, NearMiss, PolicyNote};
-use govdata::{Engine, Explanation, Inventory, Request};
+use govdata::{Explanation, Request};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,14 +14,10 @@ use std::process::ExitCode;
 pub struct Args {
     /// The request JSON file, or `-` (the default) for standard input.
     pub request: Option<PathBuf>,
-    /// Policy directories: the first holds the schema; later ones add department policies.
-    /// The built-in default pack if omitted.
-    #[arg(long = "policies")]
-    pub policies: Vec<PathBuf>,
-    /// The inventory JSON file; the example city (`policies/examples/inventory.json`)
-    /// if omitted.
-    #[arg(long)]
-    pub inventory: Option<PathBuf>,
+    /// Where the node's parts are (`--config`, `--inventory`, `--policies`, and
+    /// `--audit` with `--audit-key-file` to record the decision explained).
+    #[command(flatten)]
+    pub node: crate::node::NodeArgs,
     /// Print the explanation as JSON.
     #[arg(long)]
     pub json: bool,
@@ -51,19 +46,16 @@ fn read_text(path: Option<&Path>) -> govdata::Result<String> {
 
 pub fn run(args: &Args) -> ExitCode {
     let result = (|| {
-        let pack = load_pack(&args.policies)?;
-        let inventory = match &args.inventory {
-            Some(f) => Inventory::from_file(f)?,
-            None => Inventory::from_json_str(govdata::engine::EXAMPLE_INVENTORY)?,
-        };
-        let engine = Engine::new(pack, inventory);
+        let node = args.node.open_without_vault()?;
         let request = Request::from_json_str(&read_text(args.request.as_deref())?)?;
-        Ok::<_, govdata::Error>((engine.explain(&request)?, request))
+        let explanation = node.engine().explain(&request)?;
+        node.close()?;
+        Ok::<_, govdata::Error>((explanation, request))
     })();
     match result {
         Ok((explanation, request)) => {
             if args.json {
-                println!("{}", explanation.to_json());
+                println!("{}", explanation.to_json_string());
             } else {
                 print!("{}", text(&explanation, &request));
             }

@@ -2,7 +2,7 @@
 //! out on a CSV or JSON Lines stream, and the watermark of a leaked file read back.
 
 use crate::decide::read_request;
-use crate::node::{NodeArgs, VaultFlags};
+use crate::node::NodeArgs;
 use crate::output::{fail, EXIT_ERROR};
 use govdata::audit::HashSuite;
 use govdata::mask::watermark::{Detection, Detector};
@@ -27,7 +27,8 @@ pub enum Format {
 /// The key options of both commands.
 #[derive(Debug, clap::Args)]
 pub struct KeyArgs {
-    /// A file of at least 32 raw bytes keying the pseudonyms and the watermark.
+    /// A file of at least 32 raw bytes keying the pseudonyms and the watermark,
+    /// readable by its owner only.
     #[arg(long)]
     pub key_file: Option<PathBuf>,
     /// The MAC of pseudonyms and watermarks: HMAC-SHA-256 or HMAC-SM3.
@@ -72,9 +73,14 @@ pub enum WatermarkCommand {
 pub struct DetectArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
-    /// The inventory whose users are the candidate recipients.
+    /// The inventory whose users are the candidate recipients (the configuration's if
+    /// omitted).
     #[arg(long)]
     pub inventory: Option<PathBuf>,
+    /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+    /// set): its inventory names the candidates unless `--inventory` names another.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The file's format; from its extension if omitted.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -86,11 +92,10 @@ fn read_key(args: &KeyArgs) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let Some(path) = &args.key_file else {
         return Ok(None);
     };
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    Ok(Some(Zeroizing::new(bytes)))
+    // Read with the checks of a key file named in govdata.toml: owner-only.
+    govdata::platform::SecretSource::File(path.clone())
+        .read()
+        .map(Some)
 }
 
 fn format_of(format: Option<Format>, path: Option<&Path>) -> Result<Format> {
@@ -158,7 +163,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 fn run_inner(args: &Args) -> Result<()> {
     let format = format_of(args.format, args.input.as_deref())?;
-    let node = args.node.open(&VaultFlags::default())?;
+    let node = args.node.open_without_vault()?;
     let engine = node.engine();
     let request = Request::from_json_str(&read_request(Some(&args.request))?)?;
     let decision = engine.decide(&request)?;
@@ -361,11 +366,17 @@ fn detect(args: &DetectArgs) -> Result<(Option<Detection>, Option<String>)> {
         WatermarkKey::from_bytes(&key, args.keys.suite)?,
         Some(&PseudonymKey::from_bytes(&key, args.keys.suite)?),
     );
-    let inventory = args
-        .inventory
-        .as_ref()
-        .map(Inventory::from_file)
-        .transpose()?;
+    let inventory = crate::node::layered(
+        args.config.as_ref(),
+        govdata::platform::Overrides {
+            inventory: args.inventory.clone(),
+            ..Default::default()
+        },
+    )?
+    .inventory
+    .as_ref()
+    .map(Inventory::from_file)
+    .transpose()?;
     let (input, name, bar) = open_input(Some(&args.file))?;
     let mut tally = detector.tally();
     match format {

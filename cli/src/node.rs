@@ -2,8 +2,7 @@
 //! the file `GOVDATA_CONFIG` names), with the command's own flags overriding what the
 //! file says, through the core's one composition root (`govdata::Platform`).
 
-use govdata::audit::{HashSuite, RecordScope, SyncMode};
-use govdata::platform::{AuditConfig, PlatformConfig, SecretSource, VaultSection, CONFIG_ENV};
+use govdata::platform::{Overrides, PlatformConfig, CONFIG_ENV};
 use govdata::Platform;
 use std::path::PathBuf;
 
@@ -25,7 +24,8 @@ pub struct NodeArgs {
     /// The audit log directory (created if absent).
     #[arg(long, value_name = "DIR")]
     pub audit: Option<PathBuf>,
-    /// The file holding the log's 32-byte sealing key, raw.
+    /// The file holding the log's 32-byte sealing key, raw, readable by its owner
+    /// only.
     #[arg(long, value_name = "FILE")]
     pub audit_key_file: Option<PathBuf>,
 }
@@ -39,88 +39,53 @@ pub struct VaultFlags {
     pub master_key_file: Option<PathBuf>,
 }
 
-fn missing(what: &str) -> govdata::Error {
-    govdata::Error::RequestInvalid {
-        message: what.to_owned(),
+/// The configuration file a command reads: `--config`, else the file
+/// `GOVDATA_CONFIG` names, else none.
+pub fn config_file(flag: Option<&PathBuf>) -> Option<PathBuf> {
+    flag.cloned()
+        .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+}
+
+/// The node id of a command run without a configuration file.
+const NODE_ID: &str = "cli";
+
+/// The configuration: the file's (if any), then the flags over it (the core's
+/// layering, as every binding's). `GOVDATA_LOCK_WAIT`, when set, overrides the
+/// stores' wait.
+pub fn layered(config: Option<&PathBuf>, mut o: Overrides) -> govdata::Result<PlatformConfig> {
+    if std::env::var_os(crate::stores::LOCK_WAIT_VAR).is_some() {
+        o.lock_wait = Some(crate::stores::lock_wait()?);
     }
+    PlatformConfig::layered(config_file(config).as_deref(), NODE_ID, &o)
 }
 
 impl NodeArgs {
     /// The configuration: the file's (if any), then the flags over it.
     pub fn config(&self, vault: &VaultFlags) -> govdata::Result<PlatformConfig> {
-        let file = self
-            .config
-            .clone()
-            .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from));
-        let mut c = match file {
-            Some(path) => PlatformConfig::from_file(path)?,
-            None => PlatformConfig::new("cli"),
-        };
-        if let Some(inv) = &self.inventory {
-            c.inventory = Some(inv.clone());
-        }
-        if !self.policies.is_empty() {
-            c.policies = self.policies.clone();
-        }
-        let lock_wait = crate::stores::lock_wait()?;
-        match (&self.audit, &self.audit_key_file, c.audit.as_mut()) {
-            (dir, key, Some(a)) => {
-                if let Some(d) = dir {
-                    a.dir = d.clone();
-                }
-                if let Some(k) = key {
-                    a.key = SecretSource::CallerFile(k.clone());
-                }
-                if std::env::var_os(crate::stores::LOCK_WAIT_VAR).is_some() {
-                    a.lock_wait = lock_wait;
-                }
-            }
-            (Some(d), Some(k), None) => {
-                c.audit = Some(AuditConfig {
-                    dir: d.clone(),
-                    key: SecretSource::CallerFile(k.clone()),
-                    sync: SyncMode::default(),
-                    suite: HashSuite::Sha256,
-                    scope: RecordScope::All,
-                    lock_wait,
-                })
-            }
-            (Some(_), None, None) => return Err(missing(
-                "`--audit` needs `--audit-key-file` (or a configuration with an [audit] section)",
-            )),
-            (None, Some(_), None) => return Err(missing(
-                "`--audit-key-file` needs `--audit` (or a configuration with an [audit] section)",
-            )),
-            (None, None, None) => {}
-        }
-        match (&vault.dir, &vault.master_key_file, c.vault.as_mut()) {
-            (dir, key, Some(v)) => {
-                if let Some(d) = dir {
-                    v.dir = d.clone();
-                }
-                if let Some(k) = key {
-                    v.master_key = SecretSource::CallerFile(k.clone());
-                }
-            }
-            (Some(d), Some(k), None) => {
-                c.vault = Some(VaultSection {
-                    dir: d.clone(),
-                    master_key: SecretSource::CallerFile(k.clone()),
-                    suite: None,
-                    system: None,
-                    lock_wait,
-                })
-            }
-            (Some(_), None, None) | (None, Some(_), None) => {
-                return Err(missing("`--vault` and `--master-key-file` go together"))
-            }
-            (None, None, None) => {}
-        }
-        Ok(c)
+        layered(
+            self.config.as_ref(),
+            Overrides {
+                inventory: self.inventory.clone(),
+                policies: self.policies.clone(),
+                audit_dir: self.audit.clone(),
+                audit_key_file: self.audit_key_file.clone(),
+                vault_dir: vault.dir.clone(),
+                master_key_file: vault.master_key_file.clone(),
+                lock_wait: None,
+            },
+        )
     }
 
     /// Opens the node.
     pub fn open(&self, vault: &VaultFlags) -> govdata::Result<Platform> {
         Platform::from_config(self.config(vault)?)
+    }
+
+    /// Opens the node without its vault, for a command that needs none (its key
+    /// store is then neither read nor required to exist).
+    pub fn open_without_vault(&self) -> govdata::Result<Platform> {
+        let mut config = self.config(&VaultFlags::default())?;
+        config.vault = None;
+        Platform::from_config(config)
     }
 }

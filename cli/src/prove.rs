@@ -22,17 +22,26 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+    /// set): its policy directories are proved unless `--policies` names a pack.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 fn load(args: &Args) -> govdata::Result<PolicyPack> {
     let extra: Vec<&Path> = args.extra.iter().map(PathBuf::as_path).collect();
-    match &args.policies {
-        Some(dir) => {
+    let configured = match &args.policies {
+        Some(_) => Vec::new(),
+        None => crate::node::layered(args.config.as_ref(), Default::default())?.policies,
+    };
+    match (&args.policies, configured.first()) {
+        (Some(dir), _) | (None, Some(dir)) => {
             let mut dirs = vec![dir.as_path()];
+            dirs.extend(configured.iter().skip(1).map(PathBuf::as_path));
             dirs.extend(extra);
             PolicyPack::from_dirs(&dirs)
         }
-        None => default_pack_with(&extra),
+        (None, None) => default_pack_with(&extra),
     }
 }
 

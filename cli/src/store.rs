@@ -92,16 +92,13 @@ pub fn run(cmd: &StoreCommand) -> ExitCode {
         }
         StoreCommand::Sync { config, timeout } => {
             let r = (|| {
-                let path = match config {
-                    Some(p) => p.clone(),
-                    None => std::env::var_os(CONFIG_ENV)
-                        .map(PathBuf::from)
-                        .ok_or_else(|| govdata::Error::ConfigInvalid {
-                            message: format!(
-                                "name the node's govdata.toml with --config or {CONFIG_ENV}"
-                            ),
-                        })?,
-                };
+                let path = crate::node::config_file(config.as_ref()).ok_or_else(|| {
+                    govdata::Error::ConfigInvalid {
+                        message: format!(
+                            "name the node's govdata.toml with --config or {CONFIG_ENV}"
+                        ),
+                    }
+                })?;
                 let node = Platform::from_config(PlatformConfig::from_file(&path)?)?;
                 let r = node.store_sync(Duration::from_secs_f64(timeout.max(0.0)));
                 let status = node.store_status();

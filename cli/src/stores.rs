@@ -3,7 +3,6 @@
 //! `GOVDATA_LOCK_WAIT` seconds (a decimal number; 5 when unset), so that calls
 //! started at the same time queue behind one another and all succeed.
 
-use govdata::audit::AuditOptions;
 use std::time::Duration;
 
 /// The environment variable that sets the wait.
@@ -25,9 +24,4 @@ pub fn lock_wait() -> govdata::Result<Duration> {
                 ),
             }),
     }
-}
-
-/// The options the command line opens audit logs with.
-pub fn audit_options() -> govdata::Result<AuditOptions> {
-    Ok(AuditOptions::default().lock_wait(lock_wait()?))
 }

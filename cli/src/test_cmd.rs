@@ -17,9 +17,13 @@ pub struct Args {
     #[arg(default_value = "policies/tests")]
     pub dir: PathBuf,
     /// Policy directories: the first holds the schema; later ones add department policies.
-    /// The built-in default pack if omitted.
+    /// The configuration's, or the built-in default pack, if omitted.
     #[arg(long = "policies")]
     pub policies: Vec<PathBuf>,
+    /// The node's configuration file (default: the file `GOVDATA_CONFIG` names, if
+    /// set): its policy directories are tested unless `--policies` names others.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// List the cases that pass too.
     #[arg(long, short)]
     pub verbose: bool,
@@ -29,7 +33,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let pack = match load_pack(&args.policies) {
+    let config = crate::node::layered(
+        args.config.as_ref(),
+        govdata::platform::Overrides {
+            policies: args.policies.clone(),
+            ..Default::default()
+        },
+    );
+    let pack = match config.and_then(|c| load_pack(&c.policies)) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };

@@ -1,22 +1,24 @@
 //! `govdata vault`: encryption at rest, key rotation and crypto-shredding from the
 //! command line.
 //!
-//! Key operations are decided by the policies (`manage_keys`) for the user given with
+//! The vault, its master key, the policies and the inventory come from the node's
+//! configuration (`--config`, or the file `GOVDATA_CONFIG` names), the directory and
+//! the flags overriding it; the node is opened through the core's `Platform`. Key
+//! operations are decided by the policies (`manage_keys`) for the user given with
 //! `--as` (default `key.admin`, the example inventory's key administrator) against the
-//! default pack and the example inventory, or `--policies` and `--inventory`. Key
-//! events are appended to `DIR/key-events.jsonl`.
+//! default pack and the example inventory unless the node names others. Key events are
+//! recorded in the node's audit log, or without one appended to `DIR/key-events.jsonl`.
 
+use crate::node::{NodeArgs, VaultFlags};
 use crate::output::fail;
 use govdata::model::Grade;
-use govdata::vault::{
-    KeyEvent, KeyEventSink, MasterKey, Operator, Progress, Suite, Vault, VaultConfig,
-};
-use govdata::{Engine, Inventory};
-use std::fs::OpenOptions;
-use std::io::{IsTerminal, Write};
+use govdata::platform::{PlatformConfig, SecretSource};
+use govdata::vault::{Operator, Progress, Suite, Vault};
+use govdata::Platform;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// `govdata vault …`
 #[derive(Debug, clap::Args)]
@@ -25,32 +27,32 @@ pub struct Args {
     command: VaultCommand,
 }
 
-/// What every vault command needs: the vault directory, the master key and who acts.
+/// What every vault command needs: the node (the vault's directory and master key,
+/// the policies and inventory that decide key operations) and who acts.
 #[derive(Debug, clap::Args)]
 struct Common {
-    /// The vault directory (key store, backups, key events).
-    dir: PathBuf,
-    /// A file holding the 32-byte master key, raw.
+    /// Where the node's parts are (`--config`, `--inventory`, `--policies`, and
+    /// `--audit` with `--audit-key-file` to record key events in an audit log).
+    #[command(flatten)]
+    node: NodeArgs,
+    /// A file holding the 32-byte master key, raw, readable by its owner only (the
+    /// configuration's `[vault]` key if omitted).
     #[arg(long, value_name = "FILE")]
-    master_key_file: PathBuf,
+    master_key_file: Option<PathBuf>,
     /// The user performing key operations (a `manage_keys` decision).
     #[arg(long = "as", value_name = "USER", default_value = "key.admin")]
     operator: String,
     /// A second key administrator, for dual control of important and core data.
     #[arg(long, value_name = "USER")]
     witness: Option<String>,
-    /// Policy directories (the default pack if omitted).
-    #[arg(long = "policies", value_name = "DIR")]
-    policies: Vec<PathBuf>,
-    /// The inventory JSON file (the example inventory if omitted).
-    #[arg(long, value_name = "FILE")]
-    inventory: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum VaultCommand {
     /// Create a key store in DIR, sealed by the master key.
     Init {
+        /// The vault directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
         /// The suite of the key store and the default for new data.
@@ -59,6 +61,10 @@ enum VaultCommand {
     },
     /// Encrypt the file IN into OUT under the dataset's data key (made if missing).
     Encrypt {
+        /// `[DIR] IN OUT`: the vault directory (the configuration's if omitted), the
+        /// plaintext file and the ciphertext file to write.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
         /// The dataset the data belongs to.
@@ -70,13 +76,13 @@ enum VaultCommand {
         /// xchacha20poly1305 or sm4-gcm (the key store's suite if omitted).
         #[arg(long, value_parser = parse_suite)]
         suite: Option<Suite>,
-        /// The plaintext file.
-        input: PathBuf,
-        /// The ciphertext file to write.
-        output: PathBuf,
     },
     /// Decrypt the file IN into OUT; OUT is created only if all of IN authenticates.
     Decrypt {
+        /// `[DIR] IN OUT`: the vault directory (the configuration's if omitted), the
+        /// ciphertext file and the plaintext file to write.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
         /// The dataset the data belongs to.
@@ -85,13 +91,11 @@ enum VaultCommand {
         /// The dataset's grade, as given when encrypting.
         #[arg(long, value_parser = parse_grade)]
         grade: Grade,
-        /// The ciphertext file.
-        input: PathBuf,
-        /// The plaintext file to write.
-        output: PathBuf,
     },
     /// Rotate a dataset's data key, or the master key (rewraps every data key).
     Rotate {
+        /// The vault directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
         /// The dataset whose data key to rotate.
@@ -101,7 +105,8 @@ enum VaultCommand {
             conflicts_with = "new_master_key_file"
         )]
         dataset: Option<String>,
-        /// Rotate the master key to the 32 raw bytes of this file.
+        /// Rotate the master key to the 32 raw bytes of this file (readable by its
+        /// owner only).
         #[arg(long, value_name = "FILE")]
         new_master_key_file: Option<PathBuf>,
         /// The suite of the new master key (the current one's if omitted).
@@ -110,6 +115,8 @@ enum VaultCommand {
     },
     /// Crypto-shred a dataset: destroy every copy of its data keys (Art. 15).
     Shred {
+        /// The vault directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
         /// The dataset to shred.
@@ -118,6 +125,8 @@ enum VaultCommand {
     },
     /// Show the key store: master key fingerprint and every data key (never key material).
     Status {
+        /// The vault directory (the configuration's if omitted).
+        dir: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -131,45 +140,6 @@ fn parse_grade(s: &str) -> Result<Grade, String> {
     s.parse()
 }
 
-/// Appends key events as JSON lines to a file, synced before the operation goes on.
-struct FileSink {
-    path: PathBuf,
-    lock: Mutex<()>,
-}
-
-impl KeyEventSink for FileSink {
-    fn record_key_event(&self, event: &KeyEvent) -> govdata::Result<u64> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let io = |e| govdata::Error::Io {
-            path: self.path.display().to_string(),
-            source: e,
-        };
-        let mut line =
-            serde_json::to_string(event).map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        line.push('\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
-        f.write_all(line.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        let n = std::fs::read_to_string(&self.path)
-            .map(|t| t.lines().count() as u64)
-            .unwrap_or(0);
-        Ok(n)
-    }
-}
-
-fn engine(common: &Common) -> govdata::Result<Arc<Engine>> {
-    let pack = crate::decide::load_pack(&common.policies)?;
-    let inventory = match &common.inventory {
-        Some(p) => Inventory::from_file(p)?,
-        None => Inventory::from_json_str(govdata::engine::EXAMPLE_INVENTORY)?,
-    };
-    Ok(Arc::new(Engine::new(pack, inventory)))
-}
-
 fn operator(common: &Common) -> Operator {
     let op = Operator::new(&common.operator);
     match &common.witness {
@@ -178,20 +148,41 @@ fn operator(common: &Common) -> Operator {
     }
 }
 
-fn config(common: &Common, suite: Suite) -> govdata::Result<VaultConfig> {
-    Ok(VaultConfig::new(&common.dir)
-        .with_suite(suite)
-        .with_lock_wait(crate::stores::lock_wait()?)
-        .with_sink(Arc::new(FileSink {
-            path: common.dir.join("key-events.jsonl"),
-            lock: Mutex::new(()),
-        })))
+/// The node's configuration: the file's, the flags over it; it must name a vault.
+fn config(common: &Common, dir: Option<&PathBuf>) -> govdata::Result<PlatformConfig> {
+    let c = common.node.config(&VaultFlags {
+        dir: dir.cloned(),
+        master_key_file: common.master_key_file.clone(),
+    })?;
+    if c.vault.is_none() {
+        return Err(govdata::Error::RequestInvalid {
+            message: "name the vault's directory and `--master-key-file`, or a configuration (`--config`, GOVDATA_CONFIG) with a [vault] section".to_owned(),
+        });
+    }
+    Ok(c)
 }
 
-fn open(common: &Common) -> govdata::Result<Vault> {
-    let suite = Vault::store_algorithm(&common.dir)?;
-    let master = MasterKey::from_file(&common.master_key_file, suite)?;
-    Vault::open(config(common, suite)?, Box::new(master), engine(common)?)
+/// Opens the node with its vault.
+fn open(common: &Common, dir: Option<&PathBuf>) -> govdata::Result<(Platform, Arc<Vault>)> {
+    let node = Platform::from_config(config(common, dir)?)?;
+    let vault = node
+        .vault()
+        .cloned()
+        .ok_or_else(|| govdata::Error::RequestInvalid {
+            message: "the node has no vault".to_owned(),
+        })?;
+    Ok((node, vault))
+}
+
+/// `[DIR] IN OUT`.
+fn split(paths: &[PathBuf]) -> govdata::Result<(Option<&PathBuf>, &PathBuf, &PathBuf)> {
+    match paths {
+        [input, output] => Ok((None, input, output)),
+        [dir, input, output] => Ok((Some(dir), input, output)),
+        _ => Err(govdata::Error::RequestInvalid {
+            message: "give `[DIR] IN OUT`".to_owned(),
+        }),
+    }
 }
 
 /// Runs `f` with a progress bar on standard error when it is a terminal and the input
@@ -223,14 +214,12 @@ fn print_json(value: &impl serde::Serialize) {
 
 fn run_inner(args: &Args) -> govdata::Result<()> {
     match &args.command {
-        VaultCommand::Init { common, suite } => {
-            let master = MasterKey::from_file(&common.master_key_file, *suite)?;
-            let vault = Vault::init(
-                config(common, *suite)?,
-                Box::new(master),
-                engine(common)?,
-                &operator(common),
-            )?;
+        VaultCommand::Init { dir, common, suite } => {
+            let node =
+                Platform::init_vault(config(common, dir.as_ref())?, &operator(common), *suite)?;
+            let Some(vault) = node.vault() else {
+                return Ok(());
+            };
             let status = vault.status()?;
             println!(
                 "initialised key store `{}` (master key {}, {})",
@@ -240,14 +229,14 @@ fn run_inner(args: &Args) -> govdata::Result<()> {
             );
         }
         VaultCommand::Encrypt {
+            paths,
             common,
             dataset,
             grade,
             suite,
-            input,
-            output,
         } => {
-            let vault = open(common)?;
+            let (dir, input, output) = split(paths)?;
+            let (_node, vault) = open(common, dir)?;
             let suite = suite.unwrap_or(vault.config().default_suite);
             vault.ensure_key(&operator(common), dataset)?;
             let n = with_progress(input, |p| {
@@ -256,28 +245,29 @@ fn run_inner(args: &Args) -> govdata::Result<()> {
             eprintln!("encrypted {n} bytes of `{dataset}` with {suite}");
         }
         VaultCommand::Decrypt {
+            paths,
             common,
             dataset,
             grade,
-            input,
-            output,
         } => {
-            let vault = open(common)?;
+            let (dir, input, output) = split(paths)?;
+            let (_node, vault) = open(common, dir)?;
             let n = with_progress(input, |p| {
                 vault.decrypt_file(dataset, *grade, input, output, p)
             })?;
             eprintln!("decrypted {n} bytes of `{dataset}`");
         }
         VaultCommand::Rotate {
+            dir,
             common,
             dataset,
             new_master_key_file,
             new_suite,
         } => {
-            let vault = open(common)?;
+            let (_node, vault) = open(common, dir.as_ref())?;
             if let Some(file) = new_master_key_file {
                 let suite = new_suite.unwrap_or(vault.config().default_suite);
-                let new = MasterKey::from_file(file, suite)?;
+                let new = SecretSource::File(file.clone()).master_key(suite)?;
                 vault.rotate_master_key(&operator(common), Box::new(new))?;
                 let status = vault.status()?;
                 println!(
@@ -291,13 +281,17 @@ fn run_inner(args: &Args) -> govdata::Result<()> {
                 print_json(&info);
             }
         }
-        VaultCommand::Shred { common, dataset } => {
-            let vault = open(common)?;
+        VaultCommand::Shred {
+            dir,
+            common,
+            dataset,
+        } => {
+            let (_node, vault) = open(common, dir.as_ref())?;
             let report = vault.shred(&operator(common), dataset)?;
             print_json(&report);
         }
-        VaultCommand::Status { common } => {
-            let vault = open(common)?;
+        VaultCommand::Status { dir, common } => {
+            let (_node, vault) = open(common, dir.as_ref())?;
             print_json(&vault.status()?);
         }
     }
@@ -341,7 +335,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let p = |n: &str| dir.join(n).display().to_string();
-        std::fs::write(p("master.key"), [7u8; 32]).unwrap();
+        let write_key = |name: &str, byte: u8| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(p(name), [byte; 32]).unwrap();
+            std::fs::set_permissions(p(name), std::fs::Permissions::from_mode(0o600)).unwrap();
+        };
+        write_key("master.key", 7);
         let plain: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(p("in"), &plain).unwrap();
         let (v, mk) = (p("v"), p("master.key"));
@@ -440,7 +439,7 @@ mod tests {
             .collect();
         assert_eq!(ops, ["init_store", "create_key", "shred"]);
         run(&["status", &v, "--master-key-file", &mk]).unwrap();
-        std::fs::write(p("master2.key"), [8u8; 32]).unwrap();
+        write_key("master2.key", 8);
         run(&[
             "rotate",
             &v,

@@ -192,7 +192,8 @@ pub enum DestroyCommand {
         /// The vault directory (crypto-erasure).
         #[arg(long, value_name = "DIR", requires = "master_key_file")]
         vault: Option<PathBuf>,
-        /// The file holding the vault's 32-byte master key, raw.
+        /// The file holding the vault's 32-byte master key, raw, readable by its
+        /// owner only.
         #[arg(long, value_name = "FILE", requires = "vault")]
         master_key_file: Option<PathBuf>,
     },

@@ -62,8 +62,18 @@ fn on_disk() -> OnDisk {
     let dir = scenario.timeline.dir.path();
     let key_file = dir.join("seal.key");
     std::fs::write(&key_file, SEALING_KEY).unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let master_file = dir.join("master.key");
     std::fs::write(&master_file, [7u8; 32]).unwrap();
+    std::fs::set_permissions(
+        &master_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let vault_dir = dir.join("vault");
     let vault = Vault::init(
         VaultConfig::new(&vault_dir),
@@ -272,6 +282,7 @@ fn errors_exit_2() {
     let log = d.scenario.timeline.log_dir();
     let wrong = d.scenario.timeline.dir.path().join("wrong.key");
     std::fs::write(&wrong, [1u8; 32]).unwrap();
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
 
     let out = govdata(&["assess", "--inventory", "no/such/inventory.json"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");

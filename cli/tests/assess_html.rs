@@ -263,6 +263,11 @@ fn the_html_report_renders_in_chromium_with_the_counts_of_the_json_report() {
     std::fs::create_dir_all(&dir).unwrap();
     let key_file = s.timeline.dir.path().join("seal.key");
     std::fs::write(&key_file, SEALING_KEY).unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let log = s.timeline.log_dir();
     let (json, html) = assess_to(
         &dir,

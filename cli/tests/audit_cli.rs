@@ -34,6 +34,7 @@ fn decide_appends_and_verify_purge_report_with_their_exit_codes() {
     let dir = scratch();
     let key = dir.join("seal.key");
     std::fs::write(&key, [5u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let log = dir.join("log");
     let req = dir.join("req.json");
     std::fs::write(
@@ -118,6 +119,11 @@ fn decide_appends_and_verify_purge_report_with_their_exit_codes() {
     // Any other error: exit 2.
     let bad_key = dir.join("bad.key");
     std::fs::write(&bad_key, [6u8; 31]).unwrap();
+    std::fs::set_permissions(
+        &bad_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let out = govdata(&["audit", "verify", s(&log), "--key-file", s(&bad_key)]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let _ = std::fs::remove_dir_all(&dir);

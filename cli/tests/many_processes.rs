@@ -75,6 +75,7 @@ fn parallel_decide_calls_on_one_log_all_succeed_and_lose_nothing() {
     let dir = scratch("decide");
     let key = dir.join("seal.key");
     std::fs::write(&key, [5u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let log = dir.join("log");
     let req = dir.join("req.json");
     std::fs::write(
@@ -149,6 +150,7 @@ fn parallel_vault_calls_lose_no_data_key() {
     let dir = scratch("vault");
     let mk = dir.join("master.key");
     std::fs::write(&mk, [7u8; 32]).unwrap();
+    std::fs::set_permissions(&mk, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let v = dir.join("v");
     let out = vault(&["init"], &v, &mk);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -328,6 +330,7 @@ fn a_waiter_gets_store_locked_and_a_killed_holder_lets_go_at_once() {
     let dir = scratch("lock");
     let key = dir.join("seal.key");
     std::fs::write(&key, [5u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let log = dir.join("log");
     let req = dir.join("req.json");
     std::fs::write(
@@ -379,6 +382,7 @@ fn a_host_of_worker_logs_is_verified_and_queried_as_one() {
     let dir = scratch("host");
     let key = dir.join("seal.key");
     std::fs::write(&key, [5u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let host = dir.join("audit");
     let req = dir.join("req.json");
     std::fs::write(

@@ -28,7 +28,17 @@ fn dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&p);
     std::fs::create_dir_all(&p).unwrap();
     std::fs::write(p.join("audit.key"), [3u8; 32]).unwrap();
+    std::fs::set_permissions(
+        p.join("audit.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::write(p.join("mask.key"), [5u8; 32]).unwrap();
+    std::fs::set_permissions(
+        p.join("mask.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     p
 }
 

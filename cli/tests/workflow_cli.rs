@@ -40,7 +40,17 @@ impl Env {
     fn new(tag: &str) -> Env {
         let dir = scratch(tag);
         std::fs::write(dir.join("seal.key"), [5u8; 32]).unwrap();
+        std::fs::set_permissions(
+            dir.join("seal.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         std::fs::write(dir.join("master.key"), [6u8; 32]).unwrap();
+        std::fs::set_permissions(
+            dir.join("master.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         let common = vec![
             "--audit".into(),
             s(&dir.join("log")).into(),

@@ -731,6 +731,58 @@ int gd_platform_workflows(const gd_platform *platform,
 int gd_platform_status_json(const gd_platform *platform,
                             char **out_json);
 
+// Decides one request given as JSON in the wire format and explains the decision:
+// writes `{"decision": {…the decision…}, "forbids": […], "permits": […], "errors":
+// […], "closest": […]}` to `*out_json` (free it with `gd_string_free`) — the forbids
+// that fired, the permits that allowed it, the policies that could not be evaluated,
+// and for a default deny the permits that came closest with the condition each
+// lacked. The decision is recorded like any other when a log is attached.
+//
+// Errors: as `gd_engine_decide_json`.
+//
+// # Safety
+// `engine` is NULL or a live handle; `request_json` is NULL or a NUL-terminated
+// string; `out_json` is NULL or writable.
+int gd_engine_explain_json(const gd_engine *engine,
+                           const char *request_json,
+                           char **out_json);
+
+// The compliance self-assessment (Art. 20) of a node, as JSON written to `*out_json`
+// (free it with `gd_string_free`): the inventory, policy pack, audit log (verified and
+// read, never written) and vault key store (its status read) that the configuration
+// file `"config"` names, the other options overriding it — as `govdata assess --config
+// … --inventory …` would, with the same report, byte for byte. `options_json` (NULL:
+// `{}`, the example city at the present time) is an object of `"config"`,
+// `"inventory"`, `"policies"` (a directory or an array of them), `"audit_dir"`,
+// `"audit_key_file"`, `"vault_dir"`, `"master_key_file"`, `"checkpoint"`, `"now"`
+// (`"YYYY-MM-DD"` or RFC 3339 UTC), `"backup_days"`, `"key_rotation_days"`,
+// `"unused_days"`, `"gap_days"`. Key files must be readable by their owner only.
+//
+// Errors: `GD_ERR_MALFORMED_JSON`, `GD_ERR_REQUEST_INVALID` (an unknown option, a
+// directory without its key file), `GD_ERR_CONFIG_INVALID` (a bad configuration file,
+// a key file others may read), `GD_ERR_IO`, the statuses of reading the sources, and
+// the argument statuses.
+//
+// # Safety
+// `options_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
+int gd_assess_json(const char *options_json,
+                   char **out_json);
+
+// The compliance self-assessment of the node `platform`, from the configuration it
+// was opened with (see `gd_assess_json`; its log is read, not written), as JSON
+// written to `*out_json` (free it with `gd_string_free`). `options_json` (NULL: `{}`)
+// is an object of `"checkpoint"`, `"now"`, `"backup_days"`, `"key_rotation_days"`,
+// `"unused_days"`, `"gap_days"`.
+//
+// Errors: as `gd_assess_json`.
+//
+// # Safety
+// `platform` is NULL or a live node handle; `options_json` is NULL or a
+// NUL-terminated string; `out_json` is NULL or writable.
+int gd_platform_assess_json(const gd_platform *platform,
+                            const char *options_json,
+                            char **out_json);
+
 // Creates a key store in the directory `dir` (made if missing), sealed by the
 // `master_key_len`-byte master key at `master_key` (`GD_VAULT_KEY_LEN` bytes, wrapping
 // with XChaCha20-Poly1305; the store never holds it — keep it safe). Creating the

@@ -224,7 +224,7 @@ pub unsafe extern "C" fn gd_engine_attach_audit(
         let engine = unsafe { engine_ref(engine) }?;
         // SAFETY: forwarded contract of this export.
         let audit = unsafe { audit_handle(audit) }?;
-        engine.set_decision_sink(Some(audit.shared()));
+        govdata::platform::record_decisions(engine, Some(&audit.shared()));
         Ok(gd_status::GD_OK)
     }
 }
@@ -239,7 +239,7 @@ pub unsafe extern "C" fn gd_engine_detach_audit(engine: *mut gd_engine) -> c_int
     ffi_guard! {
         // SAFETY: forwarded contract of this export.
         let engine = unsafe { engine_ref(engine) }?;
-        engine.set_decision_sink(None);
+        govdata::platform::record_decisions(engine, None);
         Ok(gd_status::GD_OK)
     }
 }

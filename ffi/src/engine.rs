@@ -125,7 +125,7 @@ unsafe fn publish(engine: Engine, out: *mut *mut gd_engine) -> FfiResult {
 /// Parses request JSON with the core's rules. Text that is not JSON at all is
 /// `GD_ERR_MALFORMED_JSON`; JSON that is not a valid request is the core's
 /// `request_invalid`. The syntax check runs only on the error path.
-fn parse_request(json: &str) -> Result<Request, Failure> {
+pub(crate) fn parse_request(json: &str) -> Result<Request, Failure> {
     Request::from_json_str(json).map_err(|e| {
         match serde_json::from_str::<serde::de::IgnoredAny>(json) {
             Err(syntax) if syntax.is_syntax() || syntax.is_eof() => malformed("request", &syntax),
@@ -139,7 +139,7 @@ pub(crate) fn parse_value(json: &str, what: &str) -> Result<serde_json::Value, F
     serde_json::from_str(json).map_err(|e| malformed(what, &e))
 }
 
-fn malformed(what: &str, e: &serde_json::Error) -> Failure {
+pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Failure {
     Failure::new(
         gd_status::GD_ERR_MALFORMED_JSON,
         format!("malformed {what} JSON: {e}"),

@@ -15,7 +15,9 @@
 //!
 //! Each handle of the core has its module: `engine` (`gd_engine_*`), `audit`
 //! (`gd_audit_*`, and attaching a log to an engine), `vault` (`gd_vault_*`) and
-//! `workflows` (`gd_workflows_*`, `gd_share_*`, `gd_destruction_*`).
+//! `workflows` (`gd_workflows_*`, `gd_share_*`, `gd_destruction_*`); `platform` opens a
+//! node from its `govdata.toml` (`gd_platform_*`), and `report` explains a decision and
+//! assesses a node (`gd_engine_explain_json`, `gd_assess_json`, `gd_platform_assess_json`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -27,6 +29,7 @@ pub mod error;
 pub mod fuzzing;
 mod guard;
 pub mod platform;
+pub mod report;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;

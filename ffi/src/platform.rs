@@ -23,7 +23,7 @@ pub struct gd_platform {
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle from `gd_platform_open`, not freed during `'a`.
-unsafe fn platform_ref<'a>(ptr: *const gd_platform) -> Result<&'a Platform, Failure> {
+pub(crate) unsafe fn platform_ref<'a>(ptr: *const gd_platform) -> Result<&'a Platform, Failure> {
     if ptr.is_null() {
         return Err(Failure::null("platform"));
     }

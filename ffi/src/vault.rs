@@ -138,11 +138,7 @@ unsafe fn operator_arg(
 
 /// The configuration of a vault in `dir` recording into `audit`, if any.
 fn config(dir: &str, audit: Option<&gd_audit>) -> VaultConfig {
-    let config = VaultConfig::new(dir);
-    match audit {
-        Some(a) => config.with_sink(a.shared()),
-        None => config,
-    }
+    govdata::platform::record_key_events(VaultConfig::new(dir), audit.map(|a| a.shared()).as_ref())
 }
 
 /// Hands a new vault to C through `out`.

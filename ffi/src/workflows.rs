@@ -15,15 +15,13 @@ use crate::guard::ffi_guard;
 use crate::vault::{gd_vault, opt_vault_handle};
 use crate::FfiResult;
 use govdata::workflow::{
-    DestructionMethod, ExecutionDetails, ShareApplication, Shredder, Step, WorkflowConfig,
-    Workflows,
+    DestructionMethod, ExecutionDetails, ShareApplication, Step, WorkflowConfig, Workflows,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::os::raw::{c_char, c_int};
 use std::str::FromStr;
-use std::sync::Arc;
 
 /// The sharing and destruction procedures over an engine and its audit log.
 ///
@@ -137,7 +135,12 @@ pub unsafe extern "C" fn gd_workflows_open(
         // SAFETY: forwarded contract of this export.
         let audit = unsafe { audit_handle(audit) }?;
         let out = out_ptr(out, "out")?;
-        let flows = Workflows::open(engine.shared(), audit.shared(), WorkflowConfig::default())?;
+        let flows = govdata::platform::open_procedures(
+            engine.shared(),
+            audit.shared(),
+            None,
+            WorkflowConfig::default(),
+        )?;
         let handle = Box::into_raw(Box::new(gd_workflows {
             inner: std::sync::Arc::new(flows),
         }));
@@ -182,7 +185,7 @@ pub unsafe extern "C" fn gd_workflows_set_vault(
         let flows = unsafe { workflows_ref(workflows) }?;
         // SAFETY: forwarded contract of this export.
         let vault = unsafe { opt_vault_handle(vault) };
-        flows.set_shredder(vault.map(|v| v.shared() as Arc<dyn Shredder>));
+        govdata::platform::shred_with(flows, vault.map(|v| v.shared()).as_ref());
         Ok(gd_status::GD_OK)
     }
 }

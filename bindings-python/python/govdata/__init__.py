@@ -26,6 +26,12 @@ engine and its log (each step a decision and a record)::
                                until="2099-12-31", scenario_risk="low")
     step.done, step.decision, step.record          # the record is a dict
 
+A decision explained (``engine.explain(request)``: the forbids that fired, the permits
+that allowed it, or the permits that came closest) and a node's compliance
+self-assessment (``govdata.assess("govdata.toml")`` or ``platform.assess()``) come as
+:class:`Explanation` and :class:`Assessment`, whose ``to_json()`` is the very text
+``govdata explain --json`` and ``govdata assess --json -`` print.
+
 Every error is a :class:`GovdataError` subclass whose ``.code`` is the engine's stable
 error code (``RequestInvalidError.code == "request_invalid"``).
 """
@@ -62,6 +68,8 @@ from ._native import (
     KeyDestroyedError,
     KeyInvalidError,
     AccessDeniedError,
+    Assessment,
+    Explanation,
     KeyNotFoundError,
     Platform,
     PolicyAnnotationError,
@@ -77,6 +85,7 @@ from ._native import (
     Workflows,
     __version__,
     mask_values,
+    assess,
     PI_TYPES,
 )
 from ._mask import detect_watermark, mask_table
@@ -92,12 +101,16 @@ from ._types import (
     DecisionKind,
     DestructionMethod,
     ErrorCode,
+    ExplanationDict,
+    FindingDict,
     Grade,
     InclusionProofDict,
     InventoryDict,
     KeyInfoDict,
     KeyStatus,
+    NearMissDict,
     PersonalInfo,
+    PolicyNoteDict,
     PurgeReportDict,
     ReasonDict,
     RecordKind,
@@ -107,6 +120,7 @@ from ._types import (
     ResourceType,
     RestoreReportDict,
     ScenarioRisk,
+    Severity,
     ShareType,
     ShredReportDict,
     Stage,
@@ -228,4 +242,12 @@ __all__ = [
     "mask_table",
     "mask_values",
     "PI_TYPES",
+    "Assessment",
+    "Explanation",
+    "ExplanationDict",
+    "FindingDict",
+    "NearMissDict",
+    "PolicyNoteDict",
+    "Severity",
+    "assess",
 ]

@@ -19,10 +19,14 @@ from govdata._types import (
     DecisionDict,
     DecisionKind,
     DestructionMethod,
+    ExplanationDict,
+    FindingDict,
     Grade,
     InclusionProofDict,
     InventoryDict,
     KeyInfoDict,
+    NearMissDict,
+    PolicyNoteDict,
     PurgeReportDict,
     ReasonDict,
     RecordKind,
@@ -30,6 +34,7 @@ from govdata._types import (
     Resource,
     RestoreReportDict,
     ScenarioRisk,
+    Severity,
     ShredReportDict,
     SyncMode,
     VaultStatusDict,
@@ -120,6 +125,18 @@ class Engine:
         context: Optional[Context] = None,
     ) -> Decision: ...
     def decide_json(self, request: str) -> Decision: ...
+    @overload
+    def explain(self, request: Request, /) -> "Explanation": ...
+    @overload
+    def explain(
+        self,
+        *,
+        principal: str,
+        action: Action,
+        resource: Resource,
+        context: Optional[Context] = None,
+    ) -> "Explanation": ...
+    def explain_json(self, request: str) -> "Explanation": ...
     @overload
     def decide_many(
         self, requests: Iterable[Request], *, errors: Literal["raise"] = "raise"
@@ -320,6 +337,55 @@ class StepResult:
     @property
     def record(self) -> Optional[Dict[str, Any]]: ...
 
+class Explanation:
+    """Why the engine decided a request as it did."""
+
+    @property
+    def decision(self) -> Decision: ...
+    @property
+    def forbids(self) -> List[PolicyNoteDict]: ...
+    @property
+    def permits(self) -> List[PolicyNoteDict]: ...
+    @property
+    def errors(self) -> List[PolicyNoteDict]: ...
+    @property
+    def closest(self) -> List[NearMissDict]: ...
+    @property
+    def is_default_deny(self) -> bool: ...
+    def to_dict(self) -> ExplanationDict: ...
+    def to_json(self) -> str: ...
+
+class Assessment:
+    """A compliance self-assessment (Art. 20): findings per article."""
+
+    @property
+    def now(self) -> str: ...
+    @property
+    def summary(self) -> Dict[str, Any]: ...
+    @property
+    def findings(self) -> List[FindingDict]: ...
+    def findings_at_or_above(self, severity: Severity) -> int: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    def to_html(self) -> str: ...
+
+def assess(
+    config: Optional[_Path] = None,
+    *,
+    inventory: Optional[_Path] = None,
+    policies: Union[_Path, Sequence[_Path], None] = None,
+    audit_dir: Optional[_Path] = None,
+    audit_key_file: Optional[_Path] = None,
+    vault_dir: Optional[_Path] = None,
+    master_key_file: Optional[_Path] = None,
+    checkpoint: Optional[str] = None,
+    now: Optional[str] = None,
+    backup_days: int = 7,
+    key_rotation_days: int = 365,
+    unused_days: int = 90,
+    gap_days: int = 7,
+) -> Assessment: ...
+
 class Platform:
     """One node: its engine, audit log, procedures and vault, opened from ``govdata.toml``."""
 
@@ -336,6 +402,16 @@ class Platform:
     def vault(self) -> Optional[Vault]: ...
     def status(self) -> Dict[str, Any]: ...
     def store_sync(self, timeout: float) -> None: ...
+    def assess(
+        self,
+        *,
+        checkpoint: Optional[str] = None,
+        now: Optional[str] = None,
+        backup_days: int = 7,
+        key_rotation_days: int = 365,
+        unused_days: int = 90,
+        gap_days: int = 7,
+    ) -> Assessment: ...
     def close(self) -> None: ...
     def __enter__(self) -> "Platform": ...
     def __exit__(

@@ -130,6 +130,62 @@ class DecisionDict(TypedDict):
     audit_seq: Optional[int]
 
 
+class PolicyNoteDict(TypedDict, total=False):
+    """A policy an explanation cites: its id, article, texts, and where it is written."""
+
+    policy: str
+    article: str
+    zh: str
+    en: str
+    file: Optional[str]
+    line: Optional[int]
+    error: str
+
+
+class ConditionDict(TypedDict, total=False):
+    """The first condition of a permit that did not hold (Cedar source)."""
+
+    kind: Literal["when", "unless"]
+    text: str
+    error: str
+
+
+class NearMissDict(PolicyNoteDict, total=False):
+    """A permit whose scope matches the request, with how many conditions held."""
+
+    held: int
+    total: int
+    failed: ConditionDict
+
+
+class ExplanationDict(TypedDict):
+    """An explanation: the decision in the wire format, then the policies behind it."""
+
+    decision: DecisionDict
+    forbids: List[PolicyNoteDict]
+    permits: List[PolicyNoteDict]
+    errors: List[PolicyNoteDict]
+    closest: List[NearMissDict]
+
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class FindingDict(TypedDict):
+    """One finding of an assessment."""
+
+    id: str
+    code: str
+    severity: Severity
+    article: Dict[str, Any]
+    related_articles: List[Dict[str, Any]]
+    title: Dict[str, str]
+    detail: Dict[str, str]
+    records: List[Dict[str, str]]
+    departments: List[str]
+    remediation: Dict[str, str]
+
+
 InventoryDict = Dict[str, List[Dict[str, Any]]]
 """An inventory document: departments, vendors, users, datasets, systems."""
 

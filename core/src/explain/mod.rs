@@ -193,9 +193,22 @@ impl Explanation {
             "closest": self.closest,
         })
     }
+
+    /// The explanation as compact JSON text: what `govdata explain --json` prints and
+    /// every binding returns, byte for byte.
+    pub fn to_json_string(&self) -> String {
+        self.to_json().to_string()
+    }
 }
 
 impl Engine {
+    /// [`Engine::explain`] of a request given as JSON text in the wire format.
+    ///
+    /// The errors are those of [`Engine::decide_json`].
+    pub fn explain_json(&self, request: &str) -> Result<Explanation> {
+        self.explain(&Request::from_json_str(request)?)
+    }
+
     /// Decides `request` and explains the decision.
     ///
     /// For a deny, the forbids that fired (with `@id`, `@article`, `@zh`, `@en`, file

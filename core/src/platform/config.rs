@@ -125,11 +125,12 @@ pub struct StoreSection {
 /// an environment variable; a caller of a binding hands over bytes or names a file.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SecretSource {
-    /// A file holding the 32 raw bytes, named in the configuration file: it must be
-    /// readable by its owner only.
+    /// A file holding the 32 raw bytes, named in the configuration file or on the
+    /// command line: it must be readable by its owner only (`config_invalid`
+    /// otherwise).
     File(PathBuf),
-    /// A file holding the 32 raw bytes that the caller named directly (a command-line
-    /// flag, a binding's key argument), read as it is.
+    /// A file holding the 32 raw bytes that a binding's caller named directly (a key
+    /// argument given as a path), read as it is: the caller chose the file.
     CallerFile(PathBuf),
     /// An environment variable holding 64 hexadecimal digits.
     Env(String),

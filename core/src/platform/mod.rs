@@ -45,7 +45,10 @@
 //! ```
 
 mod adapters;
+mod assess;
 mod config;
+mod overrides;
+mod parts;
 pub mod record;
 mod view;
 
@@ -53,15 +56,20 @@ pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, StoreSection, VaultSection,
     CONFIG_ENV,
 };
+pub use overrides::Overrides;
+pub use parts::{
+    open_procedures, record_decisions, record_key_events, shred_with, KeyEventFile, KEY_EVENTS_FILE,
+};
 pub use view::AuditView;
 
-use crate::audit::{AuditLog, AuditOptions};
+use crate::audit::AuditLog;
 use crate::engine::{Engine, EXAMPLE_INVENTORY};
 use crate::error::Result;
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
+#[cfg(feature = "store")]
 use crate::store::StoreStatus;
-use crate::vault::{Vault, VaultConfig};
+use crate::vault::Vault;
 use crate::workflow::{ReviewDays, WorkflowConfig, Workflows, WorkingCalendar};
 use serde::Serialize;
 use std::path::Path;
@@ -161,21 +169,11 @@ impl Platform {
             None => Inventory::from_json_str(EXAMPLE_INVENTORY)?,
         };
         let engine = Arc::new(Engine::new(pack, inventory));
-        let log = match &config.audit {
-            None => None,
-            Some(a) => {
-                let options = AuditOptions::default()
-                    .sync(a.sync)
-                    .suite(a.suite)
-                    .scope(a.scope)
-                    .lock_wait(a.lock_wait);
-                Some(Arc::new(AuditLog::open(
-                    &a.dir,
-                    a.key.sealing_key()?,
-                    options,
-                )?))
-            }
-        };
+        let log = config
+            .audit
+            .as_ref()
+            .map(|a| a.open().map(Arc::new))
+            .transpose()?;
         #[cfg(feature = "store")]
         let shipper = match (&config.store, &log) {
             (Some(section), Some(log)) => Some(Arc::new(crate::store::Shipper::start(
@@ -193,51 +191,31 @@ impl Platform {
                         .into(),
             });
         }
-        if let Some(log) = &log {
-            #[cfg(feature = "store")]
-            if let Some(shipper) = &shipper {
-                engine.set_decision_sink(Some(Arc::new(crate::store::StoreGate::new(
-                    log.clone(),
-                    shipper.clone(),
-                ))));
-            } else {
-                engine.set_decision_sink(Some(log.clone()));
-            }
-            #[cfg(not(feature = "store"))]
-            engine.set_decision_sink(Some(log.clone()));
+        record_decisions(&engine, log.as_ref());
+        #[cfg(feature = "store")]
+        if let (Some(log), Some(shipper)) = (&log, &shipper) {
+            engine.set_decision_sink(Some(Arc::new(crate::store::StoreGate::new(
+                log.clone(),
+                shipper.clone(),
+            ))));
         }
+        let vault = config
+            .vault
+            .as_ref()
+            .map(|v| v.open(engine.clone(), log.as_ref()).map(Arc::new))
+            .transpose()?;
         let workflows = log
             .as_ref()
             .map(|log| {
-                Workflows::open(
+                open_procedures(
                     engine.clone(),
                     log.clone(),
+                    vault.as_ref(),
                     workflow_config(&config.procedures),
                 )
                 .map(Arc::new)
             })
             .transpose()?;
-        let vault = match &config.vault {
-            None => None,
-            Some(v) => {
-                let wraps = Vault::store_algorithm(&v.dir)?;
-                let mut vc = VaultConfig::new(&v.dir).with_lock_wait(v.lock_wait);
-                if let Some(s) = v.suite {
-                    vc = vc.with_suite(s);
-                }
-                if let Some(system) = &v.system {
-                    vc.system = system.clone();
-                }
-                if let Some(log) = &log {
-                    vc = vc.with_sink(log.clone());
-                }
-                let master = v.master_key.master_key(wraps)?;
-                Some(Arc::new(Vault::open(vc, Box::new(master), engine.clone())?))
-            }
-        };
-        if let (Some(flows), Some(vault)) = (&workflows, &vault) {
-            flows.set_shredder(Some(vault.clone()));
-        }
         Ok(Platform {
             config,
             engine,
