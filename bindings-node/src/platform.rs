@@ -56,9 +56,10 @@ impl Platform {
     #[napi(catch_unwind)]
     pub fn audit_log(&self) -> Result<Option<AuditLog>> {
         guard(|| {
-            Ok(self.inner.audit_log().map(|l| AuditLog {
-                inner: l.clone(),
-            }))
+            Ok(self
+                .inner
+                .audit_log()
+                .map(|l| AuditLog { inner: l.clone() }))
         })
     }
 

@@ -99,7 +99,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mask::_mask_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(mask::mask_values, m)?)?;
     m.add_function(wrap_pyfunction!(mask::_watermark_detect_ipc, m)?)?;
-    m.add("PI_TYPES", names(govdata::model::PiType::ALL.iter().map(|t| t.as_str())))?;
+    m.add(
+        "PI_TYPES",
+        names(govdata::model::PiType::ALL.iter().map(|t| t.as_str())),
+    )?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(_parse_request, m)?)?;
     Ok(())

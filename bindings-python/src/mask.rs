@@ -104,11 +104,15 @@ pub fn mask_values(
     guard(|| {
         let mask: Mask = mask.parse().map_err(to_py)?;
         let key = match key_bytes(key)? {
-            Some(k) => Some(PseudonymKey::from_bytes(&k, self::suite(suite).map_err(to_py)?).map_err(to_py)?),
+            Some(k) => Some(
+                PseudonymKey::from_bytes(&k, self::suite(suite).map_err(to_py)?).map_err(to_py)?,
+            ),
             None => None,
         };
         if mask.needs_key() && key.is_none() {
-            return Err(to_py(Error::KeyNotFound { id: "pseudonym".into() }));
+            return Err(to_py(Error::KeyNotFound {
+                id: "pseudonym".into(),
+            }));
         }
         Ok(values
             .iter()
@@ -142,7 +146,9 @@ pub fn _watermark_detect_ipc<'py>(
                 for col in b.columns() {
                     if let Some(s) = col.as_any().downcast_ref::<arrow_array::StringArray>() {
                         s.iter().flatten().for_each(|v| tally.observe(v));
-                    } else if let Some(s) = col.as_any().downcast_ref::<arrow_array::LargeStringArray>() {
+                    } else if let Some(s) =
+                        col.as_any().downcast_ref::<arrow_array::LargeStringArray>()
+                    {
                         s.iter().flatten().for_each(|v| tally.observe(v));
                     }
                 }

@@ -150,8 +150,8 @@ impl Vault {
                 .map_err(to_py)?
                 .unwrap_or(data_suite);
             let key = self::master_key(master_key, master_key_env, wrap_suite)?;
-            let config =
-                config(dir, Some(data_suite), chunk_size, system, audit, lock_wait).map_err(to_py)?;
+            let config = config(dir, Some(data_suite), chunk_size, system, audit, lock_wait)
+                .map_err(to_py)?;
             let authorizer = engine.get().core().clone();
             let op = self::operator(operator, witness);
             let inner = detached(py, || {

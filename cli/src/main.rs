@@ -5,6 +5,7 @@ mod audit;
 mod decide;
 mod demo;
 mod explain;
+mod keygen;
 mod mask;
 mod node;
 mod output;
@@ -66,6 +67,8 @@ enum Command {
     /// Compliance self-assessment (Art. 20): findings per article as JSON and HTML; exit 1
     /// when one is at or above --fail-on.
     Assess(Box<assess::Args>),
+    /// Make a signing key pair (Ed25519 or SM2) for policy bundles and audit checkpoints.
+    Keygen(keygen::Args),
 }
 
 fn main() -> ExitCode {
@@ -84,5 +87,6 @@ fn main() -> ExitCode {
         Command::Assess(args) => assess::run(&args),
         Command::Mask(args) => mask::run(&args),
         Command::Watermark(cmd) => mask::run_watermark(&cmd),
+        Command::Keygen(args) => keygen::run(&args),
     }
 }

@@ -6,14 +6,15 @@ pub mod audit;
 pub mod engine;
 pub mod error;
 pub mod explain;
-pub mod lock;
-pub mod mask;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod lock;
+pub mod mask;
 pub mod model;
 pub mod platform;
 pub mod policy;
 pub mod quote;
+pub mod sign;
 pub mod vault;
 pub mod workflow;
 

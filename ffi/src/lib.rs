@@ -25,8 +25,8 @@ pub mod engine;
 pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
-pub mod platform;
 mod guard;
+pub mod platform;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;

@@ -55,7 +55,10 @@ unsafe fn publish<T>(value: Option<T>, out: *mut *mut T) -> Result<gd_status, Fa
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn gd_platform_open(path: *const c_char, out: *mut *mut gd_platform) -> c_int {
+pub unsafe extern "C" fn gd_platform_open(
+    path: *const c_char,
+    out: *mut *mut gd_platform,
+) -> c_int {
     ffi_guard! {
         // SAFETY: forwarded contract of this export.
         let path = unsafe { c_str(path, "path") }?;
