@@ -13,6 +13,7 @@ pub mod mask;
 pub mod model;
 pub mod platform;
 pub mod policy;
+pub mod proof;
 pub mod quote;
 pub mod sign;
 pub mod vault;
