@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod audit;
+pub mod checkpoint;
 pub mod engine;
 pub mod error;
 pub mod explain;
