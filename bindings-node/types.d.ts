@@ -71,7 +71,7 @@ export type ErrorCode =
   | 'inventory_invalid' | 'unknown_entity' | 'request_invalid' | 'audit_tampered'
   | 'audit_retention' | 'audit_unavailable' | 'crypto_auth_failed' | 'key_not_found'
   | 'key_destroyed' | 'key_invalid' | 'access_denied' | 'workflow_invalid' | 'io'
-  | 'store_locked' | 'config_invalid' | 'invalid_argument' | 'panic'
+  | 'store_locked' | 'config_invalid' | 'bundle_invalid' | 'invalid_argument' | 'panic'
 
 /** Every error govdata throws or rejects with. */
 export interface GovdataError extends Error {

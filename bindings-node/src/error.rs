@@ -79,6 +79,7 @@ fn js_code(code: govdata::error::ErrorCode) -> &'static str {
         C::Io => "io",
         C::StoreLocked => "store_locked",
         C::ConfigInvalid => "config_invalid",
+        C::BundleInvalid => "bundle_invalid",
     }
 }
 

@@ -128,6 +128,12 @@ create_exception!(
 );
 create_exception!(
     govdata,
+    BundleInvalidError,
+    GovdataError,
+    "A signed policy bundle is refused: malformed, tampered, unsigned, signed by no trusted key, expired, or older than the last one accepted (`bundle_invalid`)."
+);
+create_exception!(
+    govdata,
     InternalError,
     GovdataError,
     "A defect inside govdata (a panic) stopped the operation; nothing was applied (`internal`)."
@@ -158,6 +164,7 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         ErrorCode::Io => py.get_type::<IoError>(),
         ErrorCode::StoreLocked => py.get_type::<StoreLockedError>(),
         ErrorCode::ConfigInvalid => py.get_type::<ConfigInvalidError>(),
+        ErrorCode::BundleInvalid => py.get_type::<BundleInvalidError>(),
     }
 }
 

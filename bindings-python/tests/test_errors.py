@@ -118,6 +118,21 @@ def test_config_invalid(tmp_path):
     assert "unknown_key" in str(err)
 
 
+# The public key of RFC 8032's first Ed25519 test vector, as an SPKI PEM file.
+TRUST_PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n"
+
+
+def test_bundle_invalid(tmp_path):
+    (tmp_path / "mgmt.pub").write_text(TRUST_PEM, encoding="utf-8")
+    (tmp_path / "pack.bundle").write_text("{}", encoding="utf-8")
+    (tmp_path / "govdata.toml").write_text(
+        'node_id = "a"\n[policies]\nbundle = "pack.bundle"\ntrust_keys = ["mgmt.pub"]\nstate_file = "state.json"\n',
+        encoding="utf-8",
+    )
+    err = _raises(govdata.BundleInvalidError, "bundle_invalid", govdata.Platform, tmp_path / "govdata.toml")
+    assert "malformed" in str(err)
+
+
 def test_internal_error_is_never_a_panic_exception():
     err = _raises(govdata.InternalError, "internal", govdata._native._panic_for_test)
     assert "panic" in str(err)
@@ -238,6 +253,7 @@ def test_every_reachable_code_is_tested_above():
         "io",
         "store_locked",
         "config_invalid",
+        "bundle_invalid",
         "internal",
     }
     assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

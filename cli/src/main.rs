@@ -2,6 +2,7 @@
 
 mod assess;
 mod audit;
+mod bundle;
 mod decide;
 mod demo;
 mod explain;
@@ -69,6 +70,9 @@ enum Command {
     Assess(Box<assess::Args>),
     /// Make a signing key pair (Ed25519 or SM2) for policy bundles and audit checkpoints.
     Keygen(keygen::Args),
+    /// Signed policy bundles: build, sign, verify.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
 }
 
 fn main() -> ExitCode {
@@ -88,5 +92,6 @@ fn main() -> ExitCode {
         Command::Mask(args) => mask::run(&args),
         Command::Watermark(cmd) => mask::run_watermark(&cmd),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Bundle(cmd) => bundle::run(&cmd),
     }
 }

@@ -133,6 +133,17 @@ pub enum Error {
         /// What is wrong, naming the key or the path.
         message: String,
     },
+    /// A signed policy bundle is refused: malformed, tampered, unsigned, signed by no
+    /// trusted key, expired, or older than the last one the node accepted.
+    #[error("policy bundle refused ({reason}): {}", bounded(.message))]
+    BundleInvalid {
+        /// Why, as a stable word: `malformed`, `tampered`, `unsigned`, `untrusted_key`,
+        /// `bad_signature`, `expired`, `rollback`, `policy_version` (see
+        /// [`crate::bundle::reason`]).
+        reason: &'static str,
+        /// What was found.
+        message: String,
+    },
     /// An operating-system I/O error.
     #[error("i/o error on `{}`: {source}", quote(.path))]
     Io {
@@ -205,6 +216,7 @@ pub const ERROR_CODES: &[&str] = &[
     "io",
     "store_locked",
     "config_invalid",
+    "bundle_invalid",
 ];
 
 /// The stable codes of [`Error`] as an enum.
@@ -251,6 +263,8 @@ pub enum ErrorCode {
     StoreLocked,
     /// `config_invalid`
     ConfigInvalid,
+    /// `bundle_invalid`
+    BundleInvalid,
 }
 
 impl ErrorCode {
@@ -275,6 +289,7 @@ impl ErrorCode {
         ErrorCode::Io,
         ErrorCode::StoreLocked,
         ErrorCode::ConfigInvalid,
+        ErrorCode::BundleInvalid,
     ];
 
     /// The code string.
@@ -299,6 +314,7 @@ impl ErrorCode {
             ErrorCode::Io => "io",
             ErrorCode::StoreLocked => "store_locked",
             ErrorCode::ConfigInvalid => "config_invalid",
+            ErrorCode::BundleInvalid => "bundle_invalid",
         }
     }
 }
@@ -337,6 +353,7 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::StoreLocked { .. } => ErrorCode::StoreLocked,
             Error::ConfigInvalid { .. } => ErrorCode::ConfigInvalid,
+            Error::BundleInvalid { .. } => ErrorCode::BundleInvalid,
         }
     }
 
@@ -362,6 +379,18 @@ impl Error {
             Error::StoreLocked { .. } => Some(
                 "one process writes a store at a time; give each worker process its own audit log directory, or retry when the holder is done",
             ),
+            Error::BundleInvalid { .. } => Some(
+                "a node runs only a bundle signed by a key in `[policies] trust_keys`, not expired, with a version above the last it accepted; build it with `govdata bundle build` and sign it with `govdata bundle sign`",
+            ),
+            _ => None,
+        }
+    }
+
+    /// Why a policy bundle was refused, for `bundle_invalid` (see
+    /// [`crate::bundle::reason`]).
+    pub fn bundle_reason(&self) -> Option<&'static str> {
+        match self {
+            Error::BundleInvalid { reason, .. } => Some(reason),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod audit;
+pub mod bundle;
 pub mod checkpoint;
 pub mod engine;
 pub mod error;

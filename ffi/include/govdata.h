@@ -181,6 +181,9 @@ typedef enum {
   // Core `config_invalid`: a configuration file is invalid (an unknown key, a
   // secret written into it, a key file others may read).
   GD_ERR_CONFIG_INVALID = 118,
+  // Core `bundle_invalid`: a signed policy bundle is refused (malformed, tampered,
+  // unsigned, signed by no trusted key, expired, or older than the last accepted).
+  GD_ERR_BUNDLE_INVALID = 119,
 } gd_status;
 
 // The type of the resource in `gd_engine_check`.

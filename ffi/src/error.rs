@@ -81,6 +81,9 @@ pub enum gd_status {
     /// Core `config_invalid`: a configuration file is invalid (an unknown key, a
     /// secret written into it, a key file others may read).
     GD_ERR_CONFIG_INVALID = 118,
+    /// Core `bundle_invalid`: a signed policy bundle is refused (malformed, tampered,
+    /// unsigned, signed by no trusted key, expired, or older than the last accepted).
+    GD_ERR_BUNDLE_INVALID = 119,
 }
 
 impl gd_status {
@@ -114,6 +117,7 @@ impl gd_status {
         gd_status::GD_ERR_ACCESS_DENIED,
         gd_status::GD_ERR_STORE_LOCKED,
         gd_status::GD_ERR_CONFIG_INVALID,
+        gd_status::GD_ERR_BUNDLE_INVALID,
     ];
 
     /// The whole mapping: the status's C name and, for the statuses that mirror a
@@ -151,6 +155,7 @@ impl gd_status {
             GD_ERR_ACCESS_DENIED => (c"GD_ERR_ACCESS_DENIED", Some(c"access_denied")),
             GD_ERR_STORE_LOCKED => (c"GD_ERR_STORE_LOCKED", Some(c"store_locked")),
             GD_ERR_CONFIG_INVALID => (c"GD_ERR_CONFIG_INVALID", Some(c"config_invalid")),
+            GD_ERR_BUNDLE_INVALID => (c"GD_ERR_BUNDLE_INVALID", Some(c"bundle_invalid")),
         }
     }
 

@@ -131,6 +131,7 @@ static void test_version_and_statuses(void) {
         { GD_ERR_ACCESS_DENIED, "GD_ERR_ACCESS_DENIED", "access_denied" },
         { GD_ERR_STORE_LOCKED, "GD_ERR_STORE_LOCKED", "store_locked" },
         { GD_ERR_CONFIG_INVALID, "GD_ERR_CONFIG_INVALID", "config_invalid" },
+        { GD_ERR_BUNDLE_INVALID, "GD_ERR_BUNDLE_INVALID", "bundle_invalid" },
     };
     int named = 0;
     for (int s = -5; s < 300; s++) {
@@ -146,7 +147,7 @@ static void test_version_and_statuses(void) {
         else CHECK(code != NULL && strcmp(code, table[i].code) == 0);
     }
     CHECK(gd_status_name(-1) == NULL && gd_status_code(-1) == NULL);
-    CHECK(gd_status_name(9) == NULL && gd_status_name(119) == NULL);
+    CHECK(gd_status_name(9) == NULL && gd_status_name(120) == NULL);
 }
 
 static void test_last_error_message(void) {

@@ -58,6 +58,7 @@ from ._native import (
     IoError,
     StoreLockedError,
     ConfigInvalidError,
+    BundleInvalidError,
     KeyDestroyedError,
     KeyInvalidError,
     AccessDeniedError,
@@ -138,6 +139,7 @@ ERRORS_BY_CODE = {
         IoError,
         StoreLockedError,
         ConfigInvalidError,
+        BundleInvalidError,
         InternalError,
     )
 }
@@ -186,6 +188,7 @@ __all__ = [
     "IoError",
     "StoreLockedError",
     "ConfigInvalidError",
+    "BundleInvalidError",
     "KeyDestroyedError",
     "KeyInfoDict",
     "KeyInvalidError",

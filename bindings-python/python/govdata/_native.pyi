@@ -465,5 +465,8 @@ class StoreLockedError(GovdataError):
 class ConfigInvalidError(GovdataError):
     code: ClassVar[Literal["config_invalid"]]
 
+class BundleInvalidError(GovdataError):
+    code: ClassVar[Literal["bundle_invalid"]]
+
 class InternalError(GovdataError):
     code: ClassVar[Literal["internal"]]

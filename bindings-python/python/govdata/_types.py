@@ -62,6 +62,7 @@ ErrorCode = Literal[
     "io",
     "store_locked",
     "config_invalid",
+    "bundle_invalid",
     "internal",
 ]
 

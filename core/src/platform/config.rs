@@ -81,6 +81,8 @@ pub struct PlatformConfig {
     pub vault: Option<VaultSection>,
     /// The procedures' deadlines and calendar.
     pub procedures: ProceduresConfig,
+    /// The signed policy bundle (`[policies] bundle`), in place of `policies`.
+    pub bundle: Option<super::BundleSection>,
 }
 
 /// Where a secret is read from.
@@ -236,6 +238,10 @@ struct RawFile {
 struct RawPolicies {
     #[serde(default)]
     dirs: Vec<PathBuf>,
+    bundle: Option<PathBuf>,
+    #[serde(default)]
+    trust_keys: Vec<PathBuf>,
+    state_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -358,6 +364,7 @@ impl PlatformConfig {
             audit: None,
             vault: None,
             procedures: ProceduresConfig::default(),
+            bundle: None,
         }
     }
 
@@ -394,13 +401,11 @@ impl PlatformConfig {
                 node_id.escape_debug()
             )));
         }
-        let policies: Vec<PathBuf> = raw
-            .policies
-            .map(|p| p.dirs)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|d| resolve(base, d))
-            .collect();
+        let (dirs, bundle_file, trust_keys, state_file) = match raw.policies {
+            Some(p) => (p.dirs, p.bundle, p.trust_keys, p.state_file),
+            None => Default::default(),
+        };
+        let policies: Vec<PathBuf> = dirs.into_iter().map(|d| resolve(base, d)).collect();
         for d in &policies {
             if !d.is_dir() {
                 return Err(Error::io(
@@ -466,6 +471,13 @@ impl PlatformConfig {
                 utc_offset_minutes: p.utc_offset_minutes,
             },
         };
+        let bundle = super::bundle::section(
+            &policies,
+            bundle_file.map(|b| resolve(base, b)),
+            trust_keys.into_iter().map(|k| resolve(base, k)).collect(),
+            state_file.map(|s| resolve(base, s)),
+            audit.as_ref().map(|a| a.dir.as_path()),
+        )?;
         Ok(PlatformConfig {
             source: None,
             node_id,
@@ -474,6 +486,7 @@ impl PlatformConfig {
             audit,
             vault,
             procedures,
+            bundle,
         })
     }
 }

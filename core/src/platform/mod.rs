@@ -37,7 +37,10 @@
 //! # Ok::<(), govdata::Error>(())
 //! ```
 
+mod bundle;
 mod config;
+
+pub use bundle::{BundleRejection, BundleSection, BundleStatus};
 
 pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, VaultSection, CONFIG_ENV,
@@ -64,6 +67,8 @@ pub struct Platform {
     log: Option<Arc<AuditLog>>,
     workflows: Option<Arc<Workflows>>,
     vault: Option<Arc<Vault>>,
+    /// The signed bundle the pack came from, when `[policies] bundle` is set.
+    bundle: Option<bundle::BundleRuntime>,
 }
 
 /// What a node reports about itself.
@@ -77,6 +82,9 @@ pub struct PlatformStatus {
     pub audit: Option<AuditStatus>,
     /// The vault's directory and key store generation, if it has one.
     pub vault: Option<VaultState>,
+    /// The signed policy bundle the node runs, if it runs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleStatus>,
 }
 
 /// The audit log's part of [`PlatformStatus`].
@@ -133,11 +141,13 @@ impl Platform {
     /// opens the audit log (taking its lock), rebuilds the procedures from it, opens
     /// the vault, and connects them.
     pub fn from_config(config: PlatformConfig) -> Result<Platform> {
-        let pack = if config.policies.is_empty() {
-            PolicyPack::default_pack()?
-        } else {
-            let dirs: Vec<&Path> = config.policies.iter().map(|p| p.as_path()).collect();
-            PolicyPack::from_dirs(&dirs)?
+        // A signed bundle, when configured, is the only pack the node may run.
+        let (pack, bundle) = match &config.bundle {
+            Some(section) => {
+                let (pack, runtime) = bundle::open(section)?;
+                (pack, Some(runtime))
+            }
+            None => (Platform::directory_pack(&config)?, None),
         };
         let inventory = match &config.inventory {
             Some(path) => Inventory::from_file(path)?,
@@ -200,7 +210,18 @@ impl Platform {
             log,
             workflows,
             vault,
+            bundle,
         })
+    }
+
+    /// The pack of the configured directories, or the default pack.
+    fn directory_pack(config: &PlatformConfig) -> Result<PolicyPack> {
+        if config.policies.is_empty() {
+            PolicyPack::default_pack()
+        } else {
+            let dirs: Vec<&Path> = config.policies.iter().map(|p| p.as_path()).collect();
+            PolicyPack::from_dirs(&dirs)
+        }
     }
 
     /// The configuration the node was opened with.
@@ -249,6 +270,7 @@ impl Platform {
                     keys: s.keys.len(),
                 })
             }),
+            bundle: self.bundle.as_ref().map(|b| b.status()),
         }
     }
 
