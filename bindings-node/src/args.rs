@@ -4,7 +4,7 @@
 
 use crate::convert;
 use crate::error::{invalid_argument, Result};
-use crate::keys::KeySource;
+use govdata::platform::SecretSource;
 use napi::bindgen_prelude::{
     ClassInstance, Env, FromNapiValue, JsObjectValue, JsValue, Object, Uint8ArraySlice, Unknown,
 };
@@ -133,9 +133,9 @@ impl<'env> Options<'env> {
     }
 
     /// A key option.
-    pub fn key(&self, name: &str) -> Result<Option<KeySource>> {
+    pub fn key(&self, name: &str) -> Result<Option<SecretSource>> {
         self.value(name)?
-            .map(|v| KeySource::from_js(&v, name))
+            .map(|v| crate::keys::from_js(&v, name))
             .transpose()
     }
 

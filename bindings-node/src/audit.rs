@@ -9,7 +9,7 @@
 
 use crate::args::{self, Options};
 use crate::error::{guard, invalid_argument, request_invalid, to_js, Result};
-use crate::keys::KeySource;
+use crate::keys;
 use crate::tasks::{self, Job};
 use crate::Engine;
 use govdata::audit::{
@@ -33,14 +33,9 @@ const LOG_OPTIONS: &[&str] = &["sync", "suite", "scope", "segmentMaxBytes", "loc
 
 /// The options of `new AuditLog(...)` and `AuditLog.restore(...)`.
 fn log_options(options: &Options<'_>) -> Result<AuditOptions> {
-    let scope = match options.string("scope")?.as_deref() {
-        None | Some("all") => RecordScope::All,
-        Some("required") => RecordScope::Required,
-        Some(other) => {
-            return Err(request_invalid(format!(
-                "unknown record scope `{other}`, expected one of: all, required"
-            )))
-        }
+    let scope = match options.string("scope")? {
+        None => RecordScope::default(),
+        Some(scope) => scope.parse::<RecordScope>().map_err(to_js)?,
     };
     let mut o = AuditOptions::default().scope(scope);
     if let Some(sync) = options.string("sync")? {
@@ -157,7 +152,7 @@ impl AuditLog {
     ) -> napi::Result<Self> {
         guard(|| {
             let dir = PathBuf::from(args::string(dir, "dir")?);
-            let key = KeySource::from_js(&key, "key")?.sealing_key()?;
+            let key = keys::sealing_key(&keys::from_js(&key, "key")?)?;
             let options = log_options(&Options::new(options, "options", LOG_OPTIONS)?)?;
             let inner = govdata::AuditLog::open(&dir, key, options).map_err(to_js)?;
             Ok(AuditLog {
@@ -285,7 +280,7 @@ impl AuditLog {
     ) -> AsyncTask<Job> {
         Job::spawn("verifyDir", || {
             let dir = PathBuf::from(args::string(dir, "dir")?);
-            let key = KeySource::from_js(&key, "key")?.sealing_key()?;
+            let key = keys::sealing_key(&keys::from_js(&key, "key")?)?;
             let checkpoint = self::checkpoint(checkpoint)?;
             Ok(tasks::json(move || {
                 let report = govdata::AuditLog::verify_dir(&dir, &key, checkpoint.as_ref())?;
@@ -404,7 +399,7 @@ impl AuditLog {
         Job::spawn("restore", || {
             let backup = PathBuf::from(args::string(backup, "backup")?);
             let dir = PathBuf::from(args::string(dir, "dir")?);
-            let key = KeySource::from_js(&key, "key")?.sealing_key()?;
+            let key = keys::sealing_key(&keys::from_js(&key, "key")?)?;
             let options = log_options(&Options::new(options, "options", LOG_OPTIONS)?)?;
             Ok(tasks::json(move || {
                 let report = govdata::AuditLog::restore(&backup, &dir, key, options)?;
@@ -453,7 +448,7 @@ impl AuditLog {
             let proof: InclusionProof = args::json(env, &proof, |m| {
                 request_invalid(format!("inclusion proof: {m}"))
             })?;
-            let key = KeySource::from_js(&key, "key")?.sealing_key()?;
+            let key = keys::sealing_key(&keys::from_js(&key, "key")?)?;
             let record = proof.verify(&key).map_err(to_js)?;
             crate::convert::json_value(env, record.to_json())
         })

@@ -5,6 +5,7 @@
 
 use crate::error::{invalid_argument, to_js, Result};
 use govdata::audit::SealingKey;
+use govdata::platform::SecretSource;
 use govdata::vault::{MasterKey, Suite};
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, JsValue, Uint8ArraySlice, Unknown};
 use napi::ValueType;
@@ -12,78 +13,50 @@ use napi_derive::napi;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
-/// A key as the caller gave it.
-pub enum KeySource {
-    /// Raw bytes, copied out of the caller's buffer (any length: the core checks it).
-    Bytes(Zeroizing<Vec<u8>>),
-    /// A key file, read by the core when the key is used.
-    File(PathBuf),
-}
-
-impl std::fmt::Debug for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
-impl Clone for KeySource {
-    fn clone(&self) -> Self {
-        match self {
-            KeySource::Bytes(b) => KeySource::Bytes(Zeroizing::new(b.to_vec())),
-            KeySource::File(p) => KeySource::File(p.clone()),
+/// Reads a key argument into the core's key source (raw bytes, copied out of the
+/// caller's buffer, or a key file read when the key is used). `what` names it in an
+/// error.
+pub fn from_js(value: &Unknown<'_>, what: &str) -> Result<SecretSource> {
+    let wrong = || {
+        invalid_argument(format!(
+            "`{what}` must be a Key, 32 bytes (a Buffer or Uint8Array) or the path of a file holding them"
+        ))
+    };
+    match value.get_type().map_err(|_| wrong())? {
+        ValueType::String => {
+            let path: String = String::from_unknown(*value).map_err(|_| wrong())?;
+            Ok(SecretSource::CallerFile(PathBuf::from(path)))
         }
-    }
-}
-
-impl KeySource {
-    /// Reads a key argument. `what` names it in an error.
-    pub fn from_js(value: &Unknown<'_>, what: &str) -> Result<Self> {
-        let wrong = || {
-            invalid_argument(format!(
-                "`{what}` must be a Key, 32 bytes (a Buffer or Uint8Array) or the path of a file holding them"
-            ))
-        };
-        match value.get_type().map_err(|_| wrong())? {
-            ValueType::String => {
-                let path: String = String::from_unknown(*value).map_err(|_| wrong())?;
-                Ok(KeySource::File(PathBuf::from(path)))
+        ValueType::Object => {
+            if value.is_typedarray().map_err(|_| wrong())? {
+                let bytes = Uint8ArraySlice::from_unknown(*value).map_err(|_| wrong())?;
+                return Ok(SecretSource::Bytes(Zeroizing::new(bytes.to_vec())));
             }
-            ValueType::Object => {
-                if value.is_typedarray().map_err(|_| wrong())? {
-                    let bytes = Uint8ArraySlice::from_unknown(*value).map_err(|_| wrong())?;
-                    return Ok(KeySource::Bytes(Zeroizing::new(bytes.to_vec())));
-                }
-                let key = ClassInstance::<Key>::from_unknown(*value).map_err(|_| wrong())?;
-                Ok(key.source.clone())
-            }
-            _ => Err(wrong()),
+            let key = ClassInstance::<Key>::from_unknown(*value).map_err(|_| wrong())?;
+            Ok(key.source.clone())
         }
+        _ => Err(wrong()),
     }
+}
 
-    /// What the key is, without its bytes.
-    fn describe(&self) -> String {
-        match self {
-            KeySource::Bytes(b) => format!("Key({} bytes, not shown)", b.len()),
-            KeySource::File(p) => format!("Key(file {:?})", p.display().to_string()),
-        }
-    }
+/// The audit log's sealing key from a key argument.
+pub fn sealing_key(source: &SecretSource) -> Result<SealingKey> {
+    source.sealing_key().map_err(to_js)
+}
 
-    /// The audit log's sealing key.
-    pub fn sealing_key(&self) -> Result<SealingKey> {
-        match self {
-            KeySource::Bytes(b) => SealingKey::from_slice(b),
-            KeySource::File(p) => SealingKey::from_file(p),
-        }
-        .map_err(to_js)
-    }
+/// The vault's master key from a key argument, wrapping with `suite`.
+pub fn master_key(source: &SecretSource, suite: Suite) -> Result<MasterKey> {
+    source.master_key(suite).map_err(to_js)
+}
 
-    /// The vault's master key, wrapping with `suite`.
-    pub fn master_key(&self, suite: Suite) -> Result<MasterKey> {
-        match self {
-            KeySource::Bytes(b) => MasterKey::with_suite(b, suite),
-            KeySource::File(p) => MasterKey::from_file(p, suite),
+/// What the key is, without its bytes.
+fn describe(source: &SecretSource) -> String {
+    match source {
+        SecretSource::Bytes(b) => format!("Key({} bytes, not shown)", b.len()),
+        SecretSource::File(p) | SecretSource::CallerFile(p) => {
+            format!("Key(file {:?})", p.display().to_string())
         }
-        .map_err(to_js)
+        SecretSource::Env(var) => format!("Key(environment variable {var:?})"),
     }
 }
 
@@ -95,12 +68,12 @@ impl KeySource {
 /// it only.
 #[napi]
 pub struct Key {
-    source: KeySource,
+    source: SecretSource,
 }
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.source.describe())
+        f.write_str(&describe(&self.source))
     }
 }
 
@@ -116,7 +89,7 @@ impl Key {
             }
             let slice = Uint8ArraySlice::from_unknown(bytes).map_err(|_| wrong())?;
             Ok(Key {
-                source: KeySource::Bytes(Zeroizing::new(slice.to_vec())),
+                source: SecretSource::Bytes(Zeroizing::new(slice.to_vec())),
             })
         })
     }
@@ -127,7 +100,7 @@ impl Key {
     pub fn from_file(path: String) -> Result<Key> {
         crate::error::guard(|| {
             Ok(Key {
-                source: KeySource::File(PathBuf::from(path)),
+                source: SecretSource::CallerFile(PathBuf::from(path)),
             })
         })
     }
@@ -135,12 +108,12 @@ impl Key {
     /// A description of the key that never includes its bytes.
     #[napi(js_name = "toString", catch_unwind)]
     pub fn to_description(&self) -> Result<String> {
-        crate::error::guard(|| Ok(self.source.describe()))
+        crate::error::guard(|| Ok(describe(&self.source)))
     }
 
     /// `JSON.stringify(key)` gives the description, never the bytes.
     #[napi(js_name = "toJSON", catch_unwind)]
     pub fn to_json(&self) -> Result<String> {
-        crate::error::guard(|| Ok(self.source.describe()))
+        crate::error::guard(|| Ok(describe(&self.source)))
     }
 }

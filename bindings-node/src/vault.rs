@@ -12,6 +12,7 @@ use crate::error::{guard, invalid_argument, request_invalid, to_js, Result};
 use crate::tasks::{self, Job};
 use crate::Engine;
 use govdata::model::Grade;
+use govdata::platform::SecretSource;
 use govdata::vault::{MasterKey, Operator, Suite, VaultConfig};
 use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Unknown};
 use napi_derive::napi;
@@ -48,8 +49,8 @@ fn to_js_value<'env>(env: &'env Env, value: &impl Serialize) -> Result<Unknown<'
 /// (the name of an environment variable holding 64 hex digits); exactly one.
 fn master_key(options: &Options<'_>, suite: Suite) -> Result<MasterKey> {
     match (options.key("masterKey")?, options.string("masterKeyEnv")?) {
-        (Some(k), None) => k.master_key(suite),
-        (None, Some(var)) => MasterKey::from_env(&var, suite).map_err(to_js),
+        (Some(k), None) => crate::keys::master_key(&k, suite),
+        (None, Some(var)) => crate::keys::master_key(&SecretSource::Env(var), suite),
         _ => Err(invalid_argument(
             "give the master key as exactly one of `masterKey` (a Key, 32 bytes or a key file) and `masterKeyEnv` (a variable holding 64 hex digits)",
         )),

@@ -8,7 +8,7 @@
 use crate::convert;
 use crate::engine::{detached, Decision, Engine};
 use crate::error::{guard, request_invalid, to_py};
-use crate::keys::KeySource;
+use crate::keys;
 use govdata::audit::{
     AuditOptions, AuditQuery, AuditRecord, Checkpoint, Date, Event, HashSuite, InclusionProof,
     RecordScope, SyncMode, Timestamp, Verdict,
@@ -45,19 +45,10 @@ fn options(
     segment_max_bytes: Option<u64>,
     lock_wait: Option<f64>,
 ) -> CoreResult<AuditOptions> {
-    let scope = match scope {
-        "all" => RecordScope::All,
-        "required" => RecordScope::Required,
-        other => {
-            return Err(request_invalid(format!(
-                "unknown record scope `{other}`, expected one of: all, required"
-            )))
-        }
-    };
     let mut o = AuditOptions::default()
         .sync(sync.parse::<SyncMode>()?)
         .suite(suite.parse::<HashSuite>()?)
-        .scope(scope);
+        .scope(scope.parse::<RecordScope>()?);
     if let Some(n) = segment_max_bytes {
         o = o.segment_max_bytes(n);
     }
@@ -189,7 +180,7 @@ impl AuditLog {
         guard(|| {
             let options =
                 options(sync, suite, scope, segment_max_bytes, lock_wait).map_err(to_py)?;
-            let key = KeySource::extract(key, "key")?.sealing_key()?;
+            let key = keys::extract(key, "key")?.sealing_key().map_err(to_py)?;
             let inner = detached(py, || govdata::audit::AuditLog::open(&dir, key, options))?;
             Ok(AuditLog {
                 inner: Arc::new(inner),
@@ -352,7 +343,7 @@ impl AuditLog {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let checkpoint = self::checkpoint(checkpoint).map_err(to_py)?;
-            let key = KeySource::extract(key, "key")?.sealing_key()?;
+            let key = keys::extract(key, "key")?.sealing_key().map_err(to_py)?;
             let report = detached(py, || {
                 govdata::audit::AuditLog::verify_dir(&dir, &key, checkpoint.as_ref())
             })?;
@@ -482,7 +473,7 @@ impl AuditLog {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let options = options(sync, suite, scope, None, lock_wait).map_err(to_py)?;
-            let key = KeySource::extract(key, "key")?.sealing_key()?;
+            let key = keys::extract(key, "key")?.sealing_key().map_err(to_py)?;
             let report = detached(py, || {
                 govdata::audit::AuditLog::restore(&backup, &dir, key, options)
             })?;
@@ -511,7 +502,7 @@ impl AuditLog {
         guard(|| {
             let proof: InclusionProof = crate::de::from_py(proof)
                 .map_err(|e| to_py(request_invalid(format!("inclusion proof: {e}"))))?;
-            let key = KeySource::extract(key, "key")?.sealing_key()?;
+            let key = keys::extract(key, "key")?.sealing_key().map_err(to_py)?;
             let record = detached(py, || proof.verify(&key))?;
             to_python(py, &record.to_json())
         })

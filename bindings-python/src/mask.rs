@@ -5,7 +5,7 @@
 
 use crate::engine::{detached, Engine};
 use crate::error::{guard, to_py};
-use crate::keys::KeySource;
+use crate::keys;
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
@@ -23,7 +23,7 @@ fn suite(name: &str) -> CoreResult<HashSuite> {
 }
 
 fn key_bytes(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Zeroizing<Vec<u8>>>> {
-    key.map(|k| KeySource::extract(k, "key")?.bytes())
+    key.map(|k| keys::extract(k, "key")?.read().map_err(to_py))
         .transpose()
 }
 
@@ -133,7 +133,7 @@ pub fn _watermark_detect_ipc<'py>(
     candidates: Option<Vec<String>>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
     guard(|| {
-        let key = KeySource::extract(key, "key")?.bytes()?;
+        let key = keys::extract(key, "key")?.read().map_err(to_py)?;
         let found = detached(py, || {
             let suite = self::suite(suite)?;
             let detector = Detector::new(

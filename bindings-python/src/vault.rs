@@ -8,8 +8,9 @@
 use crate::audit::AuditLog;
 use crate::engine::{detached, Engine};
 use crate::error::{guard, request_invalid, to_py};
-use crate::keys::KeySource;
+use crate::keys;
 use govdata::model::Grade;
+use govdata::platform::SecretSource;
 use govdata::vault::{MasterKey, Operator, Suite, VaultConfig};
 use govdata::Error;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -61,8 +62,12 @@ fn master_key(
     suite: Suite,
 ) -> PyResult<MasterKey> {
     match (key.filter(|k| !k.is_none()), env) {
-        (Some(k), None) => KeySource::extract(k, "master_key")?.master_key(suite),
-        (None, Some(var)) => MasterKey::from_env(var, suite).map_err(to_py),
+        (Some(k), None) => keys::extract(k, "master_key")?
+            .master_key(suite)
+            .map_err(to_py),
+        (None, Some(var)) => SecretSource::Env(var.to_owned())
+            .master_key(suite)
+            .map_err(to_py),
         _ => Err(PyTypeError::new_err(
             "give the master key as exactly one of master_key= (32 bytes or a key file) and master_key_env= (a variable holding 64 hex digits)",
         )),

@@ -195,128 +195,63 @@ impl SourceError {
     }
 }
 
-/// Every error code, in a stable order. Bindings generate their error classes from it.
-pub const ERROR_CODES: &[&str] = &[
-    "policy_parse",
-    "policy_validation",
-    "policy_annotation",
-    "schema_invalid",
-    "inventory_invalid",
-    "unknown_entity",
-    "request_invalid",
-    "audit_tampered",
-    "audit_retention",
-    "audit_unavailable",
-    "crypto_auth_failed",
-    "key_not_found",
-    "key_destroyed",
-    "key_invalid",
-    "access_denied",
-    "workflow_invalid",
-    "io",
-    "store_locked",
-    "config_invalid",
-    "bundle_invalid",
-];
+/// Writes the list of codes once: the [`ErrorCode`] enum, [`ErrorCode::ALL`],
+/// [`ErrorCode::as_str`] and [`ERROR_CODES`] all come from the one table below.
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// Every error code, in a stable order. Bindings generate their error classes
+        /// from it, and `core/tests/error_codes.rs` checks the Python, Node and C lists
+        /// against it.
+        pub const ERROR_CODES: &[&str] = &[$($code,)*];
 
-/// The stable codes of [`Error`] as an enum.
-///
-/// Deliberately not `#[non_exhaustive]`: a binding maps every code with one `match`
-/// and no catch-all arm, so a new code fails to compile there until it is mapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// `policy_parse`
-    PolicyParse,
-    /// `policy_validation`
-    PolicyValidation,
-    /// `policy_annotation`
-    PolicyAnnotation,
-    /// `schema_invalid`
-    SchemaInvalid,
-    /// `inventory_invalid`
-    InventoryInvalid,
-    /// `unknown_entity`
-    UnknownEntity,
-    /// `request_invalid`
-    RequestInvalid,
-    /// `audit_tampered`
-    AuditTampered,
-    /// `audit_retention`
-    AuditRetention,
-    /// `audit_unavailable`
-    AuditUnavailable,
-    /// `crypto_auth_failed`
-    CryptoAuthFailed,
-    /// `key_not_found`
-    KeyNotFound,
-    /// `key_destroyed`
-    KeyDestroyed,
-    /// `key_invalid`
-    KeyInvalid,
-    /// `access_denied`
-    AccessDenied,
-    /// `workflow_invalid`
-    WorkflowInvalid,
-    /// `io`
-    Io,
-    /// `store_locked`
-    StoreLocked,
-    /// `config_invalid`
-    ConfigInvalid,
-    /// `bundle_invalid`
-    BundleInvalid,
+        /// The stable codes of [`Error`] as an enum.
+        ///
+        /// Deliberately not `#[non_exhaustive]`: a binding maps every code with one
+        /// `match` and no catch-all arm, so a new code fails to compile there until it
+        /// is mapped.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $code, "`")]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of [`ERROR_CODES`].
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code string.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// Every code, in the order of [`ERROR_CODES`].
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::PolicyParse,
-        ErrorCode::PolicyValidation,
-        ErrorCode::PolicyAnnotation,
-        ErrorCode::SchemaInvalid,
-        ErrorCode::InventoryInvalid,
-        ErrorCode::UnknownEntity,
-        ErrorCode::RequestInvalid,
-        ErrorCode::AuditTampered,
-        ErrorCode::AuditRetention,
-        ErrorCode::AuditUnavailable,
-        ErrorCode::CryptoAuthFailed,
-        ErrorCode::KeyNotFound,
-        ErrorCode::KeyDestroyed,
-        ErrorCode::KeyInvalid,
-        ErrorCode::AccessDenied,
-        ErrorCode::WorkflowInvalid,
-        ErrorCode::Io,
-        ErrorCode::StoreLocked,
-        ErrorCode::ConfigInvalid,
-        ErrorCode::BundleInvalid,
-    ];
-
-    /// The code string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::PolicyParse => "policy_parse",
-            ErrorCode::PolicyValidation => "policy_validation",
-            ErrorCode::PolicyAnnotation => "policy_annotation",
-            ErrorCode::SchemaInvalid => "schema_invalid",
-            ErrorCode::InventoryInvalid => "inventory_invalid",
-            ErrorCode::UnknownEntity => "unknown_entity",
-            ErrorCode::RequestInvalid => "request_invalid",
-            ErrorCode::AuditTampered => "audit_tampered",
-            ErrorCode::AuditRetention => "audit_retention",
-            ErrorCode::AuditUnavailable => "audit_unavailable",
-            ErrorCode::CryptoAuthFailed => "crypto_auth_failed",
-            ErrorCode::KeyNotFound => "key_not_found",
-            ErrorCode::KeyDestroyed => "key_destroyed",
-            ErrorCode::KeyInvalid => "key_invalid",
-            ErrorCode::AccessDenied => "access_denied",
-            ErrorCode::WorkflowInvalid => "workflow_invalid",
-            ErrorCode::Io => "io",
-            ErrorCode::StoreLocked => "store_locked",
-            ErrorCode::ConfigInvalid => "config_invalid",
-            ErrorCode::BundleInvalid => "bundle_invalid",
-        }
-    }
+error_codes! {
+    PolicyParse => "policy_parse",
+    PolicyValidation => "policy_validation",
+    PolicyAnnotation => "policy_annotation",
+    SchemaInvalid => "schema_invalid",
+    InventoryInvalid => "inventory_invalid",
+    UnknownEntity => "unknown_entity",
+    RequestInvalid => "request_invalid",
+    AuditTampered => "audit_tampered",
+    AuditRetention => "audit_retention",
+    AuditUnavailable => "audit_unavailable",
+    CryptoAuthFailed => "crypto_auth_failed",
+    KeyNotFound => "key_not_found",
+    KeyDestroyed => "key_destroyed",
+    KeyInvalid => "key_invalid",
+    AccessDenied => "access_denied",
+    WorkflowInvalid => "workflow_invalid",
+    Io => "io",
+    StoreLocked => "store_locked",
+    ConfigInvalid => "config_invalid",
+    BundleInvalid => "bundle_invalid",
 }
 
 impl fmt::Display for ErrorCode {

@@ -18,6 +18,7 @@ pub mod policy;
 pub mod proof;
 pub mod quote;
 pub mod sign;
+pub mod time;
 pub mod vault;
 pub mod workflow;
 
@@ -29,6 +30,7 @@ pub use explain::Explanation;
 pub use model::{Action, Inventory};
 pub use platform::Platform;
 pub use policy::PolicyPack;
+pub use time::{Date, Timestamp};
 pub use vault::Vault;
 pub use workflow::{DestructionRequest, SharingRequest, Workflows};
 

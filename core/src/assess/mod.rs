@@ -43,10 +43,10 @@ pub use report::{
     PolicySource, RecordInfo, SeverityCounts, Sources, Summary, VaultSource,
 };
 
-use crate::audit::Timestamp;
 use crate::error::{Error, Result};
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
+use crate::time::Timestamp;
 use crate::vault::VaultStatus;
 use serde::{Deserialize, Serialize};
 use std::fmt;

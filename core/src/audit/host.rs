@@ -55,7 +55,7 @@ impl HostVerifyReport {
 }
 
 fn is_log(dir: &Path) -> bool {
-    dir.join(super::META_FILE).is_file()
+    dir.join(super::format::META_FILE).is_file()
 }
 
 impl HostLogs {

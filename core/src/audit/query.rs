@@ -2,11 +2,11 @@
 //! viewing is itself a `view_audit` decision of the engine, recorded in the log.
 
 use super::record::{AuditRecord, Verdict};
-use super::time::Timestamp;
 use super::{AuditLog, HostLogs, SealingKey};
 use crate::engine::{Decision, Engine, Request, Resource};
 use crate::error::Result;
 use crate::model::{Action, Inventory};
+use crate::time::Timestamp;
 
 /// Which records to return; every field that is set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,33 +32,13 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
-fn within(inventory: Option<&Inventory>, dept: &str, root: &str) -> bool {
-    if dept == root {
-        return true;
-    }
-    let Some(inv) = inventory else { return false };
-    let mut cur = inv.department(dept);
-    let mut hops = 0;
-    while let Some(d) = cur {
-        match &d.parent {
-            Some(p) if p == root => return true,
-            Some(p) if hops < 64 => {
-                cur = inv.department(p);
-                hops += 1;
-            }
-            _ => return false,
-        }
-    }
-    false
-}
-
 impl AuditQuery {
     /// Whether `record` matches; departments nest as in `inventory` when given.
     pub fn matches(&self, record: &AuditRecord, inventory: Option<&Inventory>) -> bool {
         let e = &record.event;
         if let Some(d) = &self.department {
             match &e.department {
-                Some(rd) if within(inventory, rd, d) => {}
+                Some(rd) if rd == d || inventory.is_some_and(|inv| inv.is_within(rd, d)) => {}
                 _ => return false,
             }
         }

@@ -2,10 +2,10 @@
 //! resource, decision, deciding policies, policy version, outcome) and free fields
 //! for workflow events.
 
-use super::time::Timestamp;
 use crate::engine::{Decision, Request, Resource};
 use crate::error::{Error, Result};
 use crate::model::{Action, Inventory, ResourceKind};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

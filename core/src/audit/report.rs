@@ -5,10 +5,10 @@
 use super::query::AuditQuery;
 use super::record::Verdict;
 use super::retention::{BackupReport, PurgeReport, RestoreReport};
-use super::time::Timestamp;
 use super::{RecoveryReport, TornTail, VerifyReport};
 use crate::error::{Error, Result};
 use crate::model::Action;
+use crate::time::Timestamp;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::str::FromStr;

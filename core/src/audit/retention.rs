@@ -20,11 +20,11 @@ use super::format::{
 use super::merkle;
 use super::record::{self, AuditRecord, Event};
 use super::scan::{self, live_segments, Ctx};
-use super::time::Date;
 use super::{AuditLog, AuditOptions, SealingKey, VerifyReport};
 use crate::engine::Resource;
 use crate::error::{Error, Result};
 use crate::model::Action;
+use crate::time::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -227,7 +227,7 @@ impl AuditLog {
             ));
         }
         // One backup writes a backup directory at a time, as one writer writes a log.
-        let _dest_lock = super::lock_dir(&dest, self.options.lock_wait)?;
+        let _dest_lock = super::recovery::lock_dir(&dest, self.options.lock_wait)?;
         let meta = self.meta();
         let ctx = self.ctx(&meta);
         let mut horizon = meta.horizon;
@@ -448,7 +448,7 @@ impl AuditLog {
             },
             None,
         )?;
-        let lock = super::lock_dir(dir, options.lock_wait)?;
+        let lock = super::recovery::lock_dir(dir, options.lock_wait)?;
         let mut meta = if dir.join(META_FILE).exists() {
             let m = Meta::read_with(dir, &mac, bmeta.suite)?;
             if m.log_id != bmeta.log_id {

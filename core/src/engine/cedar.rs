@@ -6,10 +6,11 @@
 //! built per decision from the resident inventory — only the principal, the resource,
 //! the entities the context names and their departments — never a whole store.
 
-use super::decision::ReasonText;
+use super::decision::{DEFAULT_DENY_CITATION, ENGINE_ERROR_CITATION};
 use super::request::{Channel, Request};
 use crate::error::{Error, Result};
 use crate::model::{Action, Dataset, Department, Inventory, ResourceKind, System, User};
+use crate::policy::Citation;
 use crate::policy::PolicyPack;
 use cedar_policy::{
     Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicyId,
@@ -33,7 +34,7 @@ pub struct ResolvedApproval {
 pub(crate) struct LocalPolicy {
     /// The position in the pack: reasons are reported in pack order.
     pub(crate) order: usize,
-    pub(crate) text: Arc<ReasonText>,
+    pub(crate) text: Arc<Citation>,
     pub(crate) forbid: bool,
     pub(crate) obligations: Arc<[String]>,
 }
@@ -160,8 +161,8 @@ pub(crate) struct Local {
     pack: PolicyPack,
     pub(crate) entities: RefCell<EntityCache>,
     pub(crate) policies: HashMap<PolicyId, LocalPolicy>,
-    pub(crate) default_deny: Arc<ReasonText>,
-    pub(crate) engine_error: Arc<ReasonText>,
+    pub(crate) default_deny: Arc<Citation>,
+    pub(crate) engine_error: Arc<Citation>,
     pub(crate) types: TypeNames,
     pub(crate) actions: Vec<EntityUid>,
     pub(crate) authorizer: Authorizer,
@@ -210,12 +211,7 @@ impl Local {
                 id,
                 LocalPolicy {
                     order: i,
-                    text: Arc::new(ReasonText {
-                        policy: info.id().to_owned(),
-                        article: info.article().to_owned(),
-                        zh: info.zh().to_owned(),
-                        en: info.en().to_owned(),
-                    }),
+                    text: Arc::new(info.citation().clone()),
                     forbid: info.is_forbid(),
                     obligations: info.obligations().to_vec().into(),
                 },
@@ -239,8 +235,8 @@ impl Local {
             pack: pack.clone(),
             entities: RefCell::new(EntityCache::default()),
             policies,
-            default_deny: Arc::new(ReasonText::default_deny()),
-            engine_error: Arc::new(ReasonText::engine_error()),
+            default_deny: Arc::new(DEFAULT_DENY_CITATION),
+            engine_error: Arc::new(ENGINE_ERROR_CITATION),
             types: TypeNames::new()?,
             actions,
             authorizer: Authorizer::new(),

@@ -2,6 +2,7 @@
 //! article behind each, the obligations the host must apply, the pack version and the
 //! audit sequence number.
 
+use crate::policy::Citation;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::sync::Arc;
@@ -11,59 +12,49 @@ pub const DEFAULT_DENY: &str = "default-deny";
 /// The id of the reason given when the engine could not evaluate a request.
 pub const ENGINE_ERROR: &str = "engine-error";
 
-/// The text of a reason: a policy and the article it enforces, in both languages.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct ReasonText {
-    pub(crate) policy: String,
-    pub(crate) article: String,
-    pub(crate) zh: String,
-    pub(crate) en: String,
-}
+/// The reason given when no policy permits a request.
+pub(crate) const DEFAULT_DENY_CITATION: Citation = Citation::fixed(
+    DEFAULT_DENY,
+    "第三条",
+    "最小授权：没有任何策略允许该操作，默认拒绝",
+    "least privilege: no policy permits this request, so it is denied by default",
+);
 
-impl ReasonText {
-    pub(crate) fn default_deny() -> Self {
-        ReasonText {
-            policy: DEFAULT_DENY.into(),
-            article: "第三条".into(),
-            zh: "最小授权：没有任何策略允许该操作，默认拒绝".into(),
-            en: "least privilege: no policy permits this request, so it is denied by default"
-                .into(),
-        }
-    }
-
-    pub(crate) fn engine_error() -> Self {
-        ReasonText {
-            policy: ENGINE_ERROR.into(),
-            article: "第三条".into(),
-            zh: "引擎无法完成判定，按失败即拒绝处理".into(),
-            en: "the engine could not evaluate the request, so it fails closed".into(),
-        }
-    }
-}
+/// The reason given when the engine could not evaluate a request.
+pub(crate) const ENGINE_ERROR_CITATION: Citation = Citation::fixed(
+    ENGINE_ERROR,
+    "第三条",
+    "引擎无法完成判定，按失败即拒绝处理",
+    "the engine could not evaluate the request, so it fails closed",
+);
 
 /// Why a decision came out as it did: one policy and the article behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
-    pub(crate) text: Arc<ReasonText>,
+    pub(crate) text: Arc<Citation>,
     pub(crate) error: Option<String>,
 }
 
 impl Reason {
     /// The policy id, or `default-deny` / `engine-error`.
     pub fn policy(&self) -> &str {
-        &self.text.policy
+        self.text.policy()
     }
     /// The article, such as `第十七条`.
     pub fn article(&self) -> &str {
-        &self.text.article
+        self.text.article()
     }
     /// The rule in Chinese.
     pub fn zh(&self) -> &str {
-        &self.text.zh
+        self.text.zh()
     }
     /// The rule in English.
     pub fn en(&self) -> &str {
-        &self.text.en
+        self.text.en()
+    }
+    /// What the reason cites: policy, article and rule.
+    pub fn citation(&self) -> &Citation {
+        &self.text
     }
     /// For a policy that failed to evaluate (which denies), the evaluation error.
     pub fn error(&self) -> Option<&str> {
@@ -158,22 +149,11 @@ impl Serialize for Decision {
 impl Decision {
     /// A deny that a procedure's own rule gives (a workflow step that no policy of the
     /// pack can see, such as the requester approving their own request).
-    pub(crate) fn refusal(
-        policy: &str,
-        article: &str,
-        zh: &str,
-        en: &str,
-        policy_version: &str,
-    ) -> Decision {
+    pub(crate) fn refusal(rule: &Citation, policy_version: &str) -> Decision {
         Decision {
             allowed: false,
             reasons: vec![Reason {
-                text: Arc::new(ReasonText {
-                    policy: policy.into(),
-                    article: article.into(),
-                    zh: zh.into(),
-                    en: en.into(),
-                }),
+                text: Arc::new(rule.clone()),
                 error: None,
             }],
             obligations: Vec::new(),

@@ -3,7 +3,7 @@
 //! and the condition each one lacked.
 //!
 //! This module owns that analysis ([`Engine::explain`]). It reuses the engine's own
-//! conversion of a request into Cedar's terms (the view of [`Engine::plain_cedar`],
+//! conversion of a request into Cedar's terms (plain Cedar's view of the pack,
 //! which the differential tests hold equal to the engine's decisions) and evaluates
 //! one-off policies built from each permit: its scope alone, then each conjunct of
 //! its conditions alone. It never decides: the decision it explains is the engine's,
@@ -18,7 +18,7 @@ mod conditions;
 
 use crate::engine::{Decision, Engine, Request, DEFAULT_DENY};
 use crate::error::{Error, Result};
-use crate::policy::{PolicyInfo, PolicyPack};
+use crate::policy::{Citation, PolicyInfo, PolicyPack};
 use cedar_policy::{Authorizer, Entities, Policy, PolicyId, PolicySet};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -27,10 +27,8 @@ use std::collections::{HashMap, HashSet};
 /// A policy of the pack as an explanation shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyNote {
-    policy: String,
-    article: String,
-    zh: String,
-    en: String,
+    #[serde(flatten)]
+    citation: Citation,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,10 +40,7 @@ pub struct PolicyNote {
 impl PolicyNote {
     fn of(info: &PolicyInfo) -> Self {
         PolicyNote {
-            policy: info.id().to_owned(),
-            article: info.article().to_owned(),
-            zh: info.zh().to_owned(),
-            en: info.en().to_owned(),
+            citation: info.citation().clone(),
             file: Some(info.file().to_owned()),
             line: Some(info.line()),
             error: None,
@@ -54,19 +49,23 @@ impl PolicyNote {
 
     /// The policy id (`@id`), or `default-deny` / `engine-error`.
     pub fn policy(&self) -> &str {
-        &self.policy
+        self.citation.policy()
     }
     /// The article it enforces (`@article`).
     pub fn article(&self) -> &str {
-        &self.article
+        self.citation.article()
     }
     /// The rule in Chinese (`@zh`).
     pub fn zh(&self) -> &str {
-        &self.zh
+        self.citation.zh()
     }
     /// The rule in English (`@en`).
     pub fn en(&self) -> &str {
-        &self.en
+        self.citation.en()
+    }
+    /// What the note cites: policy, article and rule.
+    pub fn citation(&self) -> &Citation {
+        &self.citation
     }
     /// The file the policy came from, for a policy of the pack.
     pub fn file(&self) -> Option<&str> {
@@ -217,10 +216,7 @@ impl Engine {
             let mut note = match pack.policy(reason.policy()) {
                 Some(info) => PolicyNote::of(info),
                 None => PolicyNote {
-                    policy: reason.policy().to_owned(),
-                    article: reason.article().to_owned(),
-                    zh: reason.zh().to_owned(),
-                    en: reason.en().to_owned(),
+                    citation: reason.citation().clone(),
                     file: None,
                     line: None,
                     error: None,
@@ -250,7 +246,7 @@ impl Engine {
 
     /// The permits whose scope matches `request`, with the conditions that held.
     fn near_misses(&self, pack: &PolicyPack, request: &Request) -> Result<Vec<NearMiss>> {
-        let plain = self.plain_cedar()?;
+        let plain = self.plain_view()?;
         let cedar_request = plain.cedar_request(request)?;
         let entities = Entities::from_json_value(plain.entities_json()?, None)
             .map_err(|e| Error::request(format!("internal: entities: {e}")))?;

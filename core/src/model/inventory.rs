@@ -13,6 +13,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+/// How many levels of departments a walk up the parents goes at most.
+const MAX_DEPARTMENT_DEPTH: usize = 64;
+
 type Map<T> = imbl::HashMap<String, Arc<T>>;
 
 /// A number that changes with every change of an inventory's content.
@@ -499,6 +502,19 @@ impl Inventory {
     /// A department by id.
     pub fn department(&self, id: &str) -> Option<&Department> {
         self.departments.get(id).map(|r| &**r)
+    }
+    /// The department `id` and then its parents, nearest first, as far up as the
+    /// inventory knows them (`id` itself comes first even when it is not known).
+    pub fn department_and_parents<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a str> {
+        std::iter::successors(Some(id), |d| {
+            self.department(d).and_then(|d| d.parent.as_deref())
+        })
+        // Parents form no cycle in a validated inventory; the bound is a second guard.
+        .take(MAX_DEPARTMENT_DEPTH)
+    }
+    /// Whether department `dept` is `root` or one of its sub-departments.
+    pub fn is_within(&self, dept: &str, root: &str) -> bool {
+        self.department_and_parents(dept).any(|d| d == root)
     }
     /// A vendor by id.
     pub fn vendor(&self, id: &str) -> Option<&Vendor> {

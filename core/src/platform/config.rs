@@ -47,6 +47,7 @@ use crate::audit::{Date, HashSuite, RecordScope, SealingKey, SyncMode};
 use crate::error::{Error, Result};
 use crate::vault::{MasterKey, Suite};
 use serde::Deserialize;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -85,17 +86,34 @@ pub struct PlatformConfig {
     pub bundle: Option<super::BundleSection>,
 }
 
-/// Where a secret is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a secret (the audit log's sealing key, the vault's master key) comes from:
+/// the one key-source type of every front end. The configuration file names a file or
+/// an environment variable; a caller of a binding hands over bytes or names a file.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecretSource {
     /// A file holding the 32 raw bytes, named in the configuration file: it must be
     /// readable by its owner only.
     File(PathBuf),
     /// A file holding the 32 raw bytes that the caller named directly (a command-line
-    /// flag), read as it is.
+    /// flag, a binding's key argument), read as it is.
     CallerFile(PathBuf),
     /// An environment variable holding 64 hexadecimal digits.
     Env(String),
+    /// The raw bytes a caller handed over (any length: the key types check it), in
+    /// memory that is wiped when the source is dropped.
+    Bytes(Zeroizing<Vec<u8>>),
+}
+
+/// Names where the secret is, never the secret itself.
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::File(p) => f.debug_tuple("File").field(p).finish(),
+            SecretSource::CallerFile(p) => f.debug_tuple("CallerFile").field(p).finish(),
+            SecretSource::Env(v) => f.debug_tuple("Env").field(v).finish(),
+            SecretSource::Bytes(b) => write!(f, "Bytes({} bytes, not shown)", b.len()),
+        }
+    }
 }
 
 impl SecretSource {
@@ -121,6 +139,7 @@ impl SecretSource {
                 })?;
                 Ok(Zeroizing::new(bytes))
             }
+            SecretSource::Bytes(b) => Ok(b.clone()),
         }
     }
 
@@ -133,6 +152,7 @@ impl SecretSource {
             }
             SecretSource::CallerFile(path) => SealingKey::from_file(path),
             SecretSource::Env(_) => SealingKey::from_slice(&self.read()?),
+            SecretSource::Bytes(b) => SealingKey::from_slice(b),
         }
     }
 
@@ -145,6 +165,7 @@ impl SecretSource {
             }
             SecretSource::CallerFile(path) => MasterKey::from_file(path, suite),
             SecretSource::Env(var) => MasterKey::from_env(var, suite),
+            SecretSource::Bytes(b) => MasterKey::with_suite(b, suite),
         }
     }
 }

@@ -6,8 +6,11 @@
 //! the index of which policies can apply to each action and resource type. It does
 //! not evaluate requests: that is the engine's job.
 
+mod citation;
 pub(crate) mod specialize;
 pub mod testing;
+
+pub use citation::Citation;
 
 use crate::error::{Error, Result, SourceError};
 use crate::model::{Action, ResourceKind};
@@ -95,10 +98,7 @@ const DEFAULT_FILES: &[(&str, &str)] = &[
 /// both languages — what a decision's reasons show.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyInfo {
-    pub(crate) id: String,
-    pub(crate) article: String,
-    pub(crate) zh: String,
-    pub(crate) en: String,
+    pub(crate) citation: Citation,
     pub(crate) forbid: bool,
     pub(crate) obligations: Vec<String>,
     pub(crate) file: String,
@@ -113,19 +113,23 @@ pub struct PolicyInfo {
 impl PolicyInfo {
     /// The policy id (`@id`).
     pub fn id(&self) -> &str {
-        &self.id
+        self.citation.policy()
     }
     /// The article it enforces (`@article`), such as `第十七条`.
     pub fn article(&self) -> &str {
-        &self.article
+        self.citation.article()
     }
     /// The rule in Chinese (`@zh`).
     pub fn zh(&self) -> &str {
-        &self.zh
+        self.citation.zh()
     }
     /// The rule in English (`@en`).
     pub fn en(&self) -> &str {
-        &self.en
+        self.citation.en()
+    }
+    /// What a reason given by this policy cites.
+    pub fn citation(&self) -> &Citation {
+        &self.citation
     }
     /// Whether the policy is a forbid.
     pub fn is_forbid(&self) -> bool {
@@ -275,18 +279,18 @@ impl PolicyPack {
             in_file.sort_by_key(|p| offset_of(p));
             for policy in in_file {
                 let info = policy_info(file, text, policy)?;
-                if !ids.insert(info.id.clone()) {
+                if !ids.insert(info.id().to_owned()) {
                     return Err(annotation_error(
                         file,
                         text,
                         &info.text,
-                        &info.id,
+                        info.id(),
                         "duplicate policy id",
                     ));
                 }
-                let renamed = policy.new_id(PolicyId::new(&info.id));
+                let renamed = policy.new_id(PolicyId::new(info.id()));
                 set.add(renamed).map_err(|e| {
-                    annotation_error(file, text, &info.text, &info.id, &e.to_string())
+                    annotation_error(file, text, &info.text, info.id(), &e.to_string())
                 })?;
                 policies.push(info);
             }
@@ -296,7 +300,7 @@ impl PolicyPack {
         let result = validator.validate(&set, ValidationMode::Strict);
         if let Some(err) = result.validation_errors().next() {
             let id = err.policy_id().to_string();
-            let info = policies.iter().find(|p| p.id == id);
+            let info = policies.iter().find(|p| p.id() == id);
             let (file, text) = info
                 .and_then(|i| files.iter().find(|(f, _)| *f == i.file))
                 .map(|(f, t)| (f.as_str(), t.as_str()))
@@ -336,7 +340,7 @@ impl PolicyPack {
 
     /// A policy by id.
     pub fn policy(&self, id: &str) -> Option<&PolicyInfo> {
-        self.inner.policies.iter().find(|p| p.id == id)
+        self.inner.policies.iter().find(|p| p.id() == id)
     }
 
     /// The policies that can apply to `action` on a resource of `kind`.
@@ -481,10 +485,7 @@ fn policy_info(file: &str, text: &str, policy: &Policy) -> Result<PolicyInfo> {
     let (line, _) = line_col(text, text.find(&policy_text).unwrap_or(0));
     let est = policy.to_json().ok();
     Ok(PolicyInfo {
-        id,
-        article,
-        zh,
-        en,
+        citation: Citation::new(id, article, zh, en),
         forbid,
         obligations,
         file: file.to_owned(),
@@ -529,7 +530,7 @@ fn index_policies(schema: &Schema, set: &PolicySet, infos: &[PolicyInfo]) -> Vec
         .collect();
     let mut slots = vec![SlotIndex::default(); Action::ALL.len() * ResourceKind::ALL.len()];
     for (i, info) in infos.iter().enumerate() {
-        let Some(policy) = set.policy(&PolicyId::new(&info.id)) else {
+        let Some(policy) = set.policy(&PolicyId::new(info.id())) else {
             continue;
         };
         let action_ok = |a: Action| match policy.action_constraint() {

@@ -2,7 +2,7 @@
 //! (工作日) of the platform's own time zone, Monday to Friday, less public holidays,
 //! plus the weekend days that are worked in their place (调休).
 
-use crate::audit::{Date, Timestamp};
+use crate::time::{Date, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeSet;
 

@@ -1,8 +1,16 @@
-//! The sharing procedure's records (Art. 14): a request for another department's
-//! data, its review by the providing department, provisioning, revocation and expiry.
+//! The sharing procedure (Art. 14), its types and its steps: a request for another
+//! department's data, its review by the providing department, provisioning, revocation
+//! and expiry.
 
-use crate::audit::{Date, Timestamp};
+use super::approval::is_vendor;
+use super::records;
+use super::{kind, required, Attempt, Step, Workflows};
+use crate::engine::{Context, Decision};
+use crate::error::{Error, Result};
+use crate::model::{Action, Stage};
 use crate::model::{Grade, ScenarioRisk, ShareType};
+use crate::policy::Citation;
+use crate::time::{Date, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -214,5 +222,446 @@ impl SharingRequest {
             }
             s => s,
         }
+    }
+}
+
+const NO_SELF_REVIEW: Citation = Citation::fixed(
+    "workflow-no-self-review",
+    "第十四条",
+    "共享申请人不得审核本人提出的申请",
+    "the requester never reviews their own sharing request",
+);
+const NO_VENDOR_REVIEW: Citation = Citation::fixed(
+    "workflow-no-vendor-review",
+    "第十四条",
+    "供应商人员不得审核共享申请",
+    "vendor staff never review a sharing request",
+);
+const NO_SHARE_NONE: Citation = Citation::fixed(
+    "workflow-no-share-none",
+    "第十四条",
+    "不予共享类数据不得提出共享申请",
+    "data marked not for sharing (不予共享) cannot be requested",
+);
+
+fn unknown_share(id: &str) -> Error {
+    Error::UnknownEntity {
+        kind: "sharing request",
+        id: id.to_owned(),
+    }
+}
+
+impl Workflows {
+    /// Submits a sharing request for `dataset` (a `request_share` decision). Data
+    /// shared without conditions is approved at once; conditional data waits for the
+    /// providing department's review; data not for sharing is refused.
+    pub fn request_share(
+        &self,
+        requester: &str,
+        dataset: &str,
+        application: ShareApplication,
+    ) -> Result<Step<SharingRequest>> {
+        let purpose = required("purpose", &application.purpose)?;
+        let legal_basis = required("legal_basis", &application.legal_basis)?;
+        if application.fields.is_empty() {
+            return Err(Error::request("`fields` lists no field"));
+        }
+        let fields = application
+            .fields
+            .iter()
+            .map(|f| required("fields", f))
+            .collect::<Result<Vec<_>>>()?;
+        let _w = self.lock();
+        let now = self.now();
+        if application.until <= now {
+            return Err(Error::request(format!(
+                "the term ends at {} which is not after now ({now})",
+                application.until
+            )));
+        }
+        let inv = self.engine.inventory();
+        let user = inv.user(requester).ok_or_else(|| Error::UnknownEntity {
+            kind: "user",
+            id: requester.to_owned(),
+        })?;
+        let ds = inv.dataset(dataset).ok_or_else(|| Error::UnknownEntity {
+            kind: "dataset",
+            id: dataset.to_owned(),
+        })?;
+        let recipient = application
+            .recipient_department
+            .clone()
+            .unwrap_or_else(|| user.department.clone());
+        let context = Context {
+            purpose: Some(purpose.clone()),
+            legal_basis: Some(legal_basis.clone()),
+            scenario_risk: Some(application.scenario_risk),
+            recipient_department: Some(recipient.clone()),
+            ..Context::default()
+        };
+        let decision = self.decide(requester, Action::RequestShare, dataset, context)?;
+        let attempt = Attempt {
+            kind: kind::SHARING_REFUSED,
+            user: requester,
+            action: Action::RequestShare,
+            dataset,
+            request: None,
+            step: "request",
+        };
+        if !decision.allowed() {
+            return self.refused(&attempt, decision);
+        }
+        if ds.share_type == ShareType::None {
+            let d = self.rule(&NO_SHARE_NONE, &decision);
+            return self.refused(&attempt, d);
+        }
+        let id = {
+            let state = self.inner.read();
+            format!("shr-{:06}", state.share_counter + 1)
+        };
+        let on_platform = ds.cataloged && ds.stage != Stage::Aggregation;
+        let days = self.inner.config.review_days;
+        let cal = &self.inner.config.calendar;
+        let check = cal.add_working_days(cal.local_date(now), days.conformity_check);
+        let reply = cal.add_working_days(
+            check,
+            if on_platform {
+                days.provider_reply
+            } else {
+                days.provider_reply_off_platform
+            },
+        );
+        let submitted = records::Submitted {
+            request: id.clone(),
+            at: now,
+            provider: ds.owner.clone(),
+            share_type: ds.share_type,
+            grade: ds.grade,
+            on_platform,
+            recipient_department: recipient,
+            purpose,
+            legal_basis,
+            fields,
+            until: application.until,
+            scenario_risk: application.scenario_risk,
+            deadlines: Deadlines {
+                conformity_check: check,
+                provider_reply: reply,
+            },
+        };
+        let mut events = vec![self.event(
+            kind::SHARING_SUBMITTED,
+            Some(requester),
+            Action::RequestShare,
+            dataset,
+            Some(&decision),
+            &submitted,
+        )?];
+        if ds.share_type == ShareType::Unconditional {
+            events.push(self.event(
+                kind::SHARING_APPROVED,
+                None,
+                Action::ReviewShare,
+                dataset,
+                None,
+                &records::Approved {
+                    request: id.clone(),
+                    at: now,
+                    approval: records::approval_id(&id),
+                    auto: true,
+                    comment: None,
+                },
+            )?);
+        }
+        self.commit(&events)?;
+        self.done_share(&id, decision)
+    }
+
+    /// Approves a submitted request (a `review_share` decision by the providing
+    /// department; never the requester, never vendor staff).
+    pub fn approve_share(
+        &self,
+        reviewer: &str,
+        id: &str,
+        comment: Option<&str>,
+    ) -> Result<Step<SharingRequest>> {
+        self.review(reviewer, id, Ok(comment.map(str::to_owned)))
+    }
+
+    /// Rejects a submitted request, with a reason (a `review_share` decision).
+    pub fn reject_share(
+        &self,
+        reviewer: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<Step<SharingRequest>> {
+        let reason = required("reason", reason)?;
+        self.review(reviewer, id, Err(reason))
+    }
+
+    fn review(
+        &self,
+        reviewer: &str,
+        id: &str,
+        verdict: std::result::Result<Option<String>, String>,
+    ) -> Result<Step<SharingRequest>> {
+        let _w = self.lock();
+        let now = self.now();
+        let share = self.share_raw(id)?;
+        self.expect_share(&share, &[ShareStatus::Submitted], now)?;
+        let context = self.share_context(&share, None);
+        let attempt = Attempt {
+            kind: kind::SHARING_REFUSED,
+            user: reviewer,
+            action: Action::ReviewShare,
+            dataset: &share.dataset,
+            request: Some(id),
+            step: "review",
+        };
+        if reviewer == share.requester {
+            let d = Decision::refusal(&NO_SELF_REVIEW, &self.engine.policy_version());
+            return self.refused(&attempt, d);
+        }
+        let decision = self.decide(reviewer, Action::ReviewShare, &share.dataset, context)?;
+        if !decision.allowed() {
+            return self.refused(&attempt, decision);
+        }
+        if is_vendor(&self.engine.inventory(), reviewer) {
+            let d = self.rule(&NO_VENDOR_REVIEW, &decision);
+            return self.refused(&attempt, d);
+        }
+        let event = match verdict {
+            Ok(comment) => self.event(
+                kind::SHARING_APPROVED,
+                Some(reviewer),
+                Action::ReviewShare,
+                &share.dataset,
+                Some(&decision),
+                &records::Approved {
+                    request: id.to_owned(),
+                    at: now,
+                    approval: records::approval_id(id),
+                    auto: false,
+                    comment,
+                },
+            )?,
+            Err(reason) => self.event(
+                kind::SHARING_REJECTED,
+                Some(reviewer),
+                Action::ReviewShare,
+                &share.dataset,
+                Some(&decision),
+                &records::Reasoned {
+                    request: id.to_owned(),
+                    at: now,
+                    reason,
+                },
+            )?,
+        };
+        self.commit(&[event])?;
+        self.done_share(id, decision)
+    }
+
+    /// Provisions an approved share to its receiving department (a `share` decision
+    /// that cites the approval; the policies name who provisions and the obligations
+    /// that come with it).
+    pub fn provision_share(&self, provisioner: &str, id: &str) -> Result<Step<SharingRequest>> {
+        let _w = self.lock();
+        let now = self.now();
+        let share = self.share_raw(id)?;
+        self.expect_share(&share, &[ShareStatus::Approved], now)?;
+        let approval = records::approval_id(id);
+        let context = self.share_context(&share, Some(approval.clone()));
+        let decision = self.decide(provisioner, Action::Share, &share.dataset, context)?;
+        let attempt = Attempt {
+            kind: kind::SHARING_REFUSED,
+            user: provisioner,
+            action: Action::Share,
+            dataset: &share.dataset,
+            request: Some(id),
+            step: "provision",
+        };
+        if !decision.allowed() {
+            return self.refused(&attempt, decision);
+        }
+        let event = self.event(
+            kind::SHARING_PROVISIONED,
+            Some(provisioner),
+            Action::Share,
+            &share.dataset,
+            Some(&decision),
+            &records::Provisioned {
+                request: id.to_owned(),
+                at: now,
+                approval,
+                recipient_department: share.recipient_department.clone(),
+                obligations: decision.obligations().to_vec(),
+            },
+        )?;
+        self.commit(&[event])?;
+        self.done_share(id, decision)
+    }
+
+    /// Revokes an approved or provisioned share before its term ends, with a reason
+    /// (a `review_share` decision: the providing department withdraws what it
+    /// granted).
+    pub fn revoke_share(&self, user: &str, id: &str, reason: &str) -> Result<Step<SharingRequest>> {
+        let reason = required("reason", reason)?;
+        let _w = self.lock();
+        let now = self.now();
+        let share = self.share_raw(id)?;
+        self.expect_share(
+            &share,
+            &[ShareStatus::Approved, ShareStatus::Provisioned],
+            now,
+        )?;
+        let context = self.share_context(&share, None);
+        let decision = self.decide(user, Action::ReviewShare, &share.dataset, context)?;
+        let attempt = Attempt {
+            kind: kind::SHARING_REFUSED,
+            user,
+            action: Action::ReviewShare,
+            dataset: &share.dataset,
+            request: Some(id),
+            step: "revoke",
+        };
+        if !decision.allowed() {
+            return self.refused(&attempt, decision);
+        }
+        let event = self.event(
+            kind::SHARING_REVOKED,
+            Some(user),
+            Action::ReviewShare,
+            &share.dataset,
+            Some(&decision),
+            &records::Reasoned {
+                request: id.to_owned(),
+                at: now,
+                reason,
+            },
+        )?;
+        self.commit(&[event])?;
+        self.done_share(id, decision)
+    }
+
+    /// Records the expiry of every approved or provisioned share whose term has
+    /// ended, and returns them. (An expired share resolves to nothing whether or not
+    /// its expiry is recorded yet.)
+    pub fn expire_shares(&self) -> Result<Vec<SharingRequest>> {
+        let _w = self.lock();
+        let now = self.now();
+        let due: Vec<SharingRequest> = self
+            .inner
+            .read()
+            .shares
+            .values()
+            .filter(|s| {
+                matches!(
+                    s.recorded_status(),
+                    ShareStatus::Approved | ShareStatus::Provisioned
+                ) && now >= s.until
+            })
+            .cloned()
+            .collect();
+        let mut events = Vec::new();
+        for s in &due {
+            events.push(self.event(
+                kind::SHARING_EXPIRED,
+                None,
+                Action::Share,
+                &s.dataset,
+                None,
+                &records::Expired {
+                    request: s.id.clone(),
+                    at: now,
+                    until: s.until,
+                },
+            )?);
+        }
+        if !events.is_empty() {
+            self.commit(&events)?;
+        }
+        let state = self.inner.read();
+        Ok(due
+            .iter()
+            .filter_map(|s| state.shares.get(&s.id))
+            .map(|s| self.inner.snapshot_share(s, now))
+            .collect())
+    }
+
+    /// A sharing request as it stands now.
+    pub fn share(&self, id: &str) -> Option<SharingRequest> {
+        let now = self.now();
+        self.inner
+            .read()
+            .shares
+            .get(id)
+            .map(|s| self.inner.snapshot_share(s, now))
+    }
+
+    /// Every sharing request as it stands now, by id.
+    pub fn shares(&self) -> Vec<SharingRequest> {
+        let now = self.now();
+        self.inner
+            .read()
+            .shares
+            .values()
+            .map(|s| self.inner.snapshot_share(s, now))
+            .collect()
+    }
+
+    /// The sharing requests still waiting for review after the provider's reply was
+    /// due.
+    pub fn overdue_shares(&self) -> Vec<SharingRequest> {
+        self.shares().into_iter().filter(|s| s.overdue).collect()
+    }
+
+    pub(super) fn share_context(
+        &self,
+        share: &SharingRequest,
+        approval: Option<String>,
+    ) -> Context {
+        Context {
+            purpose: Some(share.purpose.clone()),
+            legal_basis: Some(share.legal_basis.clone()),
+            scenario_risk: Some(share.scenario_risk),
+            recipient_department: Some(share.recipient_department.clone()),
+            approval,
+            ..Context::default()
+        }
+    }
+
+    pub(super) fn share_raw(&self, id: &str) -> Result<SharingRequest> {
+        self.inner
+            .read()
+            .shares
+            .get(id)
+            .cloned()
+            .ok_or_else(|| unknown_share(id))
+    }
+
+    pub(super) fn expect_share(
+        &self,
+        share: &SharingRequest,
+        states: &[ShareStatus],
+        now: Timestamp,
+    ) -> Result<()> {
+        let s = share.status_at(now);
+        if states.contains(&s) {
+            return Ok(());
+        }
+        let want: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        Err(Error::WorkflowInvalid {
+            message: format!(
+                "sharing request `{}` is {s}, not {}",
+                share.id,
+                want.join(" or ")
+            ),
+        })
+    }
+
+    pub(super) fn done_share(&self, id: &str, decision: Decision) -> Result<Step<SharingRequest>> {
+        let record = self.share(id).ok_or_else(|| unknown_share(id))?;
+        Ok(Step::Done { record, decision })
     }
 }

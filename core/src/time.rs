@@ -1,5 +1,6 @@
-//! Time as the audit log keeps it: UTC milliseconds, printed in RFC 3339, and civil
-//! dates with calendar-month arithmetic for the retention floor.
+//! Time as the engine, the audit log, the procedures and the assessment keep it: UTC
+//! milliseconds, printed in RFC 3339, and civil dates with calendar-month arithmetic
+//! (the audit log's retention floor, the procedures' working days).
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
