@@ -84,6 +84,8 @@ pub struct PlatformConfig {
     pub procedures: ProceduresConfig,
     /// The signed policy bundle (`[policies] bundle`), in place of `policies`.
     pub bundle: Option<super::BundleSection>,
+    /// The thresholds of the alerts (`[alerts]`; the defaults when absent).
+    pub alerts: crate::alerts::AlertThresholds,
 }
 
 /// Where a secret (the audit log's sealing key, the vault's master key) comes from:
@@ -252,6 +254,7 @@ struct RawFile {
     audit: Option<RawAudit>,
     vault: Option<RawVault>,
     procedures: Option<RawProcedures>,
+    alerts: Option<crate::alerts::AlertThresholds>,
 }
 
 #[derive(Deserialize)]
@@ -386,6 +389,7 @@ impl PlatformConfig {
             vault: None,
             procedures: ProceduresConfig::default(),
             bundle: None,
+            alerts: Default::default(),
         }
     }
 
@@ -508,6 +512,7 @@ impl PlatformConfig {
             vault,
             procedures,
             bundle,
+            alerts: raw.alerts.unwrap_or_default(),
         })
     }
 }
