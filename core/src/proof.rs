@@ -294,5 +294,100 @@ pub fn verify_consistency(
     }
 }
 
+/// The right edge of a growing tree: the roots of its perfect subtrees, largest first,
+/// so that the root of a log of any size is kept in `O(log n)` hashes without keeping
+/// its leaves. A store that appends records pushes each record's leaf and signs
+/// [`Frontier::root`] in its checkpoints; the frontier's JSON form
+/// (`{"size": n, "peaks": ["hex", …]}`) can be kept beside the rows to resume after a
+/// restart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frontier {
+    size: u64,
+    /// (height, hash) of each perfect subtree, heights strictly decreasing.
+    peaks: Vec<(u32, Hash)>,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Frontier {
+        Frontier::default()
+    }
+
+    /// The number of leaves pushed.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash.
+    pub fn push(&mut self, suite: HashSuite, leaf: Hash) {
+        let mut height = 0u32;
+        let mut hash = leaf;
+        while let Some(&(h, left)) = self.peaks.last() {
+            if h != height {
+                break;
+            }
+            self.peaks.pop();
+            hash = suite.node(&left, &hash);
+            height += 1;
+        }
+        self.peaks.push((height, hash));
+        self.size += 1;
+    }
+
+    /// The RFC 6962 root of the leaves pushed so far (`H("")` for none).
+    pub fn root(&self, suite: HashSuite) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some(&(_, mut root)) = peaks.next() else {
+            return suite.hash(&[]);
+        };
+        for (_, left) in peaks {
+            root = suite.node(left, &root);
+        }
+        root
+    }
+
+    /// The JSON form: `{"size": n, "peaks": ["hex", …]}`, largest subtree first.
+    pub fn to_json(&self) -> String {
+        let peaks: Vec<String> = self.peaks.iter().map(|(_, h)| hex::encode(h)).collect();
+        serde_json::json!({"size": self.size, "peaks": peaks}).to_string()
+    }
+
+    /// Reads the JSON form; `request_invalid` when the peaks do not fit the size.
+    pub fn from_json(text: &str) -> Result<Frontier> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            size: u64,
+            peaks: Vec<String>,
+        }
+        let raw: Raw = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("invalid Merkle frontier: {e}")))?;
+        // One peak per set bit of the size, largest first.
+        let heights: Vec<u32> = (0..64u32)
+            .rev()
+            .filter(|b| raw.size >> b & 1 == 1)
+            .collect();
+        if heights.len() != raw.peaks.len() {
+            return Err(invalid(format!(
+                "invalid Merkle frontier: a tree of {} leaves has {} peaks, not {}",
+                raw.size,
+                heights.len(),
+                raw.peaks.len()
+            )));
+        }
+        let mut peaks = Vec::with_capacity(heights.len());
+        for (height, text) in heights.into_iter().zip(&raw.peaks) {
+            let mut h = [0u8; 32];
+            hex::decode_to_slice(text, &mut h)
+                .map_err(|_| invalid("invalid Merkle frontier: a peak is 64 hex digits".into()))?;
+            peaks.push((height, h));
+        }
+        Ok(Frontier {
+            size: raw.size,
+            peaks,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests;

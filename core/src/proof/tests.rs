@@ -316,3 +316,46 @@ fn every_consistency_proof_verifies_and_rewritten_history_does_not() {
         );
     }
 }
+
+#[test]
+fn the_frontier_keeps_the_root_of_every_size() {
+    for suite in [HashSuite::Sha256, HashSuite::Sm3] {
+        let leaves = many(suite, 130);
+        let mut f = Frontier::new();
+        assert_eq!(f.root(suite), tree_root(suite, &[]));
+        for (n, leaf) in leaves.iter().enumerate() {
+            f.push(suite, *leaf);
+            assert_eq!(f.size(), n as u64 + 1);
+            assert_eq!(
+                f.root(suite),
+                tree_root(suite, &leaves[..=n]),
+                "size {}",
+                n + 1
+            );
+            let again = Frontier::from_json(&f.to_json()).unwrap();
+            assert_eq!(again, f);
+        }
+    }
+    assert_eq!(
+        Frontier::from_json(r#"{"size": 3, "peaks": []}"#)
+            .unwrap_err()
+            .code(),
+        "request_invalid"
+    );
+    assert_eq!(
+        Frontier::from_json("[]").unwrap_err().code(),
+        "request_invalid"
+    );
+    // Resumed from its JSON form, it goes on as if never stopped.
+    let suite = HashSuite::Sha256;
+    let leaves = many(suite, 20);
+    let mut f = Frontier::new();
+    for l in &leaves[..11] {
+        f.push(suite, *l);
+    }
+    let mut resumed = Frontier::from_json(&f.to_json()).unwrap();
+    for l in &leaves[11..] {
+        resumed.push(suite, *l);
+    }
+    assert_eq!(resumed.root(suite), tree_root(suite, &leaves));
+}
