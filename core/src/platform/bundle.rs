@@ -118,6 +118,8 @@ pub(super) struct BundleRuntime {
     section: BundleSection,
     trusted: Vec<VerifyingKey>,
     status: Mutex<BundleStatus>,
+    /// One reload at a time, so that the state file and the running pack agree.
+    reloading: Mutex<()>,
 }
 
 fn status_of(path: &Path, accepted: &Accepted) -> BundleStatus {
@@ -152,6 +154,7 @@ pub(super) fn open(section: &BundleSection) -> Result<(PolicyPack, BundleRuntime
             section: section.clone(),
             trusted,
             status: Mutex::new(status),
+            reloading: Mutex::new(()),
         },
     ))
 }
@@ -181,6 +184,7 @@ impl Platform {
                 "this node was not opened with `[policies] bundle` and `trust_keys`, so it takes no bundle",
             ));
         };
+        let _one_at_a_time = runtime.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let now = Timestamp::now();
         match bundle::accept(path, &runtime.trusted, &runtime.section.state_file, now) {
             Ok(accepted) => {
