@@ -274,6 +274,15 @@ export interface PlatformStatus {
   policy_version: string
   audit: { dir: string; last_seq: number } | null
   vault: { dir: string; generation: number; keys: number } | null
+  /** The signed policy bundle the node runs (`[policies] bundle`), absent otherwise. */
+  bundle?: {
+    path: string
+    version: number
+    policy_version: string
+    key_id: string
+    expires: string
+    last_rejection?: { path: string; reason: string; message: string; time: string }
+  }
 }
 
 export interface VaultStatus {
