@@ -71,7 +71,7 @@ export type ErrorCode =
   | 'inventory_invalid' | 'unknown_entity' | 'request_invalid' | 'audit_tampered'
   | 'audit_retention' | 'audit_unavailable' | 'crypto_auth_failed' | 'key_not_found'
   | 'key_destroyed' | 'key_invalid' | 'access_denied' | 'workflow_invalid' | 'io'
-  | 'store_locked' | 'config_invalid' | 'store_unavailable' | 'invalid_argument' | 'panic'
+  | 'store_locked' | 'config_invalid' | 'store_unavailable' | 'bundle_invalid' | 'invalid_argument' | 'panic'
 
 /** Every error govdata throws or rejects with. */
 export interface GovdataError extends Error {
@@ -274,6 +274,15 @@ export interface PlatformStatus {
   policy_version: string
   audit: { dir: string; last_seq: number } | null
   vault: { dir: string; generation: number; keys: number } | null
+  /** The signed policy bundle the node runs (`[policies] bundle`), absent otherwise. */
+  bundle?: {
+    path: string
+    version: number
+    policy_version: string
+    key_id: string
+    expires: string
+    last_rejection?: { path: string; reason: string; message: string; time: string }
+  }
   /** The shipping of the audit log to the platform store, when the node has `[store]`. */
   store: StoreStatus | null
 }

@@ -80,6 +80,7 @@ fn js_code(code: govdata::error::ErrorCode) -> &'static str {
         C::StoreLocked => "store_locked",
         C::ConfigInvalid => "config_invalid",
         C::StoreUnavailable => "store_unavailable",
+        C::BundleInvalid => "bundle_invalid",
     }
 }
 

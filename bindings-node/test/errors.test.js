@@ -131,6 +131,18 @@ provokes('request_invalid', 'malformed requests, in every entry point', async ()
   await rejectsCode(engine.allowedResources('zhang.san', 'grant_superadmin', ['hukou']), 'request_invalid')
 })
 
+provokes('bundle_invalid', 'a govdata.toml naming a bundle that is no bundle', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-bundle-'))
+  // The public key of RFC 8032's first Ed25519 test vector, as an SPKI PEM file.
+  fs.writeFileSync(path.join(dir, 'mgmt.pub'),
+    '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n')
+  fs.writeFileSync(path.join(dir, 'pack.bundle'), '{}')
+  fs.writeFileSync(path.join(dir, 'govdata.toml'),
+    'node_id = "a"\n[policies]\nbundle = "pack.bundle"\ntrust_keys = ["mgmt.pub"]\nstate_file = "state.json"\n')
+  throwsCode(() => govdata.Platform.open(path.join(dir, 'govdata.toml')), 'bundle_invalid')
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
 provokes('config_invalid', 'a govdata.toml with a key it does not know', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'govdata-config-'))
   fs.writeFileSync(path.join(dir, 'govdata.toml'), 'node_id = "a"\nunknown_key = 1\n')

@@ -131,6 +131,9 @@ create_exception!(
     StoreUnavailableError,
     GovdataError,
     "The platform store (PostgreSQL) cannot be reached, refuses the node's writes, or has not caught up in time; the local log keeps every record meanwhile (`store_unavailable`)."
+    BundleInvalidError,
+    GovdataError,
+    "A signed policy bundle is refused: malformed, tampered, unsigned, signed by no trusted key, expired, or older than the last one accepted (`bundle_invalid`)."
 );
 create_exception!(
     govdata,
@@ -165,6 +168,7 @@ fn class(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         ErrorCode::StoreLocked => py.get_type::<StoreLockedError>(),
         ErrorCode::ConfigInvalid => py.get_type::<ConfigInvalidError>(),
         ErrorCode::StoreUnavailable => py.get_type::<StoreUnavailableError>(),
+        ErrorCode::BundleInvalid => py.get_type::<BundleInvalidError>(),
     }
 }
 

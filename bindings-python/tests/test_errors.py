@@ -137,6 +137,21 @@ def test_store_unavailable(tmp_path):
         assert status["lag_records"] == 1 and status["last_error_code"] == "store_unavailable"
 
 
+# The public key of RFC 8032's first Ed25519 test vector, as an SPKI PEM file.
+TRUST_PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n"
+
+
+def test_bundle_invalid(tmp_path):
+    (tmp_path / "mgmt.pub").write_text(TRUST_PEM, encoding="utf-8")
+    (tmp_path / "pack.bundle").write_text("{}", encoding="utf-8")
+    (tmp_path / "govdata.toml").write_text(
+        'node_id = "a"\n[policies]\nbundle = "pack.bundle"\ntrust_keys = ["mgmt.pub"]\nstate_file = "state.json"\n',
+        encoding="utf-8",
+    )
+    err = _raises(govdata.BundleInvalidError, "bundle_invalid", govdata.Platform, tmp_path / "govdata.toml")
+    assert "malformed" in str(err)
+
+
 def test_internal_error_is_never_a_panic_exception():
     err = _raises(govdata.InternalError, "internal", govdata._native._panic_for_test)
     assert "panic" in str(err)
@@ -258,6 +273,7 @@ def test_every_reachable_code_is_tested_above():
         "store_locked",
         "config_invalid",
         "store_unavailable",
+        "bundle_invalid",
         "internal",
     }
     assert tested | NOT_YET_REACHABLE == set(govdata.ERRORS_BY_CODE)

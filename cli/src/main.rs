@@ -2,9 +2,11 @@
 
 mod assess;
 mod audit;
+mod bundle;
 mod decide;
 mod demo;
 mod explain;
+mod keygen;
 mod mask;
 mod node;
 mod output;
@@ -70,6 +72,11 @@ enum Command {
     /// Compliance self-assessment (Art. 20): findings per article as JSON and HTML; exit 1
     /// when one is at or above --fail-on.
     Assess(Box<assess::Args>),
+    /// Make a signing key pair (Ed25519 or SM2) for policy bundles and audit checkpoints.
+    Keygen(keygen::Args),
+    /// Signed policy bundles: build, sign, verify.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,5 +96,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => assess::run(&args),
         Command::Mask(args) => mask::run(&args),
         Command::Watermark(cmd) => mask::run_watermark(&cmd),
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Bundle(cmd) => bundle::run(&cmd),
     }
 }

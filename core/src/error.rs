@@ -141,6 +141,17 @@ pub enum Error {
         /// What failed: the connection, the server's refusal, the lag.
         message: String,
     },
+    /// A signed policy bundle is refused: malformed, tampered, unsigned, signed by no
+    /// trusted key, expired, or older than the last one the node accepted.
+    #[error("policy bundle refused ({reason}): {}", bounded(.message))]
+    BundleInvalid {
+        /// Why, as a stable word: `malformed`, `tampered`, `unsigned`, `untrusted_key`,
+        /// `bad_signature`, `expired`, `rollback`, `policy_version` (see
+        /// [`crate::bundle::reason`]).
+        reason: &'static str,
+        /// What was found.
+        message: String,
+    },
     /// An operating-system I/O error.
     #[error("i/o error on `{}`: {source}", quote(.path))]
     Io {
@@ -249,6 +260,7 @@ error_codes! {
     StoreLocked => "store_locked",
     ConfigInvalid => "config_invalid",
     StoreUnavailable => "store_unavailable",
+    BundleInvalid => "bundle_invalid",
 }
 
 impl fmt::Display for ErrorCode {
@@ -286,6 +298,7 @@ impl Error {
             Error::StoreLocked { .. } => ErrorCode::StoreLocked,
             Error::ConfigInvalid { .. } => ErrorCode::ConfigInvalid,
             Error::StoreUnavailable { .. } => ErrorCode::StoreUnavailable,
+            Error::BundleInvalid { .. } => ErrorCode::BundleInvalid,
         }
     }
 
@@ -314,6 +327,18 @@ impl Error {
             Error::StoreUnavailable { .. } => Some(
                 "the local audit log keeps every record and the shipper sends them once the store answers; check the `[store]` section and the server",
             ),
+            Error::BundleInvalid { .. } => Some(
+                "a node runs only a bundle signed by a key in `[policies] trust_keys`, not expired, with a version above the last it accepted; build it with `govdata bundle build` and sign it with `govdata bundle sign`",
+            ),
+            _ => None,
+        }
+    }
+
+    /// Why a policy bundle was refused, for `bundle_invalid` (see
+    /// [`crate::bundle::reason`]).
+    pub fn bundle_reason(&self) -> Option<&'static str> {
+        match self {
+            Error::BundleInvalid { reason, .. } => Some(reason),
             _ => None,
         }
     }

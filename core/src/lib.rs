@@ -1,8 +1,11 @@
 #![doc = include_str!("../../README.md")]
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod assess;
 pub mod audit;
+pub mod bundle;
+pub mod checkpoint;
 #[cfg(feature = "testing")]
 pub mod disk;
 #[cfg(not(feature = "testing"))]
@@ -17,7 +20,9 @@ pub mod mask;
 pub mod model;
 pub mod platform;
 pub mod policy;
+pub mod proof;
 pub mod quote;
+pub mod sign;
 pub mod store;
 pub mod time;
 pub mod vault;

@@ -184,6 +184,9 @@ typedef enum {
   // Core `store_unavailable`: the platform store (PostgreSQL) cannot be reached,
   // refuses the node's writes, or has not caught up in time.
   GD_ERR_STORE_UNAVAILABLE = 119,
+  // Core `bundle_invalid`: a signed policy bundle is refused (malformed, tampered,
+  // unsigned, signed by no trusted key, expired, or older than the last accepted).
+  GD_ERR_BUNDLE_INVALID = 120,
 } gd_status;
 
 // The type of the resource in `gd_engine_check`.

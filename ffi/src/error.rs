@@ -84,6 +84,9 @@ pub enum gd_status {
     /// Core `store_unavailable`: the platform store (PostgreSQL) cannot be reached,
     /// refuses the node's writes, or has not caught up in time.
     GD_ERR_STORE_UNAVAILABLE = 119,
+    /// Core `bundle_invalid`: a signed policy bundle is refused (malformed, tampered,
+    /// unsigned, signed by no trusted key, expired, or older than the last accepted).
+    GD_ERR_BUNDLE_INVALID = 120,
 }
 
 impl gd_status {
@@ -118,6 +121,7 @@ impl gd_status {
         gd_status::GD_ERR_STORE_LOCKED,
         gd_status::GD_ERR_CONFIG_INVALID,
         gd_status::GD_ERR_STORE_UNAVAILABLE,
+        gd_status::GD_ERR_BUNDLE_INVALID,
     ];
 
     /// The whole mapping: the status's C name and, for the statuses that mirror a
@@ -156,6 +160,7 @@ impl gd_status {
             GD_ERR_STORE_LOCKED => (c"GD_ERR_STORE_LOCKED", Some(c"store_locked")),
             GD_ERR_CONFIG_INVALID => (c"GD_ERR_CONFIG_INVALID", Some(c"config_invalid")),
             GD_ERR_STORE_UNAVAILABLE => (c"GD_ERR_STORE_UNAVAILABLE", Some(c"store_unavailable")),
+            GD_ERR_BUNDLE_INVALID => (c"GD_ERR_BUNDLE_INVALID", Some(c"bundle_invalid")),
         }
     }
 

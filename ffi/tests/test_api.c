@@ -132,6 +132,7 @@ static void test_version_and_statuses(void) {
         { GD_ERR_STORE_LOCKED, "GD_ERR_STORE_LOCKED", "store_locked" },
         { GD_ERR_CONFIG_INVALID, "GD_ERR_CONFIG_INVALID", "config_invalid" },
         { GD_ERR_STORE_UNAVAILABLE, "GD_ERR_STORE_UNAVAILABLE", "store_unavailable" },
+        { GD_ERR_BUNDLE_INVALID, "GD_ERR_BUNDLE_INVALID", "bundle_invalid" },
     };
     int named = 0;
     for (int s = -5; s < 300; s++) {

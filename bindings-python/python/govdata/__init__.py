@@ -65,6 +65,7 @@ from ._native import (
     StoreLockedError,
     ConfigInvalidError,
     StoreUnavailableError,
+    BundleInvalidError,
     KeyDestroyedError,
     KeyInvalidError,
     AccessDeniedError,
@@ -153,7 +154,8 @@ ERRORS_BY_CODE = {
         IoError,
         StoreLockedError,
         ConfigInvalidError,
-    StoreUnavailableError,
+        StoreUnavailableError,
+        BundleInvalidError,
         InternalError,
     )
 }
@@ -203,6 +205,7 @@ __all__ = [
     "StoreLockedError",
     "ConfigInvalidError",
     "StoreUnavailableError",
+    "BundleInvalidError",
     "KeyDestroyedError",
     "KeyInfoDict",
     "KeyInvalidError",

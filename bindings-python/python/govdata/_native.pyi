@@ -544,6 +544,8 @@ class ConfigInvalidError(GovdataError):
 
 class StoreUnavailableError(GovdataError):
     code: ClassVar[Literal["store_unavailable"]]
+class BundleInvalidError(GovdataError):
+    code: ClassVar[Literal["bundle_invalid"]]
 
 class InternalError(GovdataError):
     code: ClassVar[Literal["internal"]]

@@ -63,6 +63,7 @@ ErrorCode = Literal[
     "store_locked",
     "config_invalid",
     "store_unavailable",
+    "bundle_invalid",
     "internal",
 ]
 

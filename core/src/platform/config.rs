@@ -91,6 +91,10 @@ pub struct PlatformConfig {
     pub vault: Option<VaultSection>,
     /// The procedures' deadlines and calendar.
     pub procedures: ProceduresConfig,
+    /// The signed policy bundle (`[policies] bundle`), in place of `policies`.
+    pub bundle: Option<super::BundleSection>,
+    /// The thresholds of the alerts (`[alerts]`; the defaults when absent).
+    pub alerts: crate::alerts::AlertThresholds,
     /// The platform store the audit log is shipped to, if any.
     pub store: Option<StoreSection>,
 }
@@ -312,6 +316,7 @@ struct RawFile {
     audit: Option<RawAudit>,
     vault: Option<RawVault>,
     procedures: Option<RawProcedures>,
+    alerts: Option<crate::alerts::AlertThresholds>,
     store: Option<RawStore>,
 }
 
@@ -354,6 +359,10 @@ fn url_has_password(url: &str) -> bool {
 struct RawPolicies {
     #[serde(default)]
     dirs: Vec<PathBuf>,
+    bundle: Option<PathBuf>,
+    #[serde(default)]
+    trust_keys: Vec<PathBuf>,
+    state_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -477,6 +486,8 @@ impl PlatformConfig {
             vault: None,
             procedures: ProceduresConfig::default(),
             store: None,
+            bundle: None,
+            alerts: Default::default(),
         }
     }
 
@@ -513,13 +524,11 @@ impl PlatformConfig {
                 node_id.escape_debug()
             )));
         }
-        let policies: Vec<PathBuf> = raw
-            .policies
-            .map(|p| p.dirs)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|d| resolve(base, d))
-            .collect();
+        let (dirs, bundle_file, trust_keys, state_file) = match raw.policies {
+            Some(p) => (p.dirs, p.bundle, p.trust_keys, p.state_file),
+            None => Default::default(),
+        };
+        let policies: Vec<PathBuf> = dirs.into_iter().map(|d| resolve(base, d)).collect();
         for d in &policies {
             if !d.is_dir() {
                 return Err(Error::io(
@@ -623,6 +632,13 @@ impl PlatformConfig {
                 "`[store]` ships the audit log: it needs an `[audit]` section",
             ));
         }
+        let bundle = super::bundle::section(
+            &policies,
+            bundle_file.map(|b| resolve(base, b)),
+            trust_keys.into_iter().map(|k| resolve(base, k)).collect(),
+            state_file.map(|s| resolve(base, s)),
+            audit.as_ref().map(|a| a.dir.as_path()),
+        )?;
         Ok(PlatformConfig {
             source: None,
             node_id,
@@ -632,6 +648,8 @@ impl PlatformConfig {
             vault,
             procedures,
             store,
+            bundle,
+            alerts: raw.alerts.unwrap_or_default(),
         })
     }
 }

@@ -46,11 +46,14 @@
 
 mod adapters;
 mod assess;
+mod bundle;
 mod config;
 mod overrides;
 mod parts;
 pub mod record;
 mod view;
+
+pub use bundle::{BundleRejection, BundleSection, BundleStatus};
 
 pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, StoreSection, VaultSection,
@@ -87,6 +90,8 @@ pub struct Platform {
     vault: Option<Arc<Vault>>,
     #[cfg(feature = "store")]
     shipper: Option<Arc<crate::store::Shipper>>,
+    /// The signed bundle the pack came from, when `[policies] bundle` is set.
+    bundle: Option<bundle::BundleRuntime>,
 }
 
 /// What a node reports about itself.
@@ -102,6 +107,9 @@ pub struct PlatformStatus {
     pub vault: Option<VaultState>,
     /// The shipping of the audit log to the platform store, if the node has one.
     pub store: Option<StoreStatus>,
+    /// The signed policy bundle the node runs, if it runs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleStatus>,
 }
 
 /// The audit log's part of [`PlatformStatus`].
@@ -158,11 +166,13 @@ impl Platform {
     /// opens the audit log (taking its lock), rebuilds the procedures from it, opens
     /// the vault, and connects them.
     pub fn from_config(config: PlatformConfig) -> Result<Platform> {
-        let pack = if config.policies.is_empty() {
-            PolicyPack::default_pack()?
-        } else {
-            let dirs: Vec<&Path> = config.policies.iter().map(|p| p.as_path()).collect();
-            PolicyPack::from_dirs(&dirs)?
+        // A signed bundle, when configured, is the only pack the node may run.
+        let (pack, bundle) = match &config.bundle {
+            Some(section) => {
+                let (pack, runtime) = bundle::open(section)?;
+                (pack, Some(runtime))
+            }
+            None => (Platform::directory_pack(&config)?, None),
         };
         let inventory = match &config.inventory {
             Some(path) => Inventory::from_file(path)?,
@@ -224,7 +234,18 @@ impl Platform {
             vault,
             #[cfg(feature = "store")]
             shipper,
+            bundle,
         })
+    }
+
+    /// The pack of the configured directories, or the default pack.
+    fn directory_pack(config: &PlatformConfig) -> Result<PolicyPack> {
+        if config.policies.is_empty() {
+            PolicyPack::default_pack()
+        } else {
+            let dirs: Vec<&Path> = config.policies.iter().map(|p| p.as_path()).collect();
+            PolicyPack::from_dirs(&dirs)
+        }
     }
 
     /// The configuration the node was opened with.
@@ -274,6 +295,7 @@ impl Platform {
                 })
             }),
             store: self.store_status(),
+            bundle: self.bundle.as_ref().map(|b| b.status()),
         }
     }
 

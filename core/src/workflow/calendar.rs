@@ -50,6 +50,11 @@ impl WorkingCalendar {
         self
     }
 
+    /// The time zone, as minutes east of UTC.
+    pub fn utc_offset_minutes(&self) -> i32 {
+        self.utc_offset_minutes
+    }
+
     /// The local calendar date of an instant.
     pub fn local_date(&self, t: Timestamp) -> Date {
         Timestamp::from_unix_millis(t.unix_millis() + i64::from(self.utc_offset_minutes) * 60_000)
