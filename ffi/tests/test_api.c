@@ -148,7 +148,7 @@ static void test_version_and_statuses(void) {
         else CHECK(code != NULL && strcmp(code, table[i].code) == 0);
     }
     CHECK(gd_status_name(-1) == NULL && gd_status_code(-1) == NULL);
-    CHECK(gd_status_name(9) == NULL && gd_status_name(120) == NULL);
+    CHECK(gd_status_name(9) == NULL && gd_status_name(121) == NULL);
 }
 
 static void test_last_error_message(void) {
