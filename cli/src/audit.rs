@@ -430,8 +430,15 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
         });
     };
     let dir = section.dir.clone();
-    let host = HostLogs::discover(&dir)?;
-    let single = matches!(host.logs(), [only] if only.worker.is_empty());
+    // A store's viewer may have no log yet: its node makes one for the decision.
+    let host = if q.store.is_some() && !dir.exists() {
+        None
+    } else {
+        Some(HostLogs::discover(&dir)?)
+    };
+    let single = host
+        .as_ref()
+        .is_none_or(|h| matches!(h.logs(), [only] if only.worker.is_empty()));
     if !single {
         // A host directory: the viewing decision goes to the command line's own
         // log beside the workers' logs.
@@ -483,10 +490,9 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let view = if single {
-        log.view(engine, &q.viewer, &query)?
-    } else {
-        log.view_host(engine, &q.viewer, &query, &host, &key)?
+    let view = match &host {
+        Some(host) if !single => log.view_host(engine, &q.viewer, &query, host, &key)?,
+        _ => log.view(engine, &q.viewer, &query)?,
     };
     if !view.decision.allowed() {
         eprintln!("{}", view.decision.to_json_string());

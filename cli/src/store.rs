@@ -177,6 +177,7 @@ fn follow(args: &WatchArgs) -> govdata::Result<ExitCode> {
         .store_args
         .reading(args.store.as_deref().unwrap_or_default(), &config)?;
     let connector = StoreConnector::from_section(&section)?;
+    let at = connector.display().to_owned();
     let mut keys = sealing_keys(&args.store_key_files)?;
     if let Some(a) = &config.audit {
         keys.push(a.key.sealing_key()?);
@@ -194,12 +195,20 @@ fn follow(args: &WatchArgs) -> govdata::Result<ExitCode> {
     };
     let mut backoff = BACKOFF_MIN;
     let mut down = false;
+    let mut placed = false;
     let result = loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break Ok(ExitCode::SUCCESS);
         }
         match watch.next(&node.engine().inventory()) {
             Ok(seen) => {
+                if !placed {
+                    placed = true;
+                    match since {
+                        Some(t) => eprintln!("watching the platform store at `{at}`: every node's records from {t} on"),
+                        None => eprintln!("watching the platform store at `{at}`: every node's records from now on"),
+                    }
+                }
                 if down {
                     eprintln!("reconnected to the platform store: reading on");
                     down = false;
