@@ -1,4 +1,5 @@
-//! `govdata audit verify|query|backup|restore|purge|tail`.
+//! `govdata audit verify|query|backup|restore|purge|tail` (and `watch`, in
+//! `crate::store`).
 //!
 //! Every command finds the log and its sealing key in the `[audit]` section of the
 //! node's configuration (`--config`, or the file `GOVDATA_CONFIG` names), the log
@@ -12,7 +13,9 @@
 //! they wait for a service that holds the log open (`store_locked` after
 //! `GOVDATA_LOCK_WAIT` seconds). `verify`, `query` and `tail` also take a host
 //! directory that holds one log per worker process (`DIR/<worker>/`): they read
-//! every log as one; `query` records its viewing decision in `DIR/cli/`.
+//! every log as one; `query` records its viewing decision in `DIR/cli/`. `verify
+//! --store` and `query --store` read the platform store's rows instead, each checked
+//! under its node's sealing key.
 
 use crate::output::fail;
 use clap::{Args, Subcommand};

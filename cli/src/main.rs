@@ -50,7 +50,8 @@ enum Command {
     /// Walk through one request per article of the regulation with the default pack
     /// (`--store URL`: two nodes shipping to the platform store and one query across them).
     Demo(demo::Args),
-    /// The audit log: verify, query, backup, restore, purge, tail.
+    /// The audit log: verify, query, backup, restore, purge, tail, and the platform
+    /// store's watch.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
     /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log).
