@@ -40,4 +40,4 @@ fi
 echo "== platform store (PostgreSQL)"
 export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
 cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper
-cargo test -p govdata-cli --features store-tests --locked --test store_cli
+cargo test -p govdata-cli --features store-tests --locked --test store_cli --test store_query

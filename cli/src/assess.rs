@@ -9,6 +9,9 @@
 //! error when the JSON goes to standard output), writes the JSON report (`--json`,
 //! `-` for standard output) and the HTML page (`--html`).
 //!
+//! A node with a `[store]` section, or `--store URL`, is assessed on the platform
+//! store's records (every node's, verified from the rows) instead of its local log.
+//!
 //! Exit status: 0 no finding at or above `--fail-on` (default `high`); 1 at least one;
 //! 2 an error (bad input, an unreadable log, a wrong key).
 
@@ -53,6 +56,18 @@ pub struct Args {
     /// only.
     #[arg(long, alias = "master-key", value_name = "FILE")]
     master_key_file: Option<PathBuf>,
+    /// Assess the platform store's records instead of a local log: every node's,
+    /// verified from the rows (no password in the URL; `--store` alone: the
+    /// configuration's `[store]`, which a node with one is assessed on anyway). The
+    /// role must be one that may read (`govdata_reader`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "URL")]
+    store: Option<String>,
+    #[command(flatten)]
+    store_args: crate::store::StoreArgs,
+    /// With the store: the sealing key of other nodes' logs (repeat); the `[audit]`
+    /// key (or `--audit-key-file`) is used too.
+    #[arg(long = "store-key-file", value_name = "FILE")]
+    store_key_files: Vec<PathBuf>,
     /// The time of the assessment (YYYY-MM-DD or RFC 3339 UTC; now if omitted). The
     /// same sources and the same time give the same report.
     #[arg(long, value_name = "TIME")]
@@ -102,7 +117,7 @@ fn write_file(path: &Path, text: &str) -> govdata::Result<()> {
 }
 
 fn evaluate(args: &Args) -> govdata::Result<Assessment> {
-    let config = crate::node::layered(
+    let mut config = crate::node::layered(
         args.config.as_ref(),
         govdata::platform::Overrides {
             inventory: args.inventory.clone(),
@@ -130,7 +145,11 @@ fn evaluate(args: &Args) -> govdata::Result<Assessment> {
         .as_deref()
         .map(str::parse::<Checkpoint>)
         .transpose()?;
-    config.assess(&options, checkpoint.as_ref())
+    if let Some(url) = &args.store {
+        config.store = Some(args.store_args.reading(url, &config)?);
+    }
+    let store_keys = crate::store::sealing_keys(&args.store_key_files)?;
+    config.assess_with_store_keys(&options, checkpoint.as_ref(), store_keys)
 }
 
 fn print_summary(out: &mut dyn Write, a: &Assessment, fail_on: FailOn) -> std::io::Result<()> {

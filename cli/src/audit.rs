@@ -1,4 +1,5 @@
-//! `govdata audit verify|query|backup|restore|purge|tail`.
+//! `govdata audit verify|query|backup|restore|purge|tail` (and `watch`, in
+//! `crate::store`).
 //!
 //! Every command finds the log and its sealing key in the `[audit]` section of the
 //! node's configuration (`--config`, or the file `GOVDATA_CONFIG` names), the log
@@ -12,14 +13,17 @@
 //! they wait for a service that holds the log open (`store_locked` after
 //! `GOVDATA_LOCK_WAIT` seconds). `verify`, `query` and `tail` also take a host
 //! directory that holds one log per worker process (`DIR/<worker>/`): they read
-//! every log as one; `query` records its viewing decision in `DIR/cli/`.
+//! every log as one; `query` records its viewing decision in `DIR/cli/`. `verify
+//! --store` and `query --store` read the platform store's rows instead, each checked
+//! under its node's sealing key.
 
 use crate::output::fail;
 use clap::{Args, Subcommand};
 use govdata::audit::{
     AuditLog, AuditQuery, AuditRecord, Checkpoint, Date, HostLogs, Timestamp, VerifyReport,
 };
-use govdata::platform::{AuditConfig, Overrides, PlatformConfig, SecretSource};
+use govdata::platform::{AuditConfig, Overrides, PlatformConfig};
+use govdata::store::StoreConnector;
 use govdata::{Action, Platform};
 use std::collections::{HashMap, VecDeque};
 
@@ -63,8 +67,11 @@ pub enum AuditCommand {
         store_args: crate::store::StoreArgs,
     },
     /// Show the records a user may see (a `view_audit` decision, itself recorded), as
-    /// JSON lines.
+    /// JSON lines; with `--store`, every node's records in the platform store.
     Query(Box<QueryArgs>),
+    /// Follow the platform store: every node's new records as they arrive, and the
+    /// alerts they raise (each recorded in this node's log), as JSON lines.
+    Watch(Box<crate::store::WatchArgs>),
     /// Copy the sealed segments to DEST, verify the copy and record the backup.
     Backup {
         /// `[DIR] DEST`: the log directory (the configuration's if omitted), then the
@@ -192,6 +199,21 @@ pub struct QueryArgs {
     /// At most this many (the latest).
     #[arg(long)]
     limit: Option<usize>,
+    /// Query the platform store instead: every node's records, each checked under its
+    /// node's sealing key (no password in the URL; `--store` alone: the
+    /// configuration's `[store]` section). The viewing decision is recorded in this
+    /// node's log as for a local query.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "URL")]
+    store: Option<String>,
+    #[command(flatten)]
+    store_args: crate::store::StoreArgs,
+    /// With `--store`: the sealing key of other nodes' logs (repeat); this node's own
+    /// key is used too.
+    #[arg(long = "store-key-file", value_name = "FILE", requires = "store")]
+    store_key_files: Vec<PathBuf>,
+    /// With `--store`: this node's records only (repeat for more).
+    #[arg(long = "node", value_name = "NODE_ID", requires = "store")]
+    nodes: Vec<String>,
 }
 
 fn finish(err: &govdata::Error) -> ExitCode {
@@ -209,10 +231,7 @@ fn verify_store(
     key_files: &[PathBuf],
     store: &crate::store::StoreArgs,
 ) -> govdata::Result<ExitCode> {
-    let keys = key_files
-        .iter()
-        .map(|p| SecretSource::File(p.clone()).sealing_key())
-        .collect::<govdata::Result<Vec<_>>>()?;
+    let keys = crate::store::sealing_keys(key_files)?;
     let mut client = store.connector(url)?.connect()?;
     let report = govdata::store::verify_store(&mut client, &keys)?;
     for n in &report.nodes {
@@ -336,6 +355,7 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
             Ok(ExitCode::SUCCESS)
         })(),
         AuditCommand::Query(q) => query(q),
+        AuditCommand::Watch(w) => return crate::store::watch(w),
         AuditCommand::Backup { paths, key, seal } => (|| {
             let (dir, dest) = match &paths[..] {
                 [dest] => (None, dest),
@@ -413,14 +433,25 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
         });
     };
     let dir = section.dir.clone();
-    let host = HostLogs::discover(&dir)?;
-    let single = matches!(host.logs(), [only] if only.worker.is_empty());
+    // A store's viewer may have no log yet: its node makes one for the decision.
+    let host = if q.store.is_some() && !dir.exists() {
+        None
+    } else {
+        Some(HostLogs::discover(&dir)?)
+    };
+    let single = host
+        .as_ref()
+        .is_none_or(|h| matches!(h.logs(), [only] if only.worker.is_empty()));
     if !single {
         // A host directory: the viewing decision goes to the command line's own
         // log beside the workers' logs.
         section.dir = dir.join(CLI_WORKER);
     }
     let key = section.key.sealing_key()?;
+    let store = match &q.store {
+        Some(url) => Some(q.store_args.reading(url, &config)?),
+        None => None,
+    };
     let node = Platform::from_config(config)?;
     let Some(log) = node.audit_log() else {
         return Err(govdata::Error::RequestInvalid {
@@ -448,10 +479,23 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
         until: parse_time(&q.until)?,
         limit: q.limit,
     };
-    let view = if single {
-        log.view(engine, &q.viewer, &query)?
-    } else {
-        log.view_host(engine, &q.viewer, &query, &host, &key)?
+    if let Some(section) = store {
+        let mut keys = crate::store::sealing_keys(&q.store_key_files)?;
+        keys.push(key);
+        let mut client = StoreConnector::from_section(&section)?.connect()?;
+        let view = log.view_store(engine, &q.viewer, &query, &q.nodes, &mut client, &keys)?;
+        if !view.decision.allowed() {
+            eprintln!("{}", view.decision.to_json_string());
+            return Ok(ExitCode::from(1));
+        }
+        for r in &view.records {
+            println!("{}", r.to_json());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let view = match &host {
+        Some(host) if !single => log.view_host(engine, &q.viewer, &query, host, &key)?,
+        _ => log.view(engine, &q.viewer, &query)?,
     };
     if !view.decision.allowed() {
         eprintln!("{}", view.decision.to_json_string());

@@ -23,6 +23,13 @@ pub struct Args {
     /// if omitted).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Show the platform store instead: two nodes shipping their audit logs to the
+    /// PostgreSQL store at this URL (no password in it; its role creates the schema)
+    /// and one query across them.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    #[command(flatten)]
+    pub store_args: crate::store::StoreArgs,
 }
 
 struct Step {
@@ -208,7 +215,10 @@ pub fn run(args: &Args) -> ExitCode {
             true,
         ),
     };
-    let result = walk(&dir);
+    let result = match &args.store {
+        Some(url) => crate::demo_store::walk(&dir, url, &args.store_args),
+        None => walk(&dir),
+    };
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -219,7 +229,7 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 /// Writes a fresh 32-byte key to `path`, readable by its owner only.
-fn write_key(path: &Path) -> govdata::Result<()> {
+pub(crate) fn write_key(path: &Path) -> govdata::Result<()> {
     use std::io::Write;
     let key = SecretKey::random()?;
     let mut options = std::fs::OpenOptions::new();

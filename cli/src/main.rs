@@ -5,6 +5,7 @@ mod audit;
 mod bundle;
 mod decide;
 mod demo;
+mod demo_store;
 mod explain;
 mod keygen;
 mod mask;
@@ -46,9 +47,11 @@ enum Command {
     /// Prove the regulation's invariants over every request (needs cvc5): exit 0 all
     /// hold, 1 with counterexamples, 2 error.
     Prove(prove::Args),
-    /// Walk through one request per article of the regulation with the default pack.
+    /// Walk through one request per article of the regulation with the default pack
+    /// (`--store URL`: two nodes shipping to the platform store and one query across them).
     Demo(demo::Args),
-    /// The audit log: verify, query, backup, restore, purge, tail.
+    /// The audit log: verify, query, backup, restore, purge, tail, and the platform
+    /// store's watch.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
     /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log).

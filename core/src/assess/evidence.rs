@@ -64,6 +64,12 @@ pub struct AuditEvidence {
     pub(crate) integrity: Integrity,
     pub(crate) checkpoint: Option<u64>,
     pub(crate) backup: Option<BackupCheck>,
+    /// Where each record comes from (a worker's log, a node of the platform store),
+    /// beside `records`, when they come from several logs whose sequence numbers
+    /// are each their own; empty for one log.
+    pub(crate) origins: Vec<String>,
+    /// The platform store the records were read from, when they were.
+    pub(crate) store: Option<String>,
 }
 
 /// Tampering is evidence; every other error (no log there, a wrong key, a checkpoint
@@ -98,7 +104,7 @@ fn read_host(
     host: &HostLogs,
     key: &SealingKey,
     checkpoint: Option<&Checkpoint>,
-) -> Result<(Vec<AuditRecord>, Integrity)> {
+) -> Result<(Vec<(String, AuditRecord)>, Integrity)> {
     let verified = match host.verify(key, checkpoint) {
         Ok(v) => v,
         Err(Error::AuditTampered { seq, message }) => {
@@ -107,16 +113,16 @@ fn read_host(
             let mut records = Vec::new();
             for log in host.logs() {
                 let _ = AuditLog::read_dir(&log.dir, key, |r| {
-                    records.push(r);
+                    records.push((log.worker.clone(), r));
                     Ok(())
                 });
             }
-            records.sort_by_key(|r| r.time);
+            records.sort_by_key(|(_, r)| r.time);
             return Ok((records, Integrity::Broken { seq, message }));
         }
         Err(e) => return Err(e),
     };
-    let records = host.records(key)?.into_iter().map(|(_, r)| r).collect();
+    let records = host.records(key)?;
     let mut total = VerifyReport {
         records: 0,
         first_seq: None,
@@ -157,7 +163,7 @@ impl AuditEvidence {
     ) -> Result<Self> {
         let dir = dir.as_ref();
         let host = HostLogs::discover(dir)?;
-        let (records, integrity) = if let [log] = host.logs() {
+        let (records, integrity, origins) = if let [log] = host.logs() {
             let mut records = Vec::new();
             // Reading verifies every record; a checkpoint needs a verification of its own.
             let read = integrity(AuditLog::read_dir(&log.dir, key, |r| {
@@ -170,9 +176,11 @@ impl AuditEvidence {
                 }
                 (_, read) => read,
             };
-            (records, integrity)
+            (records, integrity, Vec::new())
         } else {
-            read_host(&host, key, checkpoint)?
+            let (sourced, integrity) = read_host(&host, key, checkpoint)?;
+            let (origins, records) = sourced.into_iter().unzip();
+            (records, integrity, origins)
         };
         let mut backup = latest_backup(&records);
         if let Some(b) = backup.as_mut() {
@@ -199,6 +207,8 @@ impl AuditEvidence {
             integrity,
             checkpoint: checkpoint.map(Checkpoint::seq),
             backup,
+            origins,
+            store: None,
         })
     }
 
@@ -222,6 +232,8 @@ impl AuditEvidence {
             integrity,
             checkpoint: checkpoint.map(Checkpoint::seq),
             backup,
+            origins: Vec::new(),
+            store: None,
         })
     }
 
@@ -234,7 +246,38 @@ impl AuditEvidence {
             integrity,
             checkpoint: None,
             backup,
+            origins: Vec::new(),
+            store: None,
         }
+    }
+
+    /// Evidence from the records of several logs, each beside the log it comes from
+    /// (a node of the platform store, a worker), merged in time order, with the
+    /// outcome of their verification: sequence numbers are compared within a log
+    /// only.
+    pub fn from_sources(records: Vec<(String, AuditRecord)>, integrity: Integrity) -> Self {
+        let (origins, records): (Vec<String>, Vec<AuditRecord>) = records.into_iter().unzip();
+        AuditEvidence {
+            origins,
+            ..AuditEvidence::from_records(records, integrity)
+        }
+    }
+
+    /// The same evidence, read from the platform store `store` (its hosts).
+    pub fn in_store(mut self, store: impl Into<String>) -> Self {
+        self.store = Some(store.into());
+        self
+    }
+
+    /// The platform store the records were read from, when they were.
+    pub fn store(&self) -> Option<&str> {
+        self.store.as_deref()
+    }
+
+    /// Where the record at `index` of [`AuditEvidence::records`] comes from, when the
+    /// records come from several logs.
+    pub fn origin(&self, index: usize) -> Option<&str> {
+        self.origins.get(index).map(String::as_str)
     }
 
     /// The records read, in order.

@@ -151,6 +151,10 @@ pub struct BackupSource {
 pub struct AuditSource {
     /// Its directory, when read from one.
     pub dir: Option<String>,
+    /// The platform store it was read from (its hosts), when read from one: the
+    /// records of every node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     /// The records read.
     pub records: usize,
     /// The first record read.
@@ -306,6 +310,7 @@ pub(crate) fn build(
             };
             AuditSource {
                 dir: a.dir.as_ref().map(|d| d.display().to_string()),
+                store: a.store.clone(),
                 records: a.records.len(),
                 first_seq: a.records.first().map(|r| r.seq),
                 last_seq: a.records.last().map(|r| r.seq),

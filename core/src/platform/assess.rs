@@ -9,7 +9,7 @@
 
 use super::{Platform, PlatformConfig};
 use crate::assess::{assess, AssessOptions, Assessment, AuditEvidence, Inputs};
-use crate::audit::Checkpoint;
+use crate::audit::{Checkpoint, SealingKey};
 use crate::engine::{Engine, EXAMPLE_INVENTORY};
 use crate::error::{Error, Result};
 use crate::model::Inventory;
@@ -28,10 +28,31 @@ impl PlatformConfig {
     /// a log that does not open with its key, a wrong master key; problems in the
     /// sources (tampering included) are findings. A `checkpoint` without an audit log
     /// is `request_invalid`.
+    ///
+    /// A configuration with a `[store]` section is assessed on the platform store's
+    /// records instead of its local log: every node's, verified from the rows under
+    /// the `[audit]` sealing key (see [`PlatformConfig::assess_with_store_keys`]).
     pub fn assess(
         &self,
         options: &AssessOptions,
         checkpoint: Option<&Checkpoint>,
+    ) -> Result<Assessment> {
+        self.assess_with_store_keys(options, checkpoint, Vec::new())
+    }
+
+    /// [`PlatformConfig::assess`], with the sealing keys of the platform store's
+    /// other nodes besides the `[audit]` key. With a `[store]` section, the store is
+    /// verified as `audit verify --store` verifies it (a node whose key is not among
+    /// them, or whose rows fail, is `audit_chain_broken`) and the records of the nodes
+    /// that verify are assessed, each node's sequence numbers on their own; a
+    /// `checkpoint` (of a local log) is then `request_invalid`. Reading the store needs
+    /// a role that may (`govdata_reader`): the shipping role may not, and is refused
+    /// (`store_unavailable`).
+    pub fn assess_with_store_keys(
+        &self,
+        options: &AssessOptions,
+        checkpoint: Option<&Checkpoint>,
+        store_keys: Vec<SealingKey>,
     ) -> Result<Assessment> {
         let pack = if self.policies.is_empty() {
             None
@@ -43,18 +64,31 @@ impl PlatformConfig {
             Some(path) => Inventory::from_file(path)?,
             None => Inventory::from_json_str(EXAMPLE_INVENTORY)?,
         };
-        let audit = match &self.audit {
-            Some(a) => Some(AuditEvidence::read_dir(
+        let audit = match (&self.store, &self.audit) {
+            #[cfg(feature = "store")]
+            (Some(store), _) => {
+                if checkpoint.is_some() {
+                    return Err(Error::RequestInvalid {
+                        message: "a checkpoint is of a local log: the platform store is verified from its rows".to_owned(),
+                    });
+                }
+                let mut keys = store_keys;
+                if let Some(a) = &self.audit {
+                    keys.push(a.key.sealing_key()?);
+                }
+                Some(store_evidence(store, &keys)?)
+            }
+            (_, Some(a)) => Some(AuditEvidence::read_dir(
                 &a.dir,
                 &a.key.sealing_key()?,
                 checkpoint,
             )?),
-            None if checkpoint.is_some() => {
+            (_, None) if checkpoint.is_some() => {
                 return Err(Error::RequestInvalid {
                     message: "a checkpoint needs the audit log it was taken of".to_owned(),
                 })
             }
-            None => None,
+            (_, None) => None,
         };
         let vault = match &self.vault {
             Some(v) => {
@@ -97,4 +131,60 @@ impl Platform {
     ) -> Result<Assessment> {
         self.config.assess(options, checkpoint)
     }
+}
+
+/// The platform store as the assessment's audit evidence: verified from the rows,
+/// and the records of every node that verifies, merged in time order.
+#[cfg(feature = "store")]
+fn store_evidence(section: &super::StoreSection, keys: &[SealingKey]) -> Result<AuditEvidence> {
+    use crate::assess::Integrity;
+    use crate::audit::{AuditQuery, VerifyReport};
+    use crate::store::{query_store, verify_store, StoreConnector};
+    let connector = StoreConnector::from_section(section)?;
+    let mut client = connector.connect()?;
+    let report = verify_store(&mut client, keys)?;
+    let broken = report
+        .nodes
+        .iter()
+        .find_map(|n| {
+            n.first_bad.as_ref().map(|b| Integrity::Broken {
+                seq: b.seq,
+                message: format!("node `{}`: {}", n.node_id, b.message),
+            })
+        })
+        .or_else(|| {
+            report.unknown_nodes.first().map(|n| Integrity::Broken {
+                seq: 0,
+                message: format!(
+                    "rows of node `{n}`, which the store has no registration for (inserted)"
+                ),
+            })
+        });
+    let clean: Vec<String> = report
+        .nodes
+        .iter()
+        .filter(|n| n.first_bad.is_none())
+        .map(|n| n.node_id.clone())
+        .collect();
+    let integrity = broken.unwrap_or_else(|| {
+        let seals: u64 = report.nodes.iter().map(|n| n.seals).sum();
+        let seals = usize::try_from(seals).unwrap_or(usize::MAX);
+        Integrity::Intact(VerifyReport {
+            records: report.nodes.iter().map(|n| n.records).sum(),
+            first_seq: None,
+            last_seq: None,
+            segments: seals,
+            sealed_segments: seals,
+            torn_tail: None,
+            head: None,
+            purged_through: None,
+        })
+    });
+    let records = if clean.is_empty() {
+        Vec::new()
+    } else {
+        query_store(&mut client, keys, &clean, &AuditQuery::default(), None)?
+    };
+    let sourced = records.into_iter().map(|r| (r.node_id, r.record)).collect();
+    Ok(AuditEvidence::from_sources(sourced, integrity).in_store(connector.display()))
 }

@@ -64,6 +64,8 @@ pub use parts::{
     open_procedures, record_decisions, record_key_events, shred_with, KeyEventFile, KEY_EVENTS_FILE,
 };
 pub use view::AuditView;
+#[cfg(feature = "store")]
+pub use view::StoreView;
 
 use crate::audit::AuditLog;
 use crate::engine::{Engine, EXAMPLE_INVENTORY};
@@ -131,15 +133,22 @@ pub struct VaultState {
     pub keys: usize,
 }
 
-/// The workflows' configuration from the `[procedures]` section.
-fn workflow_config(p: &ProceduresConfig) -> WorkflowConfig {
-    let defaults = ReviewDays::default();
+/// The working calendar of the `[procedures]` section (the procedures' deadlines and
+/// the alerts' working hours).
+pub(crate) fn working_calendar(p: &ProceduresConfig) -> WorkingCalendar {
     let mut calendar = WorkingCalendar::new()
         .with_holidays(p.holidays.iter().copied())
         .with_workdays(p.workdays.iter().copied());
     if let Some(m) = p.utc_offset_minutes {
         calendar = calendar.with_utc_offset_minutes(m);
     }
+    calendar
+}
+
+/// The workflows' configuration from the `[procedures]` section.
+fn workflow_config(p: &ProceduresConfig) -> WorkflowConfig {
+    let defaults = ReviewDays::default();
+    let calendar = working_calendar(p);
     let mut config = WorkflowConfig::default()
         .review_days(ReviewDays {
             conformity_check: p.conformity_check_days.unwrap_or(defaults.conformity_check),

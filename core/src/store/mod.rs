@@ -5,8 +5,10 @@
 //! It owns the store's side of the audit log: the connection rules (TLS with the
 //! server verified, a unix socket excepted), the schema (rows kept as the node wrote
 //! them, append-only in the database itself, retention by whole monthly partitions),
-//! the shipper that sends the local log to it, and verification from the rows with the
-//! log's own rules. It must not make a decision wait on the network: the local log
+//! the shipper that sends the local log to it, verification from the rows with the
+//! log's own rules, and the one place to look across nodes: queries of every node's
+//! records (`query_store`) and a watch that follows them as they arrive and raises
+//! alerts (`StoreWatch`). It must not make a decision wait on the network: the local log
 //! stays the synchronous record and is the shipper's spool, so a store that is down or
 //! slow delays the copy, never a decision, and loses nothing.
 //!
@@ -17,6 +19,10 @@ use serde::Serialize;
 #[cfg(feature = "store")]
 mod connect;
 #[cfg(feature = "store")]
+mod query;
+#[cfg(feature = "store")]
+mod read;
+#[cfg(feature = "store")]
 mod rows;
 #[cfg(feature = "store")]
 mod schema;
@@ -24,9 +30,15 @@ mod schema;
 mod shipper;
 #[cfg(feature = "store")]
 mod verify;
+#[cfg(feature = "store")]
+mod watch;
 
 #[cfg(feature = "store")]
 pub use connect::StoreConnector;
+#[cfg(feature = "store")]
+pub use query::query_store;
+#[cfg(feature = "store")]
+pub use read::StoredRecord;
 #[cfg(feature = "store")]
 pub use schema::{init_schema, SCHEMA_VERSION};
 #[cfg(feature = "store")]
@@ -35,6 +47,8 @@ pub use shipper::Shipper;
 pub(crate) use shipper::StoreGate;
 #[cfg(feature = "store")]
 pub use verify::{verify_store, BadRecord, NodeReport, StoreVerifyReport};
+#[cfg(feature = "store")]
+pub use watch::{StoreAlert, StoreWatch, WatchOptions, Watched};
 
 /// The shipper's part of a node's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

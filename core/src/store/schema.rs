@@ -19,6 +19,9 @@ use postgres::Client;
 pub const SCHEMA_VERSION: i32 = 1;
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
+/// What following the store and querying across nodes add (the notifying trigger, the
+/// query indexes), applied after [`SCHEMA_SQL`].
+const SCHEMA_WATCH_SQL: &str = include_str!("schema_watch.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -28,6 +31,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
     tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")
         .map_err(fail)?;
     tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
+    tx.batch_execute(SCHEMA_WATCH_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;

@@ -6,15 +6,14 @@
 //! triggers let through, since a superuser can switch those off.
 
 use super::connect::{describe, unavailable};
-use super::rows::{timestamp, Columns};
-use crate::audit::export::ChainCheck;
-use crate::audit::{HashSuite, SealingKey};
+use super::read::{node_check, KeyFault};
+use super::rows::{StoredRow, ROW_COLUMNS};
+use crate::audit::SealingKey;
 use crate::error::Result;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 /// What verification found for one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,49 +114,28 @@ fn verify_node(client: &mut Client, keys: &[SealingKey], n: &postgres::Row) -> R
         }
     };
     let log_id_bytes: Vec<u8> = n.get(1);
-    let suite_text: String = n.get(2);
-    let key_check: String = n.get(3);
-    let binding: Vec<u8> = n.get(4);
     let first_seq = u64::try_from(n.get::<_, i64>(5)).unwrap_or(0);
     let base_head_bytes: Vec<u8> = n.get(6);
     let head_seq = u64::try_from(n.get::<_, i64>(7)).unwrap_or(0);
     let head_bytes: Vec<u8> = n.get(8);
-    let (Ok(log_id), Ok(suite), Some(base_head), Some(node_head)) = (
-        <[u8; 16]>::try_from(log_id_bytes.as_slice()),
-        suite_text.parse::<HashSuite>(),
-        hash(&base_head_bytes),
-        hash(&head_bytes),
-    ) else {
-        bad(
-            &mut report,
-            0,
-            "the node's registration is malformed".into(),
-        );
+    let (Some(base_head), Some(node_head)) = (hash(&base_head_bytes), hash(&head_bytes)) else {
+        bad(&mut report, 0, KeyFault::Malformed.message());
         return Ok(report);
     };
-    let mut check = None;
-    for k in keys {
-        if ChainCheck::key_check_of(k, suite)? == key_check {
-            check = Some(ChainCheck::new(k, suite, log_id)?);
-            break;
+    let check = match node_check(
+        keys,
+        &node_id,
+        &log_id_bytes,
+        &n.get::<_, String>(2),
+        &n.get::<_, String>(3),
+        &n.get::<_, Vec<u8>>(4),
+    )? {
+        Ok(check) => check,
+        Err(fault) => {
+            bad(&mut report, 0, fault.message());
+            return Ok(report);
         }
-    }
-    let Some(check) = check else {
-        bad(
-            &mut report,
-            0,
-            format!("no sealing key was given for this node's log (key check {key_check})"),
-        );
-        return Ok(report);
     };
-    if !check.binding_ok(&node_id, &binding) {
-        bad(
-            &mut report,
-            0,
-            "the registration does not bind this log to this node id under its sealing key (altered or replayed from another node)".into(),
-        );
-        return Ok(report);
-    }
     // Where the rows must begin: after the last month retention dropped, or at the
     // registration's base.
     let horizon = client
@@ -198,14 +176,15 @@ fn verify_node(client: &mut Client, keys: &[SealingKey], n: &postgres::Row) -> R
     let params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&node_id];
     let mut rows = client
         .query_raw(
-            "SELECT seq, month::text, time, kind, user_id, department, action, resource_type, resource_id,
-                    decision, policies, policy_version, outcome, fields::text, payload, prev_head, head, tag
-             FROM govdata.audit_records WHERE node_id = $1 ORDER BY seq, month",
+            &format!(
+                "SELECT {ROW_COLUMNS} FROM govdata.audit_records WHERE node_id = $1 ORDER BY seq, month"
+            ),
             params,
         )
         .map_err(|e| fail(&e))?;
     while let Some(row) = rows.next().map_err(|e| fail(&e))? {
-        let seq = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+        let row = StoredRow::read(&row);
+        let seq = row.seq;
         report.records += 1;
         report.first_seq.get_or_insert(seq);
         report.last_seq = Some(seq);
@@ -231,22 +210,11 @@ fn verify_node(client: &mut Client, keys: &[SealingKey], n: &postgres::Row) -> R
             );
             continue;
         }
-        let payload: Vec<u8> = row.get(14);
-        let (Some(prev), Some(head), Some(tag)) = (
-            hash(&row.get::<_, Vec<u8>>(15)),
-            hash(&row.get::<_, Vec<u8>>(16)),
-            hash(&row.get::<_, Vec<u8>>(17)),
-        ) else {
-            bad(
-                &mut report,
-                seq,
-                format!("record {seq} has malformed chain values"),
-            );
+        if let Some(message) = row.malformed() {
+            bad(&mut report, seq, message);
             continue;
-        };
-        let leaf = check.leaf(seq, &payload);
-        let computed = check.link(&running, &leaf);
-        if prev != running {
+        }
+        if row.prev_head != Some(running) {
             bad(
                 &mut report,
                 seq,
@@ -254,58 +222,14 @@ fn verify_node(client: &mut Client, keys: &[SealingKey], n: &postgres::Row) -> R
             );
             continue;
         }
-        if computed != head || !check.record_tag_ok(&head, &tag) {
-            bad(
-                &mut report,
-                seq,
-                format!("record {seq} does not authenticate under the node's sealing key (modified or forged)"),
-            );
-            continue;
-        }
-        let record = match ChainCheck::decode(seq, &payload) {
-            Ok(r) => r,
-            Err(e) => {
-                bad(&mut report, seq, format!("record {seq}: {e}"));
-                continue;
+        match row.authenticate(&check) {
+            Ok(ok) => {
+                leaves.insert(seq, (ok.leaf, ok.head));
+                running = ok.head;
+                expect = seq + 1;
             }
-        };
-        let want = Columns::of(&record);
-        let fields: serde_json::Value =
-            serde_json::from_str(&row.get::<_, String>(13)).unwrap_or(serde_json::Value::Null);
-        let have = Columns {
-            kind: row.get(3),
-            user_id: row.get(4),
-            department: row.get(5),
-            action: row.get(6),
-            resource_type: row.get(7),
-            resource_id: row.get(8),
-            decision: row.get(9),
-            policies: row.get(10),
-            policy_version: row.get(11),
-            outcome: row.get(12),
-            fields,
-        };
-        let time = timestamp(row.get::<_, SystemTime>(2));
-        let month: String = row.get(1);
-        if let Some(what) = differs(&want, &have) {
-            bad(
-                &mut report,
-                seq,
-                format!("record {seq}: the column `{what}` differs from the record's authenticated payload (modified)"),
-            );
-            continue;
+            Err(message) => bad(&mut report, seq, message),
         }
-        if time != record.time || month != super::rows::month_of(record.time) {
-            bad(
-                &mut report,
-                seq,
-                format!("record {seq}: its time or month differs from the record's authenticated payload (modified)"),
-            );
-            continue;
-        }
-        leaves.insert(seq, (leaf, head));
-        running = head;
-        expect = seq + 1;
     }
     drop(rows);
     if report.first_bad.is_none() {
@@ -380,42 +304,4 @@ fn verify_node(client: &mut Client, keys: &[SealingKey], n: &postgres::Row) -> R
         }
     }
     Ok(report)
-}
-
-/// The first column that differs.
-fn differs(want: &Columns, have: &Columns) -> Option<&'static str> {
-    if want.kind != have.kind {
-        return Some("kind");
-    }
-    if want.user_id != have.user_id {
-        return Some("user_id");
-    }
-    if want.department != have.department {
-        return Some("department");
-    }
-    if want.action != have.action {
-        return Some("action");
-    }
-    if want.resource_type != have.resource_type {
-        return Some("resource_type");
-    }
-    if want.resource_id != have.resource_id {
-        return Some("resource_id");
-    }
-    if want.decision != have.decision {
-        return Some("decision");
-    }
-    if want.policies != have.policies {
-        return Some("policies");
-    }
-    if want.policy_version != have.policy_version {
-        return Some("policy_version");
-    }
-    if want.outcome != have.outcome {
-        return Some("outcome");
-    }
-    if want.fields != have.fields {
-        return Some("fields");
-    }
-    None
 }

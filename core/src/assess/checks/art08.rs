@@ -5,6 +5,7 @@ use crate::assess::evidence::{AuditEvidence, BackupState, Integrity, PURGE_KIND}
 use crate::assess::{FindingCode, Severity, Text};
 use crate::audit::{AuditRecord, Date, RETENTION_MONTHS};
 use serde_json::Value;
+use std::collections::HashMap;
 
 impl Ctx<'_> {
     /// Art. 8: the log verifies (and still holds the chain a checkpoint names).
@@ -55,18 +56,39 @@ impl Ctx<'_> {
     /// Art. 8: no records missing between two, and no long silence.
     pub(super) fn audit_gaps(&mut self, a: &AuditEvidence) {
         let gap_ms = i64::from(self.opts.audit_gap_days) * crate::assess::DAY_MS;
-        for w in a.records.windows(2) {
-            let (x, y) = (&w[0], &w[1]);
-            if y.seq != x.seq + 1 {
+        // The record before each one in its own log (records of several logs are
+        // merged in time order, each log numbering its own).
+        let mut before: HashMap<&str, &AuditRecord> = HashMap::new();
+        for (i, y) in a.records.iter().enumerate() {
+            let origin = a.origin(i).unwrap_or_default();
+            let same = before.insert(origin, y);
+            let Some(x) = i.checked_sub(1).and_then(|p| a.records.get(p)) else {
+                continue;
+            };
+            if let Some(px) = same.filter(|px| y.seq != px.seq + 1) {
+                let (key, of) = if origin.is_empty() {
+                    (
+                        format!("{}-{}", px.seq, y.seq),
+                        (String::new(), String::new()),
+                    )
+                } else {
+                    (
+                        format!("{origin}:{}-{}", px.seq, y.seq),
+                        (format!("（{origin}）"), format!(" of `{origin}`")),
+                    )
+                };
                 self.push(
                     FindingCode::AuditGap,
-                    &format!("{}-{}", x.seq, y.seq),
+                    &key,
                     Some(Severity::Critical),
                     Text::new(
-                        format!("审计记录 #{} 与 #{} 之间的记录缺失", x.seq, y.seq),
-                        format!("the records between #{} and #{} are missing", x.seq, y.seq),
+                        format!("审计记录{} #{} 与 #{} 之间的记录缺失", of.0, px.seq, y.seq),
+                        format!(
+                            "the records{} between #{} and #{} are missing",
+                            of.1, px.seq, y.seq
+                        ),
                     ),
-                    vec![audit_ref(x.seq), audit_ref(y.seq)],
+                    vec![audit_ref(px.seq), audit_ref(y.seq)],
                     self.operators.clone(),
                 );
             } else if gap_ms > 0 && y.time.unix_millis() - x.time.unix_millis() > gap_ms {
