@@ -7,10 +7,8 @@
 use crate::args::{self, Options};
 use crate::error::{invalid_argument, to_js, Result};
 use crate::tasks::{Job, Output};
-use govdata::assess::AssessOptions;
-use govdata::audit::Checkpoint;
+use govdata::assess::AssessPeriods;
 use govdata::platform::{Overrides, PlatformConfig};
-use govdata::Timestamp;
 use napi::bindgen_prelude::{AsyncTask, Env, Unknown};
 use napi_derive::napi;
 use std::path::PathBuf;
@@ -43,56 +41,25 @@ const SOURCES: &[&str] = &[
 ];
 
 /// The periods and time of an assessment, read on the JavaScript thread.
-#[derive(Debug)]
-pub struct Periods {
-    now: Option<String>,
-    checkpoint: Option<String>,
-    backup_days: u32,
-    key_rotation_days: u32,
-    unused_days: u32,
-    gap_days: u32,
-}
+pub type Periods = AssessPeriods;
 
-fn days(o: &Options<'_>, name: &str, default: u32) -> Result<u32> {
-    match o.integer(name)? {
-        None => Ok(default),
-        Some(n) => {
+fn days(o: &Options<'_>, name: &str) -> Result<Option<u32>> {
+    o.integer(name)?
+        .map(|n| {
             u32::try_from(n).map_err(|_| invalid_argument(format!("`options.{name}` is too large")))
-        }
-    }
+        })
+        .transpose()
 }
 
-impl Periods {
-    fn read(o: &Options<'_>) -> Result<Periods> {
-        Ok(Periods {
-            now: o.string("now")?,
-            checkpoint: o.string("checkpoint")?,
-            backup_days: days(o, "backupDays", 7)?,
-            key_rotation_days: days(o, "keyRotationDays", 365)?,
-            unused_days: days(o, "unusedDays", 90)?,
-            gap_days: days(o, "gapDays", 7)?,
-        })
-    }
-
-    fn options(&self) -> govdata::Result<(AssessOptions, Option<Checkpoint>)> {
-        let now = match &self.now {
-            Some(t) => Timestamp::parse(t)?,
-            None => Timestamp::now(),
-        };
-        let options = AssessOptions {
-            backup_max_age_days: self.backup_days,
-            key_rotation_days: self.key_rotation_days,
-            unused_window_days: self.unused_days,
-            audit_gap_days: self.gap_days,
-            ..AssessOptions::at(now)
-        };
-        let checkpoint = self
-            .checkpoint
-            .as_deref()
-            .map(str::parse::<Checkpoint>)
-            .transpose()?;
-        Ok((options, checkpoint))
-    }
+fn read_periods(o: &Options<'_>) -> Result<Periods> {
+    Ok(AssessPeriods {
+        now: o.string("now")?,
+        checkpoint: o.string("checkpoint")?,
+        backup_days: days(o, "backupDays")?,
+        key_rotation_days: days(o, "keyRotationDays")?,
+        unused_days: days(o, "unusedDays")?,
+        gap_days: days(o, "gapDays")?,
+    })
 }
 
 /// What a task makes of the assessment.
@@ -113,7 +80,7 @@ pub fn work(
     form: Form,
 ) -> impl FnOnce() -> Result<Output> + Send + 'static {
     move || {
-        let (options, checkpoint) = periods.options().map_err(to_js)?;
+        let (options, checkpoint) = periods.resolve().map_err(to_js)?;
         let report = config
             .assess(&options, checkpoint.as_ref())
             .map_err(to_js)?;
@@ -129,7 +96,7 @@ pub fn work(
 
 /// Reads the periods of `platform.assess(options)`.
 pub fn periods(options: Option<Unknown<'_>>) -> Result<Periods> {
-    Periods::read(&Options::new(options, "options", PERIODS)?)
+    read_periods(&Options::new(options, "options", PERIODS)?)
 }
 
 fn path(o: &Options<'_>, name: &str) -> Result<Option<PathBuf>> {
@@ -160,7 +127,7 @@ fn sources(env: &Env, options: Option<Unknown<'_>>) -> Result<(PlatformConfig, P
         lock_wait: None,
     };
     let config = path(&o, "config")?;
-    let periods = Periods::read(&o)?;
+    let periods = read_periods(&o)?;
     let config = PlatformConfig::layered(config.as_deref(), "node", &overrides).map_err(to_js)?;
     Ok((config, periods))
 }

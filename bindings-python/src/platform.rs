@@ -5,9 +5,10 @@
 use crate::audit::AuditLog;
 use crate::engine::{detached, Engine};
 use crate::error::guard;
-use crate::report::{Assessment, Periods};
+use crate::report::Assessment;
 use crate::vault::Vault;
 use crate::workflows::Workflows;
+use govdata::assess::AssessPeriods;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,13 +128,13 @@ impl Platform {
             crate::report::run(
                 py,
                 move || Ok(config),
-                Periods {
+                AssessPeriods {
                     now,
                     checkpoint,
-                    backup_days,
-                    key_rotation_days,
-                    unused_days,
-                    gap_days,
+                    backup_days: Some(backup_days),
+                    key_rotation_days: Some(key_rotation_days),
+                    unused_days: Some(unused_days),
+                    gap_days: Some(gap_days),
                 },
             )
         })

@@ -7,10 +7,8 @@ use crate::convert::PolicySource;
 use crate::decision::Decision;
 use crate::engine::detached;
 use crate::error::{guard, to_py};
-use govdata::assess::{AssessOptions, Severity};
-use govdata::audit::Checkpoint;
+use govdata::assess::{AssessPeriods, Severity};
 use govdata::platform::{Overrides, PlatformConfig};
-use govdata::Timestamp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::Serialize;
@@ -149,47 +147,15 @@ impl Assessment {
     }
 }
 
-/// The periods of an assessment and its time (`None`: now).
-pub(crate) struct Periods {
-    pub now: Option<String>,
-    pub checkpoint: Option<String>,
-    pub backup_days: u32,
-    pub key_rotation_days: u32,
-    pub unused_days: u32,
-    pub gap_days: u32,
-}
-
-impl Periods {
-    fn options(&self) -> govdata::Result<(AssessOptions, Option<Checkpoint>)> {
-        let now = match &self.now {
-            Some(t) => Timestamp::parse(t)?,
-            None => Timestamp::now(),
-        };
-        let options = AssessOptions {
-            backup_max_age_days: self.backup_days,
-            key_rotation_days: self.key_rotation_days,
-            unused_window_days: self.unused_days,
-            audit_gap_days: self.gap_days,
-            ..AssessOptions::at(now)
-        };
-        let checkpoint = self
-            .checkpoint
-            .as_deref()
-            .map(str::parse::<Checkpoint>)
-            .transpose()?;
-        Ok((options, checkpoint))
-    }
-}
-
 /// Assesses `config` (without the GIL).
 pub(crate) fn run(
     py: Python<'_>,
     config: impl FnOnce() -> govdata::Result<PlatformConfig> + Send,
-    periods: Periods,
+    periods: AssessPeriods,
 ) -> PyResult<Assessment> {
     let inner = detached(py, || {
         let config = config()?;
-        let (options, checkpoint) = periods.options()?;
+        let (options, checkpoint) = periods.resolve()?;
         config.assess(&options, checkpoint.as_ref())
     })?;
     Ok(Assessment { inner })
@@ -242,13 +208,13 @@ pub fn assess(
         run(
             py,
             move || PlatformConfig::layered(config.as_deref(), "python", &overrides),
-            Periods {
+            AssessPeriods {
                 now,
                 checkpoint,
-                backup_days,
-                key_rotation_days,
-                unused_days,
-                gap_days,
+                backup_days: Some(backup_days),
+                key_rotation_days: Some(key_rotation_days),
+                unused_days: Some(unused_days),
+                gap_days: Some(gap_days),
             },
         )
     })

@@ -16,8 +16,7 @@
 //! 2 an error (bad input, an unreadable log, a wrong key).
 
 use crate::output::fail;
-use govdata::assess::{AssessOptions, Assessment, Severity};
-use govdata::audit::{Checkpoint, Timestamp};
+use govdata::assess::{Assessment, Severity};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -129,22 +128,15 @@ fn evaluate(args: &Args) -> govdata::Result<Assessment> {
             lock_wait: None,
         },
     )?;
-    let now = match &args.now {
-        Some(t) => Timestamp::parse(t)?,
-        None => Timestamp::now(),
-    };
-    let options = AssessOptions {
-        backup_max_age_days: args.backup_days,
-        key_rotation_days: args.key_rotation_days,
-        unused_window_days: args.unused_days,
-        audit_gap_days: args.gap_days,
-        ..AssessOptions::at(now)
-    };
-    let checkpoint = args
-        .checkpoint
-        .as_deref()
-        .map(str::parse::<Checkpoint>)
-        .transpose()?;
+    let (options, checkpoint) = govdata::assess::AssessPeriods {
+        now: args.now.clone(),
+        checkpoint: args.checkpoint.clone(),
+        backup_days: Some(args.backup_days),
+        key_rotation_days: Some(args.key_rotation_days),
+        unused_days: Some(args.unused_days),
+        gap_days: Some(args.gap_days),
+    }
+    .resolve()?;
     if let Some(url) = &args.store {
         config.store = Some(args.store_args.reading(url, &config)?);
     }

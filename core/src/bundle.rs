@@ -196,16 +196,8 @@ impl Bundle {
             text: schema,
         }];
         for (k, dir) in dirs.iter().enumerate() {
-            let mut names: Vec<_> = std::fs::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
-                .collect();
-            names.sort();
-            for path in names {
-                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-                let base = path
+            for (path, text) in crate::policy::read_cedar_files(dir)? {
+                let base = Path::new(&path)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();

@@ -326,3 +326,20 @@ mod trace {
     #[cfg(not(target_os = "linux"))]
     pub(super) fn file(_: &File, _: impl FnOnce(PathBuf) -> Op) {}
 }
+
+/// The permission bits of the file at `path` when its group or others may read or
+/// write it, `None` when only its owner may (always `None` off Unix): a key file must
+/// be its owner's alone.
+pub(crate) fn shared_mode(path: &Path) -> io::Result<Option<u32>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        Ok((mode & 0o077 != 0).then_some(mode & 0o777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(None)
+    }
+}

@@ -8,10 +8,8 @@ use crate::engine::{engine_ref, gd_engine, malformed, parse_request};
 use crate::error::{gd_status, Failure};
 use crate::guard::ffi_guard;
 use crate::platform::{gd_platform, platform_ref};
-use govdata::assess::AssessOptions;
-use govdata::audit::Checkpoint;
+use govdata::assess::AssessPeriods;
 use govdata::platform::{Overrides, PlatformConfig};
-use govdata::Timestamp;
 use serde::Deserialize;
 use std::os::raw::{c_char, c_int};
 use std::path::PathBuf;
@@ -74,63 +72,6 @@ struct Sources {
     gap_days: Option<u32>,
 }
 
-/// The time and periods of an assessment.
-struct Periods {
-    now: Option<String>,
-    checkpoint: Option<String>,
-    backup_days: Option<u32>,
-    key_rotation_days: Option<u32>,
-    unused_days: Option<u32>,
-    gap_days: Option<u32>,
-}
-
-/// `gd_platform_assess_json`'s options: the periods alone.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PeriodsOnly {
-    now: Option<String>,
-    checkpoint: Option<String>,
-    backup_days: Option<u32>,
-    key_rotation_days: Option<u32>,
-    unused_days: Option<u32>,
-    gap_days: Option<u32>,
-}
-
-impl From<PeriodsOnly> for Periods {
-    fn from(p: PeriodsOnly) -> Periods {
-        Periods {
-            now: p.now,
-            checkpoint: p.checkpoint,
-            backup_days: p.backup_days,
-            key_rotation_days: p.key_rotation_days,
-            unused_days: p.unused_days,
-            gap_days: p.gap_days,
-        }
-    }
-}
-
-impl Periods {
-    fn options(&self) -> govdata::Result<(AssessOptions, Option<Checkpoint>)> {
-        let now = match &self.now {
-            Some(t) => Timestamp::parse(t)?,
-            None => Timestamp::now(),
-        };
-        let options = AssessOptions {
-            backup_max_age_days: self.backup_days.unwrap_or(7),
-            key_rotation_days: self.key_rotation_days.unwrap_or(365),
-            unused_window_days: self.unused_days.unwrap_or(90),
-            audit_gap_days: self.gap_days.unwrap_or(7),
-            ..AssessOptions::at(now)
-        };
-        let checkpoint = self
-            .checkpoint
-            .as_deref()
-            .map(str::parse::<Checkpoint>)
-            .transpose()?;
-        Ok((options, checkpoint))
-    }
-}
-
 /// Reads an options object (NULL: `{}`); not JSON is `GD_ERR_MALFORMED_JSON`, JSON of
 /// the wrong shape `GD_ERR_REQUEST_INVALID`.
 fn options<T: serde::de::DeserializeOwned + Default>(text: Option<&str>) -> Result<T, Failure> {
@@ -146,8 +87,8 @@ fn options<T: serde::de::DeserializeOwned + Default>(text: Option<&str>) -> Resu
     })
 }
 
-fn assess(config: &PlatformConfig, periods: &Periods) -> Result<String, Failure> {
-    let (options, checkpoint) = periods.options()?;
+fn assess(config: &PlatformConfig, periods: &AssessPeriods) -> Result<String, Failure> {
+    let (options, checkpoint) = periods.resolve()?;
     Ok(config
         .assess(&options, checkpoint.as_ref())?
         .to_json_string())
@@ -195,7 +136,7 @@ pub unsafe extern "C" fn gd_assess_json(
             lock_wait: None,
         };
         let config = PlatformConfig::layered(o.config.as_deref(), "c", &overrides)?;
-        let periods = Periods {
+        let periods = AssessPeriods {
             now: o.now,
             checkpoint: o.checkpoint,
             backup_days: o.backup_days,
@@ -233,8 +174,8 @@ pub unsafe extern "C" fn gd_platform_assess_json(
         // SAFETY: forwarded contract of this export.
         let text = unsafe { opt_c_str(options_json, "options_json") }?;
         let out_json = out_ptr(out_json, "out_json")?;
-        let periods: PeriodsOnly = options(text)?;
-        let text = assess(node.config(), &periods.into())?;
+        let periods: AssessPeriods = options(text)?;
+        let text = assess(node.config(), &periods)?;
         // SAFETY: `out_json` is non-NULL (checked) and writable by the contract.
         unsafe { out_json.write(into_c_string(text)) };
         Ok(gd_status::GD_OK)

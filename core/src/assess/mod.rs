@@ -296,6 +296,53 @@ impl AssessOptions {
     }
 }
 
+/// The time and periods of an assessment as a front end receives them (a command's
+/// flags, a binding's keywords or options object): the time as text (`YYYY-MM-DD` or
+/// RFC 3339 UTC; `None`: now), each period in days (`None`: its default) and a head of
+/// the audit log kept elsewhere (`gdaudit1:…`). Every front end turns them into
+/// [`AssessOptions`] here, so that the same inputs give the same report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessPeriods {
+    /// The time of the assessment (`None`: now).
+    pub now: Option<String>,
+    /// A checkpoint of the audit log kept elsewhere.
+    pub checkpoint: Option<String>,
+    /// [`AssessOptions::backup_max_age_days`].
+    pub backup_days: Option<u32>,
+    /// [`AssessOptions::key_rotation_days`].
+    pub key_rotation_days: Option<u32>,
+    /// [`AssessOptions::unused_window_days`].
+    pub unused_days: Option<u32>,
+    /// [`AssessOptions::audit_gap_days`].
+    pub gap_days: Option<u32>,
+}
+
+impl AssessPeriods {
+    /// The options and the checkpoint: a time or checkpoint that does not parse is
+    /// `request_invalid`.
+    pub fn resolve(&self) -> Result<(AssessOptions, Option<crate::audit::Checkpoint>)> {
+        let now = match &self.now {
+            Some(t) => Timestamp::parse(t)?,
+            None => Timestamp::now(),
+        };
+        let defaults = AssessOptions::at(now);
+        let options = AssessOptions {
+            backup_max_age_days: self.backup_days.unwrap_or(defaults.backup_max_age_days),
+            key_rotation_days: self.key_rotation_days.unwrap_or(defaults.key_rotation_days),
+            unused_window_days: self.unused_days.unwrap_or(defaults.unused_window_days),
+            audit_gap_days: self.gap_days.unwrap_or(defaults.audit_gap_days),
+            ..defaults
+        };
+        let checkpoint = self
+            .checkpoint
+            .as_deref()
+            .map(str::parse::<crate::audit::Checkpoint>)
+            .transpose()?;
+        Ok((options, checkpoint))
+    }
+}
+
 impl Default for AssessOptions {
     /// The defaults, now.
     fn default() -> Self {

@@ -215,17 +215,7 @@ impl PolicyPack {
             std::fs::read_to_string(&schema_path).map_err(|e| Error::io(&schema_path, e))?;
         let mut files = Vec::new();
         for dir in dirs {
-            let mut names: Vec<_> = std::fs::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
-                .collect();
-            names.sort();
-            for path in names {
-                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-                files.push((path.display().to_string(), text));
-            }
+            files.extend(read_cedar_files(dir)?);
         }
         Self::from_sources((&schema_path.display().to_string(), &schema_text), &files)
     }
@@ -566,6 +556,24 @@ fn index_policies(schema: &Schema, set: &PolicySet, infos: &[PolicyInfo]) -> Vec
         }
     }
     slots
+}
+
+/// The `.cedar` files of `dir` in name order, each as its path and its text.
+pub(crate) fn read_cedar_files(dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -617,17 +617,7 @@ pub fn default_pack_with(extra: &[&Path]) -> Result<PolicyPack> {
         .map(|(n, t)| (format!("policies/{n}"), (*t).to_owned()))
         .collect();
     for dir in extra {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
-            .collect();
-        names.sort();
-        for path in names {
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            files.push((path.display().to_string(), text));
-        }
+        files.extend(super::read_cedar_files(dir)?);
     }
     PolicyPack::from_sources(
         ("policies/schema.cedarschema", super::DEFAULT_SCHEMA),

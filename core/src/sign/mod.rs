@@ -421,24 +421,14 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 /// A private key file must not be readable or writable by its group or others.
 fn check_private(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| Error::io(path, e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(key_invalid(format!(
-                "private key file `{}` may be read or written by others (mode {:o}); make it readable by its owner only (chmod 600)",
-                path.display(),
-                mode & 0o777
-            )));
-        }
+    match crate::disk::shared_mode(path).map_err(|e| Error::io(path, e))? {
+        None => Ok(()),
+        Some(mode) => Err(key_invalid(format!(
+            "private key file `{}` may be read or written by others (mode {:o}); make it readable by its owner only (chmod 600)",
+            path.display(),
+            mode
+        ))),
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 #[cfg(test)]
