@@ -10,6 +10,10 @@
 //! and revoked from every role. Roles: `govdata_shipper` (insert only),
 //! `govdata_retention` (records a verified backup and drops a whole month older than
 //! six calendar months, through functions only), `govdata_reader` (select).
+//!
+//! The procedures shared by every node (`schema_procedures.sql`, applied after the
+//! audit schema in the same transaction) add their requests and steps, and the role
+//! `govdata_procedures` that nodes taking steps are granted.
 
 use super::connect::{describe, unavailable};
 use crate::error::Result;
@@ -19,6 +23,7 @@ use postgres::Client;
 pub const SCHEMA_VERSION: i32 = 1;
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
+const PROCEDURES_SQL: &str = include_str!("schema_procedures.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -28,6 +33,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
     tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")
         .map_err(fail)?;
     tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
+    tx.batch_execute(PROCEDURES_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;
