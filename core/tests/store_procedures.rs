@@ -53,6 +53,15 @@ fn open_node(dir: &Path, id: &str, db: &str, staleness_ms: u64) -> Platform {
     Platform::from_config(config).unwrap()
 }
 
+/// Two nodes of a fresh database: its scratch directory, name and superuser URL.
+fn two_nodes(tag: &str) -> (Scratch, String, String, Platform, Platform) {
+    let scratch = Scratch::new(tag);
+    let (db, url) = fresh_db(&tag.replace('-', "_"));
+    let a = open_node(&scratch.path().join("a"), "node-a", &db, 3000);
+    let b = open_node(&scratch.path().join("b"), "node-b", &db, 3000);
+    (scratch, db, url, a, b)
+}
+
 fn application() -> ShareApplication {
     ShareApplication {
         purpose: "social_security_check".into(),
@@ -108,10 +117,8 @@ fn count(db_url: &str, sql: &str) -> i64 {
 #[test]
 fn two_nodes_review_at_once_and_each_request_is_approved_once() {
     let _g = SERVER.read().unwrap_or_else(|p| p.into_inner());
-    let scratch = Scratch::new("proc-race");
-    let (db, url) = fresh_db("proc_race");
-    let a = Arc::new(open_node(&scratch.path().join("a"), "node-a", &db, 3000));
-    let b = Arc::new(open_node(&scratch.path().join("b"), "node-b", &db, 3000));
+    let (_scratch, _, url, a, b) = two_nodes("proc-race");
+    let (a, b) = (Arc::new(a), Arc::new(b));
     let rounds = 20;
     let mut ids = Vec::new();
     for _ in 0..rounds {
@@ -207,10 +214,7 @@ fn two_nodes_review_at_once_and_each_request_is_approved_once() {
 #[test]
 fn an_approval_and_a_revocation_reach_another_node_within_a_second() {
     let _g = SERVER.read().unwrap_or_else(|p| p.into_inner());
-    let scratch = Scratch::new("proc-reach");
-    let (db, _) = fresh_db("proc_reach");
-    let a = open_node(&scratch.path().join("a"), "node-a", &db, 3000);
-    let b = open_node(&scratch.path().join("b"), "node-b", &db, 3000);
+    let (_scratch, _, _, a, b) = two_nodes("proc-reach");
     let s = done(
         a.workflows()
             .unwrap()
@@ -270,10 +274,7 @@ fn an_approval_and_a_revocation_reach_another_node_within_a_second() {
 #[test]
 fn a_destruction_approved_on_one_node_is_executed_on_another() {
     let _g = SERVER.read().unwrap_or_else(|p| p.into_inner());
-    let scratch = Scratch::new("proc-dst");
-    let (db, url) = fresh_db("proc_dst");
-    let a = open_node(&scratch.path().join("a"), "node-a", &db, 3000);
-    let b = open_node(&scratch.path().join("b"), "node-b", &db, 3000);
+    let (_scratch, _, url, a, b) = two_nodes("proc-dst");
     let d = done(
         a.workflows()
             .unwrap()
@@ -361,6 +362,14 @@ fn the_store_refuses_changes_a_node_may_not_make() {
         .connect()
         .unwrap();
     govdata::store::init_schema(&mut c).unwrap();
+    let tables: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'govdata' AND tablename LIKE 'procedure\\_%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 3);
     let mut node = store_support::connect_as(&db, NODE.0, NODE.1);
     for sql in [
         "UPDATE govdata.procedure_steps SET user_id = 'x'",
@@ -402,30 +411,8 @@ fn superuser_of(url: &str) -> postgres::Client {
 #[test]
 fn the_store_stopped_approvals_fail_closed_then_resolve_again() {
     let _g = SERVER.write().unwrap_or_else(|p| p.into_inner());
-    let ctl = server()
-        .ctl
-        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
-    let run = |what: &str| {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{ctl} {what}"))
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "pg_ctl {what}");
-    };
-    // Whatever happens, the server is started again for the other tests.
-    struct Restart(String);
-    impl Drop for Restart {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("{} status >/dev/null || {} start", self.0, self.0))
-                .stdout(std::process::Stdio::null())
-                .status();
-        }
-    }
-    let _restart = Restart(ctl.clone());
+    let _started = store_support::StartOnDrop;
+    let run = store_support::pg_ctl;
     let scratch = Scratch::new("proc-stop");
     let (db, _) = fresh_db("proc_stop");
     let staleness = Duration::from_millis(1000);
