@@ -32,6 +32,8 @@ pub const CHANNEL: &str = "govdata_procedures";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How long the watcher waits on its connection before it looks for a stop.
+const STOP_SLICE: Duration = Duration::from_millis(50);
 
 fn db(e: &postgres::Error) -> Error {
     if let Some(d) = e.as_db_error() {
@@ -439,14 +441,30 @@ fn run(w: &Watch, mirror: &Weak<dyn ProcedureMirror>) {
             continue;
         }
         backoff = BACKOFF_MIN;
-        let waited = client.as_mut().map(|c| {
-            let mut n = c.notifications();
-            let first = n.timeout_iter(w.heartbeat).next().map(|_| ());
-            // Whatever else arrived meanwhile is read by the same query.
-            first.and_then(|()| n.iter().count().map(|_| ()))
-        });
-        if matches!(waited, Some(Err(_))) {
-            client = None;
+        if let Some(c) = client.as_mut() {
+            if wait(w, c).is_err() {
+                client = None;
+            }
+        }
+    }
+}
+
+/// Waits for a notification, at most a heartbeat, in slices short enough for a stop
+/// to be seen at once; whatever else arrived meanwhile is read by the next query.
+fn wait(w: &Watch, c: &mut Client) -> std::result::Result<(), postgres::Error> {
+    let deadline = Instant::now() + w.heartbeat;
+    loop {
+        let now = Instant::now();
+        // A connection the server closed is found out by the next reading.
+        if now >= deadline || w.stopped() || c.is_closed() {
+            return Ok(());
+        }
+        let mut n = c.notifications();
+        if n.timeout_iter((deadline - now).min(STOP_SLICE))
+            .next()?
+            .is_some()
+        {
+            return n.iter().count().map(|_| ());
         }
     }
 }
