@@ -339,6 +339,18 @@ fn a_destruction_approved_on_one_node_is_executed_on_another() {
         ),
         3
     );
+    // The self-assessment reads the requests from the store: B's own log holds only
+    // the execution, of a request it never made.
+    let report = b
+        .assess(&govdata::assess::AssessOptions::default(), None)
+        .unwrap();
+    let audit = report.sources.audit.unwrap();
+    assert_eq!((audit.destructions, audit.shares), (1, 0));
+    let ids: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(
+        !ids.iter().any(|id| id.starts_with("destruction_")),
+        "the destruction follows its procedure: {ids:?}"
+    );
     a.close().unwrap();
     b.close().unwrap();
 }
