@@ -191,7 +191,7 @@ impl SharedProcedures {
         self.watch.state().status.clone()
     }
 
-    /// Stops the watcher and waits for it (at most one heartbeat), and lets go of the
+    /// Stops the watcher and waits for it (it looks for a stop every 50 ms), and lets go of the
     /// steps' connection.
     pub fn stop(&self) {
         self.watch.state().stop = true;
