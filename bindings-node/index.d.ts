@@ -285,6 +285,22 @@ export interface PlatformStatus {
   }
   /** The shipping of the audit log to the platform store, when the node has `[store]`. */
   store: StoreStatus | null
+  /** The procedures shared through the platform store, when they are. */
+  procedures?: ProceduresStatus
+}
+
+/** The procedures shared through the platform store: the watcher and the node's mirror. */
+export interface ProceduresStatus {
+  connected: boolean
+  /** Approvals resolve: the store was reached within the staleness bound. */
+  fresh: boolean
+  staleness_ms: number
+  reached_ms_ago: number | null
+  change: number
+  shares: number
+  destructions: number
+  last_error: string | null
+  last_error_code: ErrorCode | null
 }
 
 export interface StoreStatus {

@@ -2,8 +2,9 @@
 //! `govdata destroy request|approve|execute|list`: the sharing (Art. 14) and
 //! destruction (Art. 15) procedures over an audit log.
 //!
-//! Every command opens the audit log (the procedures' only store), rebuilds the
-//! procedures from it, takes one step as the user given with `--as` and records it.
+//! Every command opens the node: the audit log, and the procedures rebuilt from it — or,
+//! with a `[store]` in the configuration, the procedures every node shares through the
+//! platform store — takes one step as the user given with `--as` and records it.
 //! A step prints `{"step": …, "decision": …, "request": …}` as JSON. `list` prints a
 //! table, or JSON with `--json`. Exit status: 0 done, 1 refused by the policies or a
 //! rule of the procedure, 2 any error (bad input, a step the request's state does not

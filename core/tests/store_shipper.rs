@@ -320,18 +320,8 @@ fn beyond_the_lag_bound_l4_and_above_fail_closed() {
 #[test]
 fn the_server_stopped_mid_stream_and_restarted() {
     let _g = SERVER.write().unwrap_or_else(|p| p.into_inner());
-    let ctl = server()
-        .ctl
-        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
-    let run = |what: &str| {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{ctl} {what}"))
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "pg_ctl {what}");
-    };
+    let _started = store_support::StartOnDrop;
+    let run = store_support::pg_ctl;
     let scratch = Scratch::new("restart");
     let (db, url) = fresh_db("restart");
     let node = node_config(scratch.path(), &db, "lag_max_seconds = 3600\n");

@@ -48,6 +48,7 @@ use crate::model::Inventory;
 use crate::policy::PolicyPack;
 use crate::time::Timestamp;
 use crate::vault::VaultStatus;
+use crate::workflow::Replay;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -362,6 +363,9 @@ pub struct Inputs<'a> {
     pub audit: Option<&'a AuditEvidence>,
     /// The vault's key store ([`crate::Vault::status`]).
     pub vault: Option<&'a VaultStatus>,
+    /// The sharing and destruction requests as a shared store holds them, in place of
+    /// their replay from the audit log (procedures shared by every node).
+    pub procedures: Option<&'a Replay>,
 }
 
 impl<'a> Inputs<'a> {
@@ -372,6 +376,7 @@ impl<'a> Inputs<'a> {
             policies: None,
             audit: None,
             vault: None,
+            procedures: None,
         }
     }
     /// With a policy pack.
@@ -387,6 +392,11 @@ impl<'a> Inputs<'a> {
     /// With the vault's status.
     pub fn vault(mut self, vault: &'a VaultStatus) -> Self {
         self.vault = Some(vault);
+        self
+    }
+    /// With the procedures' requests as a shared store holds them.
+    pub fn procedures(mut self, procedures: &'a Replay) -> Self {
+        self.procedures = Some(procedures);
         self
     }
 }

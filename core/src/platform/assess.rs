@@ -3,6 +3,9 @@
 //! assessed in one place, so that the command line and every binding give the same
 //! report for the same file.
 //!
+//! The sharing and destruction requests are replayed from the node's log, or, when the
+//! procedures are shared by every node, read from the platform store.
+//!
 //! Reads everything and writes nothing: the audit log is verified and read without
 //! being opened for writing (safe beside a running service, or beside the node's own
 //! open [`Platform`]), the key store is only opened to read its status.
@@ -15,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
 use crate::vault::{Vault, VaultConfig};
+use crate::workflow::Replay;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -107,7 +111,11 @@ impl PlatformConfig {
             }
             None => None,
         };
+        let procedures = self.shared_procedures()?;
         let mut inputs = Inputs::new(&inventory);
+        if let Some(p) = &procedures {
+            inputs = inputs.procedures(p);
+        }
         if let Some(p) = &pack {
             inputs = inputs.policies(p);
         }
@@ -118,6 +126,20 @@ impl PlatformConfig {
             inputs = inputs.vault(v);
         }
         assess(&inputs, options)
+    }
+}
+
+impl PlatformConfig {
+    /// The procedures' requests as the platform store holds them, when they are
+    /// shared through it (`None`: they are the node's own, replayed from its log).
+    fn shared_procedures(&self) -> Result<Option<Replay>> {
+        match &self.store {
+            #[cfg(feature = "store")]
+            Some(section) if self.procedures.is_shared(true) => {
+                crate::store::read_procedures(section).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 }
 

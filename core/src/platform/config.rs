@@ -35,6 +35,8 @@
 //! holidays = ["2026-10-01"]             # the working calendar: days off on weekdays
 //! workdays = ["2026-10-10"]             # and working weekend days
 //! utc_offset_minutes = 480
+//! shared = true                         # default: true when [store] is set — the requests are the store's
+//! staleness_ms = 3000                   # a node that has not reached the store for longer resolves no approval
 //!
 //! [store]                               # the platform store (PostgreSQL); none when absent
 //! url = "postgresql://govdata_ship_etl01@db.city.example/govdata"   # no password in it
@@ -295,6 +297,28 @@ pub struct ProceduresConfig {
     pub workdays: Vec<Date>,
     /// The calendar's offset from UTC in minutes (default 480, China Standard Time).
     pub utc_offset_minutes: Option<i32>,
+    /// Whether the requests are shared through the platform store by every node
+    /// (`None`: whenever `[store]` is set).
+    pub shared: Option<bool>,
+    /// How long a node's mirror of the shared procedures stays good without reaching
+    /// the store; past it, approvals resolve to nothing (default 3000 ms).
+    pub staleness_ms: Option<u64>,
+}
+
+/// The staleness bound of shared procedures when `staleness_ms` is not given.
+pub const DEFAULT_STALENESS: Duration = Duration::from_millis(3000);
+
+impl ProceduresConfig {
+    /// Whether the procedures are shared, for a node with (or without) a `[store]`.
+    pub fn is_shared(&self, has_store: bool) -> bool {
+        self.shared.unwrap_or(has_store) && has_store
+    }
+
+    /// The staleness bound of the node's mirror of the shared procedures.
+    pub fn staleness(&self) -> Duration {
+        self.staleness_ms
+            .map_or(DEFAULT_STALENESS, Duration::from_millis)
+    }
 }
 
 #[derive(Deserialize)]
@@ -396,6 +420,8 @@ struct RawProcedures {
     #[serde(default)]
     workdays: Vec<String>,
     utc_offset_minutes: Option<i32>,
+    shared: Option<bool>,
+    staleness_ms: Option<u64>,
 }
 
 /// Finds a key that would hold a secret, anywhere in the document.
@@ -582,8 +608,13 @@ impl PlatformConfig {
                 holidays: dates("procedures.holidays", p.holidays)?,
                 workdays: dates("procedures.workdays", p.workdays)?,
                 utc_offset_minutes: p.utc_offset_minutes,
+                shared: p.shared,
+                staleness_ms: p.staleness_ms,
             },
         };
+        if procedures.staleness_ms == Some(0) {
+            return Err(invalid("`procedures.staleness_ms` must be at least 1"));
+        }
         let store = raw
             .store
             .map(|s| -> Result<StoreSection> {
@@ -620,6 +651,11 @@ impl PlatformConfig {
         if store.is_some() && audit.is_none() {
             return Err(invalid(
                 "`[store]` ships the audit log: it needs an `[audit]` section",
+            ));
+        }
+        if procedures.shared == Some(true) && store.is_none() {
+            return Err(invalid(
+                "`procedures.shared` shares the procedures through the platform store: it needs a `[store]` section",
             ));
         }
         let bundle = super::bundle::section(

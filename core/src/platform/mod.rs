@@ -5,6 +5,8 @@
 //! one place: the log is the engine's decision sink and the vault's key-event sink,
 //! the workflows resolve the approvals that requests cite, the engine authorizes the
 //! vault's key operations, and the vault carries out the destructions' crypto-erasure.
+//! With a `[store]`, the procedures are shared through the platform store and the
+//! engine resolves approvals against the node's mirror of it.
 //! Every front end (the command line, Python's `govdata.Platform`, Node's
 //! `Platform.open`, C's `gd_platform_open`) opens a node through it rather than
 //! wiring the parts itself. The parts stay usable one by one for a host that needs
@@ -57,11 +59,12 @@ pub use bundle::{BundleRejection, BundleSection, BundleStatus};
 
 pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, StoreSection, VaultSection,
-    CONFIG_ENV,
+    CONFIG_ENV, DEFAULT_STALENESS,
 };
 pub use overrides::Overrides;
 pub use parts::{
-    open_procedures, record_decisions, record_key_events, shred_with, KeyEventFile, KEY_EVENTS_FILE,
+    open_procedures, open_shared_procedures, record_decisions, record_key_events, shred_with,
+    KeyEventFile, KEY_EVENTS_FILE,
 };
 pub use view::AuditView;
 #[cfg(feature = "store")]
@@ -72,7 +75,7 @@ use crate::engine::{Engine, EXAMPLE_INVENTORY};
 use crate::error::Result;
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
-use crate::store::StoreStatus;
+use crate::store::{ProceduresStatus, StoreStatus};
 use crate::vault::Vault;
 use crate::workflow::{ReviewDays, WorkflowConfig, Workflows, WorkingCalendar};
 use serde::Serialize;
@@ -91,6 +94,9 @@ pub struct Platform {
     vault: Option<Arc<Vault>>,
     #[cfg(feature = "store")]
     shipper: Option<Arc<crate::store::Shipper>>,
+    /// The platform store the procedures are shared through, when they are.
+    #[cfg(feature = "store")]
+    shared: Option<Arc<crate::store::SharedProcedures>>,
     /// The signed bundle the pack came from, when `[policies] bundle` is set.
     bundle: Option<bundle::BundleRuntime>,
 }
@@ -111,6 +117,9 @@ pub struct PlatformStatus {
     /// The signed policy bundle the node runs, if it runs one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleStatus>,
+    /// The procedures shared through the platform store, if they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub procedures: Option<ProceduresStatus>,
 }
 
 /// The audit log's part of [`PlatformStatus`].
@@ -222,16 +231,36 @@ impl Platform {
             .as_ref()
             .map(|v| v.open(engine.clone(), log.as_ref()).map(Arc::new))
             .transpose()?;
+        // Shared through the platform store (`[store]`, unless `[procedures] shared =
+        // false`), or the node's own, rebuilt from its log.
+        #[cfg(feature = "store")]
+        let shared = match &config.store {
+            Some(section) if config.procedures.is_shared(true) => {
+                Some(Arc::new(crate::store::SharedProcedures::new(
+                    &config.node_id,
+                    section,
+                    config.procedures.staleness(),
+                )?))
+            }
+            _ => None,
+        };
         let workflows = log
             .as_ref()
             .map(|log| {
-                open_procedures(
-                    engine.clone(),
-                    log.clone(),
-                    vault.as_ref(),
-                    workflow_config(&config.procedures),
-                )
-                .map(Arc::new)
+                let wc = workflow_config(&config.procedures);
+                #[cfg(feature = "store")]
+                if let Some(store) = &shared {
+                    return open_shared_procedures(
+                        engine.clone(),
+                        log.clone(),
+                        vault.as_ref(),
+                        wc,
+                        store.clone(),
+                        config.procedures.staleness(),
+                    )
+                    .map(Arc::new);
+                }
+                open_procedures(engine.clone(), log.clone(), vault.as_ref(), wc).map(Arc::new)
             })
             .transpose()?;
         Ok(Platform {
@@ -242,6 +271,8 @@ impl Platform {
             vault,
             #[cfg(feature = "store")]
             shipper,
+            #[cfg(feature = "store")]
+            shared,
             bundle,
         })
     }
@@ -304,7 +335,30 @@ impl Platform {
             }),
             store: self.store_status(),
             bundle: self.bundle.as_ref().map(|b| b.status()),
+            procedures: self.procedures_status(),
         }
+    }
+
+    /// The procedures shared through the platform store, if they are: the watcher's
+    /// connection and the freshness of the node's mirror.
+    pub fn procedures_status(&self) -> Option<ProceduresStatus> {
+        #[cfg(feature = "store")]
+        {
+            let watch = self.shared.as_ref()?.status();
+            let mirror = self.workflows.as_ref()?.mirror_status()?;
+            let (last_error, last_error_code) = match watch.last_error {
+                Some((code, message)) => (Some(message), Some(code)),
+                None => (None, None),
+            };
+            Some(ProceduresStatus {
+                connected: watch.connected,
+                mirror,
+                last_error,
+                last_error_code,
+            })
+        }
+        #[cfg(not(feature = "store"))]
+        None
     }
 
     /// The shipping of the audit log to the platform store, if the node has one.
@@ -338,6 +392,10 @@ impl Platform {
         #[cfg(feature = "store")]
         if let Some(s) = &self.shipper {
             s.stop();
+        }
+        #[cfg(feature = "store")]
+        if let Some(p) = &self.shared {
+            p.stop();
         }
         match &self.log {
             Some(log) => log.close(),

@@ -10,11 +10,12 @@ use crate::audit::{AuditLog, AuditOptions, HashSuite, RecordScope, SyncMode};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::vault::{KeyEvent, KeyEventSink, Operator, Suite, Vault, VaultConfig};
-use crate::workflow::{Shredder, WorkflowConfig, Workflows};
+use crate::workflow::{ProcedureStore, Shredder, WorkflowConfig, Workflows};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The file in a vault directory where a node without an audit log records its key
 /// events, one JSON object a line.
@@ -144,16 +145,42 @@ pub fn record_key_events(config: VaultConfig, log: Option<&Arc<AuditLog>>) -> Va
 }
 
 /// Opens the sharing and destruction procedures over `engine` and `log` (rebuilt
-/// from the log), destructions carried out by crypto-erasure in `vault` when given.
+/// from the log), destructions carried out by crypto-erasure in `vault` when given, and
+/// makes them the engine's resolver of approvals.
 pub fn open_procedures(
     engine: Arc<Engine>,
     log: Arc<AuditLog>,
     vault: Option<&Arc<Vault>>,
     config: WorkflowConfig,
 ) -> Result<Workflows> {
-    let flows = Workflows::open(engine, log, config)?;
-    shred_with(&flows, vault);
+    let flows = Workflows::open(engine.clone(), log, config)?;
+    connect_procedures(&engine, &flows, vault);
     Ok(flows)
+}
+
+/// Opens the procedures shared through `store` by every node of the platform (see
+/// [`Workflows::open_shared`]), recorded in `log`, destructions carried out by
+/// crypto-erasure in `vault` when given, and makes them the engine's resolver of
+/// approvals: the engine then resolves against the node's mirror of the store, never
+/// the store itself.
+pub fn open_shared_procedures(
+    engine: Arc<Engine>,
+    log: Arc<AuditLog>,
+    vault: Option<&Arc<Vault>>,
+    config: WorkflowConfig,
+    store: Arc<dyn ProcedureStore>,
+    staleness: Duration,
+) -> Result<Workflows> {
+    let flows = Workflows::open_shared(engine.clone(), log, config, store, staleness)?;
+    connect_procedures(&engine, &flows, vault);
+    Ok(flows)
+}
+
+/// The procedures' connections: they resolve the engine's approvals, and the vault
+/// carries out their crypto-erasure.
+fn connect_procedures(engine: &Engine, flows: &Workflows, vault: Option<&Arc<Vault>>) {
+    engine.set_approval_resolver(Some(flows.approvals()));
+    shred_with(flows, vault);
 }
 
 /// Makes `vault` carry out the crypto-erasure of `flows`' destructions (`None`:

@@ -155,6 +155,11 @@ impl StoreConnector {
         }
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
+        if config.get_tcp_user_timeout().is_none() {
+            // A server gone silent (no reset) fails a write within this time, not the
+            // system's minutes of retransmissions.
+            config.tcp_user_timeout(Duration::from_secs(10));
+        }
         if config.get_application_name().is_none() {
             config.application_name("govdata");
         }

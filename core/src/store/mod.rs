@@ -12,7 +12,13 @@
 //! stays the synchronous record and is the shipper's spool, so a store that is down or
 //! slow delays the copy, never a decision, and loses nothing.
 //!
-//! Everything but [`StoreStatus`] needs the crate's `store` feature.
+//! It also holds the procedures shared by every node (Art. 14, 15): their requests and
+//! steps as rows (`schema_procedures.sql`), taken once in transactions, and the
+//! watcher that keeps each node's mirror current through `LISTEN`/`NOTIFY`
+//! (`procedures`).
+//!
+//! Everything but [`StoreStatus`] and [`ProceduresStatus`] needs the crate's `store`
+//! feature.
 
 use serde::Serialize;
 
@@ -22,6 +28,8 @@ mod connect;
 mod query;
 #[cfg(feature = "store")]
 mod read;
+#[cfg(feature = "store")]
+mod procedures;
 #[cfg(feature = "store")]
 mod rows;
 #[cfg(feature = "store")]
@@ -39,6 +47,8 @@ pub use connect::StoreConnector;
 pub use query::query_store;
 #[cfg(feature = "store")]
 pub use read::StoredRecord;
+#[cfg(feature = "store")]
+pub use procedures::{read_procedures, SharedProcedures, WatchStatus, CHANNEL};
 #[cfg(feature = "store")]
 pub use schema::{init_schema, SCHEMA_VERSION};
 #[cfg(feature = "store")]
@@ -69,5 +79,19 @@ pub struct StoreStatus {
     /// The last error, if the last attempt failed (cleared by the next success).
     pub last_error: Option<String>,
     /// The code of the last error (`store_unavailable`, `audit_tampered` …).
+    pub last_error_code: Option<String>,
+}
+
+/// The procedures shared through the platform store: a node's part of its status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProceduresStatus {
+    /// Whether the watcher holds a working connection to the store.
+    pub connected: bool,
+    /// The node's mirror of the store: how fresh it is and what it holds.
+    #[serde(flatten)]
+    pub mirror: crate::workflow::MirrorStatus,
+    /// The watcher's last error, if its last attempt failed.
+    pub last_error: Option<String>,
+    /// The code of that error (`store_unavailable` …).
     pub last_error_code: Option<String>,
 }

@@ -10,6 +10,10 @@
 //! and revoked from every role. Roles: `govdata_shipper` (insert only),
 //! `govdata_retention` (records a verified backup and drops a whole month older than
 //! six calendar months, through functions only), `govdata_reader` (select).
+//!
+//! The procedures shared by every node (`schema_procedures.sql`, applied after the
+//! audit schema in the same transaction) add their requests and steps, and the role
+//! `govdata_procedures` that nodes taking steps are granted.
 
 use super::connect::{describe, unavailable};
 use crate::error::Result;
@@ -22,6 +26,7 @@ const SCHEMA_SQL: &str = include_str!("schema.sql");
 /// What following the store and querying across nodes add (the notifying trigger, the
 /// query indexes), applied after [`SCHEMA_SQL`].
 const SCHEMA_WATCH_SQL: &str = include_str!("schema_watch.sql");
+const PROCEDURES_SQL: &str = include_str!("schema_procedures.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -32,6 +37,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
         .map_err(fail)?;
     tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
     tx.batch_execute(SCHEMA_WATCH_SQL).map_err(fail)?;
+    tx.batch_execute(PROCEDURES_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;

@@ -1,21 +1,26 @@
 //! Approvals as facts (Art. 14, 15): the engine's [`ApprovalResolver`] over the
 //! procedures' state. An approval id resolves only when it exists, was granted by
 //! someone entitled to grant it, is for this dataset, action and principal, is within
-//! its term and is not revoked.
+//! its term and is not revoked. For procedures shared through a store, the state is
+//! the node's mirror of it, and a mirror past its staleness bound resolves nothing.
 
 use super::records::State;
+use super::shared::{mirror_into, Freshness, ProcedureMirror, ProcedureRequest};
 use super::{DestructionRequest, DestructionStatus, ShareStatus, SharingRequest, WorkflowConfig};
 use crate::engine::{ApprovalResolver, Engine, Request, ResolvedApproval};
 use crate::model::{Action, Inventory, ResourceKind, ShareType};
 use crate::time::Timestamp;
 use std::sync::{RwLock, RwLockReadGuard, Weak};
+use std::time::Instant;
 
 /// What the resolver needs: the state, the clock and the inventory (through the
-/// engine, held weakly so that the engine and its resolver do not keep each other).
+/// engine, held weakly so that the engine and its resolver do not keep each other),
+/// and for shared procedures how fresh the mirror is.
 pub(super) struct Inner {
     pub(super) state: RwLock<State>,
     pub(super) config: WorkflowConfig,
     pub(super) engine: Weak<Engine>,
+    pub(super) freshness: Option<Freshness>,
 }
 
 impl Inner {
@@ -28,6 +33,17 @@ impl Inner {
 
     pub(super) fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts requests as committed in a shared store into the state.
+    pub(super) fn mirror(&self, requests: Vec<(u64, ProcedureRequest)>) {
+        if requests.is_empty() {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        for (change, request) in requests {
+            mirror_into(&mut state, change, request);
+        }
     }
 
     pub(super) fn snapshot_share(&self, s: &SharingRequest, now: Timestamp) -> SharingRequest {
@@ -43,9 +59,26 @@ pub(super) fn is_vendor(inv: &Inventory, user: &str) -> bool {
     inv.user(user).is_none_or(|u| u.is_vendor_staff())
 }
 
+impl ProcedureMirror for Inner {
+    fn changed(&self, requests: Vec<(u64, ProcedureRequest)>) {
+        self.mirror(requests);
+    }
+
+    fn reached(&self, at: Instant) {
+        if let Some(f) = &self.freshness {
+            f.mark(at);
+        }
+    }
+}
+
 impl ApprovalResolver for Inner {
     fn resolve(&self, id: &str, request: &Request) -> Option<ResolvedApproval> {
         if request.resource.kind != ResourceKind::Dataset {
+            return None;
+        }
+        // A mirror that has not reached its store within the bound may miss a
+        // revocation: it resolves nothing until it is reached again.
+        if self.freshness.as_ref().is_some_and(|f| !f.is_fresh()) {
             return None;
         }
         let request_id = id.strip_prefix("apr-")?;

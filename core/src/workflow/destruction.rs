@@ -5,7 +5,9 @@
 use super::approval::is_vendor;
 use super::kind;
 use super::records;
+use super::shared::Procedure;
 use super::sharing::StepRecord;
+use super::txn::unknown;
 use super::{required, Attempt, Step, Workflows};
 use crate::audit::Outcome;
 use crate::engine::{Context, Decision};
@@ -192,6 +194,14 @@ impl DestructionRequest {
     pub fn approval_id(&self) -> Option<&str> {
         self.approval.as_ref().map(|a| a.id.as_str())
     }
+
+    /// Whether it is still open: requested or approved, not yet rejected or executed.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.status,
+            DestructionStatus::Requested | DestructionStatus::Approved
+        )
+    }
 }
 
 /// What the executor supplies when carrying out a destruction.
@@ -249,13 +259,6 @@ const UNMET_OBLIGATION: Citation = Citation::fixed(
     "the destruction decision carries an obligation the procedure cannot meet",
 );
 
-fn unknown_destruction(id: &str) -> Error {
-    Error::UnknownEntity {
-        kind: "destruction request",
-        id: id.to_owned(),
-    }
-}
-
 impl Workflows {
     /// Requests the destruction of `dataset` by `method`, with a reason (a
     /// `request_destruction` decision). A dataset has at most one open destruction.
@@ -267,7 +270,7 @@ impl Workflows {
         reason: &str,
     ) -> Result<Step<DestructionRequest>> {
         let reason = required("reason", reason)?;
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
         let inv = self.engine.inventory();
         let ds = inv.dataset(dataset).ok_or_else(|| Error::UnknownEntity {
@@ -291,13 +294,7 @@ impl Workflows {
         if !decision.allowed() {
             return self.refused(&attempt, decision);
         }
-        if let Some(open) = self.inner.read().destructions.values().find(|d| {
-            d.dataset == dataset
-                && matches!(
-                    d.status,
-                    DestructionStatus::Requested | DestructionStatus::Approved
-                )
-        }) {
+        if let Some(open) = tx.open_destruction(dataset)? {
             return Err(Error::WorkflowInvalid {
                 message: format!(
                     "dataset `{dataset}` already has an open destruction request `{}` ({})",
@@ -305,7 +302,7 @@ impl Workflows {
                 ),
             });
         }
-        let id = format!("dst-{:06}", self.inner.read().destruction_counter + 1);
+        let id = tx.next_id(Procedure::Destruction)?;
         let event = self.event(
             kind::DESTRUCTION_REQUESTED,
             Some(requester),
@@ -321,8 +318,8 @@ impl Workflows {
                 grade: ds.grade,
             },
         )?;
-        self.commit(&[event])?;
-        self.done_destruction(&id, decision)
+        tx.commit(&[event])?;
+        tx.done_destruction(&id, decision)
     }
 
     /// Approves a requested destruction (an `approve_destruction` decision: the owning
@@ -356,9 +353,9 @@ impl Workflows {
         id: &str,
         verdict: std::result::Result<Option<&str>, String>,
     ) -> Result<Step<DestructionRequest>> {
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
-        let d = self.destruction_raw(id)?;
+        let d = tx.destruction(id)?;
         expect_destruction(&d, DestructionStatus::Requested)?;
         let attempt = Attempt {
             kind: kind::DESTRUCTION_REFUSED,
@@ -427,8 +424,8 @@ impl Workflows {
                 },
             )?,
         };
-        self.commit(&[event])?;
-        self.done_destruction(id, decision)
+        tx.commit(&[event])?;
+        tx.done_destruction(id, decision)
     }
 
     /// Carries out an approved destruction (a `destroy` decision that cites the
@@ -443,9 +440,9 @@ impl Workflows {
         id: &str,
         details: ExecutionDetails,
     ) -> Result<Step<DestructionRequest>> {
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
-        let d = self.destruction_raw(id)?;
+        let d = tx.destruction(id)?;
         expect_destruction(&d, DestructionStatus::Approved)?;
         let Some(approval) = d.approval.clone() else {
             return Err(Error::WorkflowInvalid {
@@ -527,7 +524,8 @@ impl Workflows {
                     )?;
                     let mut failed = failed;
                     failed.outcome = Outcome::Failure;
-                    self.commit(&[failed])?;
+                    tx.commit(&[failed])?;
+                    tx.finish()?;
                     return Err(e);
                 }
             }
@@ -557,8 +555,8 @@ impl Workflows {
                 obligations: decision.obligations().to_vec(),
             },
         )?;
-        self.commit(&[event])?;
-        self.done_destruction(id, decision)
+        tx.commit(&[event])?;
+        tx.done_destruction(id, decision)
     }
 
     /// A destruction request as it stands.
@@ -572,18 +570,8 @@ impl Workflows {
     }
 
     pub(super) fn destruction_raw(&self, id: &str) -> Result<DestructionRequest> {
-        self.destruction(id).ok_or_else(|| unknown_destruction(id))
-    }
-
-    pub(super) fn done_destruction(
-        &self,
-        id: &str,
-        decision: Decision,
-    ) -> Result<Step<DestructionRequest>> {
-        let record = self
-            .destruction(id)
-            .ok_or_else(|| unknown_destruction(id))?;
-        Ok(Step::Done { record, decision })
+        self.destruction(id)
+            .ok_or_else(|| unknown(Procedure::Destruction, id))
     }
 }
 

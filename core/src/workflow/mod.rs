@@ -10,14 +10,19 @@
 //!
 //! Every transition is a decision of the engine (`request_share`, `review_share`,
 //! `share`, `request_destruction`, `approve_destruction`, `destroy`) and an audit
-//! record ([`kind`]); a refused step is recorded too. The audit log is the only store:
-//! [`Workflows::open`] rebuilds the state from it, so nothing else needs a backup.
-//! The records are marked to be kept through purges.
+//! record ([`kind`]); a refused step is recorded too. On one node the audit log is the
+//! only store: [`Workflows::open`] rebuilds the state from it, so nothing else needs a
+//! backup. On a platform of many nodes the requests are shared through a
+//! [`ProcedureStore`] ([`Workflows::open_shared`]): each transition is also stored
+//! there, in a transaction that makes it happen once, and every node resolves
+//! approvals against its mirror of the store (module `shared`). The records are
+//! marked to be kept through purges.
 //!
 //! It must not decide by itself what the policies decide, nor keep state anywhere
-//! but the log. It does not destroy data itself: crypto-erasure goes through a
-//! [`Shredder`] (the vault), and the other methods are carried out by the host and
-//! recorded here.
+//! but the log and the shared store. It does not destroy data itself: crypto-erasure
+//! goes through a [`Shredder`] (the vault), and the other methods are carried out by
+//! the host and recorded here. It does not install itself in the engine: the
+//! composition root makes [`Workflows::approvals`] the engine's resolver.
 //!
 //! ```
 //! use govdata::audit::{AuditLog, AuditOptions, SealingKey, Timestamp};
@@ -29,6 +34,7 @@
 //! let engine = Arc::new(Engine::with_defaults()?);
 //! let log = Arc::new(AuditLog::open(&dir, SealingKey::from_bytes([7; 32]), AuditOptions::default())?);
 //! let flows = Workflows::open(engine.clone(), log, WorkflowConfig::default())?;
+//! engine.set_approval_resolver(Some(flows.approvals()));
 //!
 //! let app = ShareApplication {
 //!     purpose: "social_security_check".into(),
@@ -57,9 +63,11 @@ mod calendar;
 mod destruction;
 mod records;
 mod replay;
+mod shared;
 mod sharing;
 #[cfg(feature = "testing")]
 mod testing;
+mod txn;
 
 pub use approval::UNCONDITIONAL_APPROVER;
 
@@ -70,6 +78,10 @@ pub use destruction::{
 };
 pub use records::kind;
 pub use replay::{replay, RebuildReport, Replay, Skipped};
+pub use shared::{
+    MirrorStatus, Procedure, ProcedureMirror, ProcedureRequest, ProcedureStore,
+    ProcedureTransaction, Transition,
+};
 pub use sharing::{
     Deadlines, ShareApplication, ShareApproval, ShareStatus, SharingRequest, StepRecord,
 };
@@ -87,6 +99,7 @@ use records::State;
 use replay::rebuild;
 use serde::Serialize;
 use serde_json::Value;
+use shared::Freshness;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -208,6 +221,8 @@ pub struct Workflows {
     writer: Mutex<()>,
     shredder: RwLock<Option<Arc<dyn Shredder>>>,
     report: RebuildReport,
+    /// The store the procedures are shared through, if they are.
+    shared: Option<Arc<dyn ProcedureStore>>,
 }
 
 impl fmt::Debug for Workflows {
@@ -215,6 +230,7 @@ impl fmt::Debug for Workflows {
         f.debug_struct("Workflows")
             .field("config", &self.inner.config)
             .field("report", &self.report)
+            .field("shared", &self.shared.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -246,25 +262,96 @@ fn to_fields(value: &impl Serialize) -> Result<serde_json::Map<String, Value>> {
 }
 
 impl Workflows {
-    /// Opens the procedures over `engine` and `log`: rebuilds their state from every
-    /// record of the log, and installs them as the engine's approval resolver (one
-    /// resolver per engine: opening another replaces it).
+    /// Opens the procedures of one node over `engine` and `log`: rebuilds their state
+    /// from every record of the log. Make [`Workflows::approvals`] the engine's
+    /// resolver for requests to cite their approvals (the composition root does).
     pub fn open(engine: Arc<Engine>, log: Arc<AuditLog>, config: WorkflowConfig) -> Result<Self> {
         let mut state = State::default();
         let report = rebuild(&log, &mut state)?;
+        Ok(Workflows::with_state(
+            engine, log, config, state, report, None, None,
+        ))
+    }
+
+    /// Opens the procedures shared through `store` by every node of a platform: the
+    /// requests are the store's, each step is taken in one of its transactions and
+    /// recorded in `log`, and approvals resolve against a mirror of the store that its
+    /// watcher keeps current. A mirror that has not reached the store for longer than
+    /// `staleness` resolves every approval to nothing until it reaches it again.
+    /// Waits at most `staleness` for the store's first reading; a store that cannot
+    /// be reached is not an error here (steps then fail with `store_unavailable`).
+    pub fn open_shared(
+        engine: Arc<Engine>,
+        log: Arc<AuditLog>,
+        config: WorkflowConfig,
+        store: Arc<dyn ProcedureStore>,
+        staleness: Duration,
+    ) -> Result<Self> {
+        let flows = Workflows::with_state(
+            engine,
+            log,
+            config,
+            State::default(),
+            RebuildReport::default(),
+            Some(store.clone()),
+            Some(Freshness::new(staleness)),
+        );
+        let mirror: Arc<dyn ProcedureMirror> = flows.inner.clone();
+        store.watch(Arc::downgrade(&mirror), staleness)?;
+        Ok(flows)
+    }
+
+    fn with_state(
+        engine: Arc<Engine>,
+        log: Arc<AuditLog>,
+        config: WorkflowConfig,
+        state: State,
+        report: RebuildReport,
+        shared: Option<Arc<dyn ProcedureStore>>,
+        freshness: Option<Freshness>,
+    ) -> Self {
         let inner = Arc::new(Inner {
             state: RwLock::new(state),
             config,
             engine: Arc::downgrade(&engine),
+            freshness,
         });
-        engine.set_approval_resolver(Some(inner.clone() as Arc<dyn ApprovalResolver>));
-        Ok(Workflows {
+        Workflows {
             engine,
             log,
             inner,
             writer: Mutex::new(()),
             shredder: RwLock::new(None),
             report,
+            shared,
+        }
+    }
+
+    /// The resolver of the approval ids that requests cite: install it in the engine
+    /// (`engine.set_approval_resolver`; one resolver per engine).
+    pub fn approvals(&self) -> Arc<dyn ApprovalResolver> {
+        self.inner.clone()
+    }
+
+    /// Whether the procedures are shared through a store.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// For shared procedures, what the node's mirror of the store holds and how fresh
+    /// it is (`None` for the procedures of one node).
+    pub fn mirror_status(&self) -> Option<MirrorStatus> {
+        let f = self.inner.freshness.as_ref()?;
+        let state = self.inner.read();
+        Some(MirrorStatus {
+            fresh: f.is_fresh(),
+            staleness_ms: u64::try_from(f.bound().as_millis()).unwrap_or(u64::MAX),
+            reached_ms_ago: f
+                .age()
+                .map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX)),
+            change: state.change,
+            shares: state.shares.len(),
+            destructions: state.destructions.len(),
         })
     }
 

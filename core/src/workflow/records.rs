@@ -150,6 +150,10 @@ pub(crate) struct State {
     pub destructions: BTreeMap<String, DestructionRequest>,
     pub share_counter: u64,
     pub destruction_counter: u64,
+    /// Shared procedures: the change of the store that last moved each request.
+    pub changes: BTreeMap<String, u64>,
+    /// Shared procedures: the last change of the store held.
+    pub change: u64,
 }
 
 /// Whether a record of `kind` changes the state of a procedure.

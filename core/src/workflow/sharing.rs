@@ -4,6 +4,8 @@
 
 use super::approval::is_vendor;
 use super::records;
+use super::shared::Procedure;
+use super::txn::unknown;
 use super::{kind, required, Attempt, Step, Workflows};
 use crate::engine::{Context, Decision};
 use crate::error::{Error, Result};
@@ -244,13 +246,6 @@ const NO_SHARE_NONE: Citation = Citation::fixed(
     "data marked not for sharing (不予共享) cannot be requested",
 );
 
-fn unknown_share(id: &str) -> Error {
-    Error::UnknownEntity {
-        kind: "sharing request",
-        id: id.to_owned(),
-    }
-}
-
 impl Workflows {
     /// Submits a sharing request for `dataset` (a `request_share` decision). Data
     /// shared without conditions is approved at once; conditional data waits for the
@@ -271,7 +266,7 @@ impl Workflows {
             .iter()
             .map(|f| required("fields", f))
             .collect::<Result<Vec<_>>>()?;
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
         if application.until <= now {
             return Err(Error::request(format!(
@@ -315,10 +310,7 @@ impl Workflows {
             let d = self.rule(&NO_SHARE_NONE, &decision);
             return self.refused(&attempt, d);
         }
-        let id = {
-            let state = self.inner.read();
-            format!("shr-{:06}", state.share_counter + 1)
-        };
+        let id = tx.next_id(Procedure::Sharing)?;
         let on_platform = ds.cataloged && ds.stage != Stage::Aggregation;
         let days = self.inner.config.review_days;
         let cal = &self.inner.config.calendar;
@@ -373,8 +365,8 @@ impl Workflows {
                 },
             )?);
         }
-        self.commit(&events)?;
-        self.done_share(&id, decision)
+        tx.commit(&events)?;
+        tx.done_share(&id, decision)
     }
 
     /// Approves a submitted request (a `review_share` decision by the providing
@@ -405,9 +397,9 @@ impl Workflows {
         id: &str,
         verdict: std::result::Result<Option<String>, String>,
     ) -> Result<Step<SharingRequest>> {
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
-        let share = self.share_raw(id)?;
+        let share = tx.share(id)?;
         self.expect_share(&share, &[ShareStatus::Submitted], now)?;
         let context = self.share_context(&share, None);
         let attempt = Attempt {
@@ -458,17 +450,17 @@ impl Workflows {
                 },
             )?,
         };
-        self.commit(&[event])?;
-        self.done_share(id, decision)
+        tx.commit(&[event])?;
+        tx.done_share(id, decision)
     }
 
     /// Provisions an approved share to its receiving department (a `share` decision
     /// that cites the approval; the policies name who provisions and the obligations
     /// that come with it).
     pub fn provision_share(&self, provisioner: &str, id: &str) -> Result<Step<SharingRequest>> {
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
-        let share = self.share_raw(id)?;
+        let share = tx.share(id)?;
         self.expect_share(&share, &[ShareStatus::Approved], now)?;
         let approval = records::approval_id(id);
         let context = self.share_context(&share, Some(approval.clone()));
@@ -498,8 +490,8 @@ impl Workflows {
                 obligations: decision.obligations().to_vec(),
             },
         )?;
-        self.commit(&[event])?;
-        self.done_share(id, decision)
+        tx.commit(&[event])?;
+        tx.done_share(id, decision)
     }
 
     /// Revokes an approved or provisioned share before its term ends, with a reason
@@ -507,9 +499,9 @@ impl Workflows {
     /// granted).
     pub fn revoke_share(&self, user: &str, id: &str, reason: &str) -> Result<Step<SharingRequest>> {
         let reason = required("reason", reason)?;
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
-        let share = self.share_raw(id)?;
+        let share = tx.share(id)?;
         self.expect_share(
             &share,
             &[ShareStatus::Approved, ShareStatus::Provisioned],
@@ -540,29 +532,39 @@ impl Workflows {
                 reason,
             },
         )?;
-        self.commit(&[event])?;
-        self.done_share(id, decision)
+        tx.commit(&[event])?;
+        tx.done_share(id, decision)
     }
 
     /// Records the expiry of every approved or provisioned share whose term has
     /// ended, and returns them. (An expired share resolves to nothing whether or not
     /// its expiry is recorded yet.)
     pub fn expire_shares(&self) -> Result<Vec<SharingRequest>> {
-        let _w = self.lock();
+        let mut tx = self.begin()?;
         let now = self.now();
-        let due: Vec<SharingRequest> = self
+        let is_due = |s: &SharingRequest| {
+            matches!(
+                s.recorded_status(),
+                ShareStatus::Approved | ShareStatus::Provisioned
+            ) && now >= s.until
+        };
+        // In id order, so that nodes expiring at once lock shared requests alike; each
+        // checked again as it stands (locked, when shared).
+        let candidates: Vec<String> = self
             .inner
             .read()
             .shares
             .values()
-            .filter(|s| {
-                matches!(
-                    s.recorded_status(),
-                    ShareStatus::Approved | ShareStatus::Provisioned
-                ) && now >= s.until
-            })
-            .cloned()
+            .filter(|s| is_due(s))
+            .map(|s| s.id.clone())
             .collect();
+        let mut due = Vec::new();
+        for id in &candidates {
+            let s = tx.share(id)?;
+            if is_due(&s) {
+                due.push(s);
+            }
+        }
         let mut events = Vec::new();
         for s in &due {
             events.push(self.event(
@@ -579,14 +581,10 @@ impl Workflows {
             )?);
         }
         if !events.is_empty() {
-            self.commit(&events)?;
+            tx.commit(&events)?;
         }
-        let state = self.inner.read();
-        Ok(due
-            .iter()
-            .filter_map(|s| state.shares.get(&s.id))
-            .map(|s| self.inner.snapshot_share(s, now))
-            .collect())
+        let ids: Vec<&str> = due.iter().map(|s| s.id.as_str()).collect();
+        tx.done_shares(&ids)
     }
 
     /// A sharing request as it stands now.
@@ -637,7 +635,7 @@ impl Workflows {
             .shares
             .get(id)
             .cloned()
-            .ok_or_else(|| unknown_share(id))
+            .ok_or_else(|| unknown(Procedure::Sharing, id))
     }
 
     pub(super) fn expect_share(
@@ -658,10 +656,5 @@ impl Workflows {
                 want.join(" or ")
             ),
         })
-    }
-
-    pub(super) fn done_share(&self, id: &str, decision: Decision) -> Result<Step<SharingRequest>> {
-        let record = self.share(id).ok_or_else(|| unknown_share(id))?;
-        Ok(Step::Done { record, decision })
     }
 }

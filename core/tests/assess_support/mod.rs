@@ -106,9 +106,10 @@ impl Timeline {
             .unwrap(),
         );
         engine.set_decision_sink(Some(log.clone()));
-        let flows = Workflows::open(
+        let flows = govdata::platform::open_procedures(
             engine.clone(),
             log.clone(),
+            None,
             WorkflowConfig::default().clock(tick),
         )
         .unwrap();

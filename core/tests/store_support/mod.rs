@@ -213,3 +213,34 @@ pub fn ship(db: &str, node: &str, log: &Arc<AuditLog>, dir: &Path, batch: usize)
     shipper.sync(std::time::Duration::from_secs(60)).unwrap();
     shipper
 }
+
+/// Runs `pg_ctl what` on the test server (`stop -m fast`, `start`): for the tests that
+/// stop it mid-stream.
+pub fn pg_ctl(what: &str) {
+    let ctl = server()
+        .ctl
+        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{ctl} {what}"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {what}");
+}
+
+/// Starts the test server again when dropped, if it is stopped: a test that stops it
+/// and fails leaves it running for the others.
+pub struct StartOnDrop;
+
+impl Drop for StartOnDrop {
+    fn drop(&mut self) {
+        if let Some(ctl) = server().ctl {
+            let _ = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{ctl} status >/dev/null || {ctl} start"))
+                .stdout(std::process::Stdio::null())
+                .status();
+        }
+    }
+}

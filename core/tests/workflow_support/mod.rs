@@ -4,6 +4,7 @@
 
 use govdata::audit::{AuditLog, AuditOptions, Clock, SealingKey, SyncMode, Timestamp};
 use govdata::model::{Record, RecordKind, ScenarioRisk};
+use govdata::platform::open_procedures;
 use govdata::workflow::{ShareApplication, WorkflowConfig, Workflows};
 use govdata::{Decision, Engine, Request};
 use std::path::{Path, PathBuf};
@@ -83,7 +84,7 @@ impl Fixture {
             .unwrap(),
         );
         engine.set_decision_sink(Some(log.clone()));
-        let flows = Workflows::open(engine.clone(), log.clone(), config.clone()).unwrap();
+        let flows = open_procedures(engine.clone(), log.clone(), None, config.clone()).unwrap();
         Fixture {
             dir,
             now,
@@ -113,7 +114,8 @@ impl Fixture {
             .unwrap(),
         );
         engine.set_decision_sink(Some(log.clone()));
-        self.flows = Workflows::open(engine.clone(), log.clone(), self.config.clone()).unwrap();
+        self.flows =
+            open_procedures(engine.clone(), log.clone(), None, self.config.clone()).unwrap();
         self.engine = engine;
         self.log = log;
     }

@@ -73,7 +73,10 @@ pub(crate) fn run(
         opts,
         audit: inputs.audit,
         vault: inputs.vault,
-        replay: inputs.audit.map(|a| workflow::replay(a.records.iter())),
+        replay: match inputs.procedures {
+            Some(shared) => Some(shared.clone()),
+            None => inputs.audit.map(|a| workflow::replay(a.records.iter())),
+        },
         operators,
         findings: Vec::new(),
     };
