@@ -10,6 +10,12 @@
 //! and revoked from every role. Roles: `govdata_shipper` (insert only),
 //! `govdata_retention` (records a verified backup and drops a whole month older than
 //! six calendar months, through functions only), `govdata_reader` (select).
+//!
+//! `schema_inventory.sql` adds the live inventory (a table per kind of record, its
+//! references checked by deferred foreign keys, a version raised by every changing
+//! transaction and announced on `govdata_inventory`) and the published policy bundles
+//! (kept, versions rising, each announced on `govdata_bundles`), with the roles
+//! `govdata_node` (reads both), `govdata_inventory_admin` and `govdata_publisher`.
 
 use super::connect::{describe, unavailable};
 use crate::error::Result;
@@ -19,6 +25,9 @@ use postgres::Client;
 pub const SCHEMA_VERSION: i32 = 1;
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
+/// The live inventory's tables and the published policy bundles, applied after
+/// `schema.sql` in the same transaction.
+const SCHEMA_INVENTORY_SQL: &str = include_str!("schema_inventory.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -28,6 +37,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
     tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")
         .map_err(fail)?;
     tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
+    tx.batch_execute(SCHEMA_INVENTORY_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;
