@@ -40,13 +40,6 @@ fn count(url: &str, sql: &str) -> i64 {
     c.query_one(sql, &[]).unwrap().get(0)
 }
 
-fn su(url: &str) -> postgres::Client {
-    StoreConnector::new(url, None, None)
-        .unwrap()
-        .connect()
-        .unwrap()
-}
-
 #[test]
 fn every_record_once_in_the_store_with_its_seals() {
     let _g = SERVER.read().unwrap_or_else(|p| p.into_inner());
@@ -320,18 +313,7 @@ fn beyond_the_lag_bound_l4_and_above_fail_closed() {
 #[test]
 fn the_server_stopped_mid_stream_and_restarted() {
     let _g = SERVER.write().unwrap_or_else(|p| p.into_inner());
-    let ctl = server()
-        .ctl
-        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
-    let run = |what: &str| {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{ctl} {what}"))
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "pg_ctl {what}");
-    };
+    let run = pg_ctl;
     let scratch = Scratch::new("restart");
     let (db, url) = fresh_db("restart");
     let node = node_config(scratch.path(), &db, "lag_max_seconds = 3600\n");

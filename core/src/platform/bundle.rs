@@ -246,16 +246,10 @@ impl BundleRuntime {
     pub(super) fn take(&self, origin: &Origin, bundle: Result<Bundle>) -> Result<BundleStatus> {
         let _one_at_a_time = lock(&self.taking);
         let now = Timestamp::now();
+        // Recorded before it runs, so that the log names every pack the node ran.
         let accepted = bundle
-            .and_then(|b| bundle::accept_bundle(b, &self.trusted, &self.section.state_file, now));
-        match accepted {
-            Ok(accepted) => {
-                let status = status_of(origin, &accepted);
-                match self.engine.get() {
-                    Some(engine) => engine.reload_policies(accepted.pack.clone()),
-                    None => lock(&self.opening).pack = Some(accepted.pack.clone()),
-                }
-                lock(&self.status).0 = Some(status.clone());
+            .and_then(|b| bundle::accept_bundle(b, &self.trusted, &self.section.state_file, now))
+            .and_then(|accepted| {
                 if let Some(Some(log)) = self.log.get() {
                     log.append(
                         &Event::new("policy.loaded")
@@ -265,6 +259,20 @@ impl BundleRuntime {
                             .field("policy_version", accepted.manifest.policy_version.clone()),
                     )?;
                 }
+                Ok(accepted)
+            });
+        match accepted {
+            Ok(accepted) => {
+                let status = status_of(origin, &accepted);
+                // The status changes with the pack: whoever sees the new pack and then
+                // asks for the status sees its bundle.
+                let mut running = lock(&self.status);
+                match self.engine.get() {
+                    Some(engine) => engine.reload_policies(accepted.pack),
+                    None => lock(&self.opening).pack = Some(accepted.pack),
+                }
+                running.0 = Some(status.clone());
+                drop(running);
                 Ok(self.status().unwrap_or(status))
             }
             Err(e) => {

@@ -569,6 +569,7 @@ impl PlatformConfig {
                 ));
             }
         }
+        let inventory_section = raw.inventory.is_some();
         let (inventory_file, inventory_source) = match raw.inventory {
             Some(i) => (i.file, i.source),
             None => (None, None),
@@ -581,8 +582,10 @@ impl PlatformConfig {
                     "`[inventory]` names both `file` and `source = \"store\"`: a node takes its inventory from one",
                 ))
             }
-            (None, false) if inventory_source.is_some() => {
-                return Err(invalid("`inventory.source = \"file\"` needs `inventory.file`"))
+            (None, false) if inventory_section => {
+                return Err(invalid(
+                    "`[inventory]` needs `file` (an inventory file) or `source = \"store\"`",
+                ))
             }
             _ => {}
         }

@@ -371,8 +371,10 @@ impl Feed for InventoryFeed {
         match load_inventory(client) {
             Ok((version, inventory)) => {
                 let records = RecordCounts::of(&inventory);
-                self.sink.load(version, inventory)?;
+                // The status changes with the engine's inventory: whoever sees the
+                // new inventory and then asks for the status sees its version.
                 let mut st = self.lock();
+                self.sink.load(version, inventory)?;
                 st.status.version = version;
                 st.status.loaded_at = Timestamp::now();
                 st.status.records = records;

@@ -12,7 +12,12 @@ DECLARE
 BEGIN
   FOREACH r IN ARRAY ARRAY['govdata_node', 'govdata_inventory_admin', 'govdata_publisher'] LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+      -- Roles are the cluster's: another database's init may make it meanwhile.
+      BEGIN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;
+      END;
     END IF;
   END LOOP;
 END

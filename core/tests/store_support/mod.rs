@@ -77,6 +77,29 @@ pub fn fresh_db(tag: &str) -> (String, String) {
     (name, url)
 }
 
+/// A superuser connection to the database at `url` (over the unix socket).
+pub fn su(url: &str) -> postgres::Client {
+    StoreConnector::new(url, None, None)
+        .unwrap()
+        .connect()
+        .unwrap()
+}
+
+/// Runs `pg_ctl WHAT` on the test cluster (`stop -m fast`, `start`): for the tests
+/// that stop the server mid-stream.
+pub fn pg_ctl(what: &str) {
+    let ctl = server()
+        .ctl
+        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{ctl} {what}"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {what}");
+}
+
 /// A login role in `group` with `password` (roles are the cluster's, shared by the
 /// databases).
 pub fn login(name: &str, group: &str, password: &str) {
