@@ -25,9 +25,7 @@ use govdata::Inventory;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
-use store_support::{
-    connect_as, fresh_db, login, password_file, pg_ctl, server, su, tls_url, Scratch,
-};
+use store_support::{connect_as, fresh_db, live_node, login, pg_ctl, su, Scratch};
 
 /// Tests that stop the server take it for themselves.
 static SERVER: RwLock<()> = RwLock::new(());
@@ -76,37 +74,10 @@ fn push(db: &str, change: InventoryChange<'_>) -> govdata::Result<govdata::store
     push_inventory(&mut connect_as(db, ADMIN.0, ADMIN.1), change)
 }
 
-/// A node's directory and govdata.toml: the inventory from the store when
-/// `inventory`, the bundles from the store (trusting `trust`) when given.
+/// A node's configuration: the inventory from the store when `inventory`, the
+/// bundles from the store (trusting `trust`) when given.
 fn node(dir: &Path, id: &str, db: &str, inventory: bool, trust: Option<&Path>) -> PlatformConfig {
-    let s = server();
-    let home = dir.join(id);
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(home.join("seal.key"), KEY).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        home.join("seal.key"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
-    password_file(&home, NODE.1);
-    let mut text =
-        format!("node_id = \"{id}\"\n[audit]\ndir = \"audit\"\nkey_file = \"seal.key\"\n");
-    if inventory {
-        text.push_str("[inventory]\nsource = \"store\"\n");
-    }
-    if let Some(key) = trust {
-        text.push_str(&format!(
-            "[policies]\nsource = \"store\"\ntrust_keys = [{:?}]\n",
-            key.display().to_string()
-        ));
-    }
-    text.push_str(&format!(
-        "[store]\nurl = \"{}\"\nca_file = \"{}\"\npassword_file = \"store.pass\"\n",
-        tls_url(db, NODE.0),
-        s.ca
-    ));
-    PlatformConfig::from_toml_str(&text, &home).unwrap()
+    PlatformConfig::from_file(live_node(dir, id, db, NODE, KEY, inventory, trust)).unwrap()
 }
 
 fn open(config: PlatformConfig) -> Platform {

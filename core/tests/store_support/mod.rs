@@ -236,3 +236,46 @@ pub fn ship(db: &str, node: &str, log: &Arc<AuditLog>, dir: &Path, batch: usize)
     shipper.sync(std::time::Duration::from_secs(60)).unwrap();
     shipper
 }
+
+/// The govdata.toml of a node `id` in `dir/id` that logs in to `db` as `role` over TLS,
+/// keeps an audit log sealed by `seal`, and takes its inventory from the store when
+/// `inventory`, its bundles (trusting the public key `trust`) when given.
+pub fn live_node(
+    dir: &Path,
+    id: &str,
+    db: &str,
+    role: (&str, &str),
+    seal: [u8; 32],
+    inventory: bool,
+    trust: Option<&Path>,
+) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let home = dir.join(id);
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("seal.key"), seal).unwrap();
+    std::fs::set_permissions(
+        home.join("seal.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    password_file(&home, role.1);
+    let mut text =
+        format!("node_id = \"{id}\"\n[audit]\ndir = \"audit\"\nkey_file = \"seal.key\"\n");
+    if inventory {
+        text.push_str("[inventory]\nsource = \"store\"\n");
+    }
+    if let Some(key) = trust {
+        text.push_str(&format!(
+            "[policies]\nsource = \"store\"\ntrust_keys = [{:?}]\n",
+            key.display().to_string()
+        ));
+    }
+    text.push_str(&format!(
+        "[store]\nurl = \"{}\"\nca_file = \"{}\"\npassword_file = \"store.pass\"\n",
+        tls_url(db, role.0),
+        server().ca
+    ));
+    let config = home.join("govdata.toml");
+    std::fs::write(&config, text).unwrap();
+    config
+}
