@@ -31,7 +31,7 @@ bash scripts/test-assess-html.sh
 # The platform store's tests run against a real PostgreSQL server: the one that
 # GOVDATA_TEST_PG names, or a throwaway cluster started here (in a temporary
 # directory, stopped and removed at the end whatever happens). They run last: the
-# many-node test starts a Python node from the virtualenv test-python.sh made.
+# many-node tests start Python nodes from the virtualenv test-python.sh made.
 if [ -z "${GOVDATA_TEST_PG:-}" ]; then
   echo "== starting a throwaway PostgreSQL server"
   trap 'bash scripts/pg-test-server.sh stop' EXIT
@@ -39,5 +39,5 @@ if [ -z "${GOVDATA_TEST_PG:-}" ]; then
 fi
 echo "== platform store (PostgreSQL)"
 export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
-cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper
-cargo test -p govdata-cli --features store-tests --locked --test store_cli
+cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper --test store_live
+cargo test -p govdata-cli --features store-tests --locked --test store_cli --test store_live_cli
