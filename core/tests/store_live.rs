@@ -420,15 +420,13 @@ fn bundles_through_the_store_refused_or_taken_on_every_node() {
 
     // Written into the store behind the publisher's back, each is refused by every
     // node: the last good pack kept, the refusal reported and in the log.
-    let mut version = 10;
-    for (text, why, bypass) in [
+    for (version, (text, why, bypass)) in (11..).zip([
         (tampered.clone(), reason::TAMPERED, false),
         (stripped.to_json(), reason::UNSIGNED, false),
         (foreign.to_json(), reason::UNTRUSTED_KEY, false),
         (older.to_json(), reason::ROLLBACK, true),
         (expired.to_json(), reason::EXPIRED, false),
-    ] {
-        version += 1;
+    ]) {
         let id = inject(&url, &text, if bypass { 0 } else { version }, bypass);
         let label = format!("store#{id}");
         // Without a notification (`bypass`) the periodic check finds it.
