@@ -15,7 +15,10 @@
 //! engine's decision sink and the vault's key-event sink, the engine as the vault's
 //! key authorizer, the vault as the procedures' shredder), the one mapping from a
 //! decision to its audit record ([`record`]), and viewing the log as a `view_audit`
-//! decision ([`AuditLog::view`], [`AuditView`]).
+//! decision ([`AuditLog::view`], [`AuditView`]). A node that takes its inventory or its
+//! signed bundles from the platform store (`source = "store"`) loads them when it
+//! opens and follows the store's changes through the same engine swaps and bundle
+//! checks as a local reload (`live`, `bundle`).
 //!
 //! ```
 //! # let dir = std::env::temp_dir().join(format!("govdata-platform-doc-{}", std::process::id()));
