@@ -23,8 +23,10 @@ pub enum InventoryCommand {
     /// Replace (or with --merge, update) the store's inventory in one transaction,
     /// after the same validation as an inventory file; print what changed as JSON.
     Push {
-        /// The inventory file (JSON); with --merge, the records to add or replace.
-        file: PathBuf,
+        /// The inventory file (JSON); with --merge, the records to add or replace
+        /// (none: only the removals).
+        #[arg(required_unless_present = "merge")]
+        file: Option<PathBuf>,
         /// Add and replace the file's records, keep the others (the file may refer to
         /// records the store holds).
         #[arg(long)]
@@ -69,11 +71,19 @@ fn read_json(path: &Path) -> govdata::Result<serde_json::Value> {
     })
 }
 
-fn push(file: &Path, merge: bool, remove: &[String], target: &StoreTarget) -> govdata::Result<()> {
+fn push(
+    file: Option<&Path>,
+    merge: bool,
+    remove: &[String],
+    target: &StoreTarget,
+) -> govdata::Result<()> {
     // Validated before the store is even reached: a file that is not a valid
     // inventory changes nothing anywhere.
     let report = if merge {
-        let records = read_json(file)?;
+        let records = match file {
+            Some(f) => read_json(f)?,
+            None => serde_json::json!({}),
+        };
         let remove = remove
             .iter()
             .map(|r| removal(r))
@@ -87,6 +97,11 @@ fn push(file: &Path, merge: bool, remove: &[String], target: &StoreTarget) -> go
             },
         )?
     } else {
+        let Some(file) = file else {
+            return Err(govdata::Error::RequestInvalid {
+                message: "name the inventory file to push".to_owned(),
+            });
+        };
         let inventory = Inventory::from_file(file)?;
         let mut client = target.connector()?.connect()?;
         push_inventory(&mut client, InventoryChange::Replace(&inventory))?
@@ -123,7 +138,7 @@ pub fn run(cmd: &InventoryCommand) -> ExitCode {
             merge,
             remove,
             target,
-        } => push(file, *merge, remove, target),
+        } => push(file.as_deref(), *merge, remove, target),
         InventoryCommand::Pull { out, target } => pull(out.as_deref(), target),
     };
     match result {

@@ -347,6 +347,16 @@ fn inventory_and_bundles_pushed_from_the_command_line_reach_a_rust_and_a_python_
         "none",
     ]));
     assert_eq!(report["sources"]["inventory"]["users"], 24);
+    // A removal alone.
+    let r = ok(&with(
+        &["inventory", "push", "--merge", "--remove", "user:li.si"],
+        &admin,
+    ));
+    assert_eq!(
+        (r["version"].as_u64(), r["removed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    rust_until(&rust, |n| n.engine().inventory().user("li.si").is_none());
 
     // Bad bundles are refused by the publisher, which stores nothing.
     let small = dir.join("small");
