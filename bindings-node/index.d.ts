@@ -274,9 +274,11 @@ export interface PlatformStatus {
   policy_version: string
   audit: { dir: string; last_seq: number } | null
   vault: { dir: string; generation: number; keys: number } | null
-  /** The signed policy bundle the node runs (`[policies] bundle`), absent otherwise. */
+  /** The signed policy bundle the node runs (`[policies] bundle` or `source = "store"`), absent otherwise. */
   bundle?: {
+    /** The bundle file, or `store#ID` for the bundle published as row `ID` of the platform store. */
     path: string
+    store_id?: number
     version: number
     policy_version: string
     key_id: string
@@ -285,6 +287,23 @@ export interface PlatformStatus {
   }
   /** The shipping of the audit log to the platform store, when the node has `[store]`. */
   store: StoreStatus | null
+  /** The inventory taken from the platform store (`[inventory] source = "store"`), absent otherwise. */
+  inventory?: {
+    source: 'store'
+    version: number
+    loaded_at: string
+    records: { departments: number; vendors: number; users: number; datasets: number; systems: number }
+    last_error?: string
+    last_error_code?: ErrorCode
+  }
+  /** The connection that follows the platform store's changes, when the node takes its inventory or bundles from there. */
+  follow?: {
+    connected: boolean
+    last_check: string | null
+    stale_seconds: number
+    last_error: string | null
+    last_error_code: ErrorCode | null
+  }
   /** The procedures shared through the platform store, when they are. */
   procedures?: ProceduresStatus
 }

@@ -44,6 +44,6 @@ export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
 # test-node.sh built.
 export GOVDATA_TEST_NODE="$PWD/bindings-node"
 cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper \
-  --test store_procedures
+  --test store_procedures --test store_live
 cargo test -p govdata-cli --features store-tests --locked --test store_cli --test store_query \
-  --test store_procedures_cli
+  --test store_procedures_cli --test store_live_cli

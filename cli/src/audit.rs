@@ -421,6 +421,7 @@ fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
     let mut config = q.key.node(q.dir.as_ref())?;
     if let Some(inv) = &q.inventory {
         config.inventory = Some(inv.clone());
+        config.inventory_from_store = false;
     }
     if !q.policies.is_empty() {
         config.policies = q.policies.clone();

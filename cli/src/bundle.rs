@@ -1,5 +1,7 @@
 //! `govdata bundle`: build, sign and verify a signed policy bundle (the file format is
-//! described in the core's `govdata::bundle`).
+//! described in the core's `govdata::bundle`), and publish it to the platform store
+//! (`govdata::store::publish_bundle`), from which every node that takes its bundles
+//! there loads it.
 
 use crate::output::fail;
 use govdata::audit::Timestamp;
@@ -56,6 +58,20 @@ pub enum BundleCommand {
         state: Option<PathBuf>,
         /// The bundle file.
         bundle: PathBuf,
+    },
+    /// Publish a signed bundle to the platform store, after checking it as a node
+    /// would (intact, signed by a trusted key, not expired, its pack loading to its
+    /// policy_version) and that its version is above every one published. The store
+    /// keeps every bundle published. Exit 0 when published, 2 otherwise.
+    Publish {
+        /// A trusted public key file (SPKI PEM); repeat for more. Without it, the
+        /// `[policies] trust_keys` of --config.
+        #[arg(long = "trust", value_name = "PUB")]
+        trust: Vec<PathBuf>,
+        /// The bundle file.
+        bundle: PathBuf,
+        #[command(flatten)]
+        target: crate::store::StoreTarget,
     },
 }
 
@@ -123,6 +139,36 @@ fn verify(
     Ok((bundle, key_id))
 }
 
+fn publish(
+    trust: &[PathBuf],
+    path: &Path,
+    target: &crate::store::StoreTarget,
+) -> govdata::Result<(Bundle, govdata::store::Published)> {
+    let keys = if trust.is_empty() {
+        target
+            .node_config()?
+            .and_then(|c| c.bundle)
+            .map(|b| b.trust_keys)
+            .unwrap_or_default()
+    } else {
+        trust.to_vec()
+    };
+    if keys.is_empty() {
+        return Err(govdata::Error::ConfigInvalid {
+            message: "name the trusted public keys with --trust (or a --config whose `[policies]` has `trust_keys`)".to_owned(),
+        });
+    }
+    let trusted = keys
+        .iter()
+        .map(VerifyingKey::from_file)
+        .collect::<govdata::Result<Vec<_>>>()?;
+    let bundle = Bundle::read(path)?;
+    let mut client = target.connector()?.connect()?;
+    let published =
+        govdata::store::publish_bundle(&mut client, &bundle, &trusted, Timestamp::now())?;
+    Ok((bundle, published))
+}
+
 /// Runs one `govdata bundle` command.
 pub fn run(cmd: &BundleCommand) -> ExitCode {
     let result = match cmd {
@@ -143,6 +189,16 @@ pub fn run(cmd: &BundleCommand) -> ExitCode {
             bundle,
         } => verify(trust, state.as_deref(), bundle).map(|(b, key_id)| {
             print_manifest(&b, serde_json::json!({"verified": true, "key_id": key_id}))
+        }),
+        BundleCommand::Publish {
+            trust,
+            bundle,
+            target,
+        } => publish(trust, bundle, target).map(|(b, p)| {
+            print_manifest(
+                &b,
+                serde_json::json!({"published": p.id, "published_at": p.published_at}),
+            )
         }),
     };
     match result {

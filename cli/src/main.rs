@@ -7,6 +7,7 @@ mod decide;
 mod demo;
 mod demo_store;
 mod explain;
+mod inventory;
 mod keygen;
 mod mask;
 mod node;
@@ -77,9 +78,13 @@ enum Command {
     Assess(Box<assess::Args>),
     /// Make a signing key pair (Ed25519 or SM2) for policy bundles and audit checkpoints.
     Keygen(keygen::Args),
-    /// Signed policy bundles: build, sign, verify.
+    /// Signed policy bundles: build, sign, verify, publish (to the platform store).
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
+    /// The live inventory of the platform store: push (replace or update it in one
+    /// transaction), pull (export it as an inventory file).
+    #[command(subcommand)]
+    Inventory(Box<inventory::InventoryCommand>),
 }
 
 fn main() -> ExitCode {
@@ -101,5 +106,6 @@ fn main() -> ExitCode {
         Command::Watermark(cmd) => mask::run_watermark(&cmd),
         Command::Keygen(args) => keygen::run(&args),
         Command::Bundle(cmd) => bundle::run(&cmd),
+        Command::Inventory(cmd) => inventory::run(&cmd),
     }
 }

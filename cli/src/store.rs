@@ -33,6 +33,52 @@ pub struct StoreArgs {
     pub password_file: Option<PathBuf>,
 }
 
+/// Where a command finds the store: `--store URL` with the connection flags, or the
+/// `[store]` section of the node's govdata.toml.
+#[derive(Debug, Args)]
+pub struct StoreTarget {
+    /// The store's URL (`postgresql://user@host/db`; no password in it); without it,
+    /// the `[store]` section of --config (or GOVDATA_CONFIG).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The node's govdata.toml whose `[store]` section names the store.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: StoreArgs,
+}
+
+impl StoreTarget {
+    /// The node's configuration, when the store comes from it.
+    pub fn node_config(&self) -> govdata::Result<Option<PlatformConfig>> {
+        if self.store.is_some() {
+            return Ok(None);
+        }
+        let path = crate::node::config_file(self.config.as_ref()).ok_or_else(|| {
+            govdata::Error::ConfigInvalid {
+                message: format!(
+                    "name the store with --store URL, or a node's govdata.toml with --config or {CONFIG_ENV}"
+                ),
+            }
+        })?;
+        PlatformConfig::from_file(path).map(Some)
+    }
+
+    /// The connector of the store.
+    pub fn connector(&self) -> govdata::Result<StoreConnector> {
+        if let Some(url) = &self.store {
+            return self.connection.connector(url);
+        }
+        let config = self.node_config()?;
+        let section = config.as_ref().and_then(|c| c.store.as_ref()).ok_or_else(|| {
+            govdata::Error::ConfigInvalid {
+                message: "the node's configuration has no `[store]` section: name the store with --store URL".to_owned(),
+            }
+        })?;
+        StoreConnector::from_section(section)
+    }
+}
+
 impl StoreArgs {
     /// The connector of the store at `url`.
     pub fn connector(&self, url: &str) -> govdata::Result<StoreConnector> {

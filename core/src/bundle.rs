@@ -84,6 +84,8 @@ pub mod reason {
     pub const ROLLBACK: &str = "rollback";
     /// The pack does not hash to the manifest's `policy_version`.
     pub const POLICY_VERSION: &str = "policy_version";
+    /// There is no bundle to load: the platform store holds none that was published.
+    pub const MISSING: &str = "missing";
 }
 
 fn refused(reason: &'static str, message: impl Into<String>) -> Error {
@@ -530,7 +532,17 @@ pub fn accept(
     state: &Path,
     now: Timestamp,
 ) -> Result<Accepted> {
-    let bundle = Bundle::read(path)?;
+    accept_bundle(Bundle::read(path)?, trusted, state, now)
+}
+
+/// Verifies and loads `bundle` (from a file or from the store) as [`accept`] does, and
+/// records it in the state file `state`. Nothing is recorded when any check fails.
+pub fn accept_bundle(
+    bundle: Bundle,
+    trusted: &[VerifyingKey],
+    state: &Path,
+    now: Timestamp,
+) -> Result<Accepted> {
     let key_id = bundle.verify(trusted, now)?;
     if let Some(last) = BundleState::read(state)? {
         last.check(&bundle.manifest)?;

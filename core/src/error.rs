@@ -146,7 +146,7 @@ pub enum Error {
     #[error("policy bundle refused ({reason}): {}", bounded(.message))]
     BundleInvalid {
         /// Why, as a stable word: `malformed`, `tampered`, `unsigned`, `untrusted_key`,
-        /// `bad_signature`, `expired`, `rollback`, `policy_version` (see
+        /// `bad_signature`, `expired`, `rollback`, `policy_version`, `missing` (see
         /// [`crate::bundle::reason`]).
         reason: &'static str,
         /// What was found.

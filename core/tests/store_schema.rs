@@ -29,15 +29,18 @@ fn init_is_idempotent() {
         .unwrap();
     assert_eq!(init_schema(&mut c).unwrap(), 1);
     assert_eq!(init_schema(&mut c).unwrap(), 1);
-    let tables: i64 = c
-        .query_one(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'govdata'
-               AND (tablename = 'schema_version' OR tablename LIKE 'audit\\_%')",
-            &[],
+    let mut tables = |like: &str| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'govdata' AND tablename LIKE $1",
+            &[&like],
         )
         .unwrap()
-        .get(0);
-    assert_eq!(tables, 6);
+        .get(0)
+    };
+    // The audit log's (with schema_version), the live inventory's, the bundles'.
+    assert_eq!(tables("audit%") + tables("schema_version"), 6);
+    assert_eq!(tables("inventory%"), 6);
+    assert_eq!(tables("policy_bundles"), 1);
 }
 
 #[test]

@@ -40,13 +40,6 @@ fn count(url: &str, sql: &str) -> i64 {
     c.query_one(sql, &[]).unwrap().get(0)
 }
 
-fn su(url: &str) -> postgres::Client {
-    StoreConnector::new(url, None, None)
-        .unwrap()
-        .connect()
-        .unwrap()
-}
-
 #[test]
 fn every_record_once_in_the_store_with_its_seals() {
     let _g = SERVER.read().unwrap_or_else(|p| p.into_inner());

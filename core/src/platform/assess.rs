@@ -24,7 +24,8 @@ use std::sync::Arc;
 
 impl PlatformConfig {
     /// Assesses the node this configuration describes at `options.now`: its
-    /// inventory (the example city when it names none), its policy directories (the
+    /// inventory (the example city when it names none; the platform store's, read
+    /// from it, with `[inventory] source = "store"`), its policy directories (the
     /// default pack when it names none), its audit log (verified, and checked against
     /// `checkpoint`, a head kept elsewhere, when given) and its vault's key store.
     ///
@@ -58,15 +59,37 @@ impl PlatformConfig {
         checkpoint: Option<&Checkpoint>,
         store_keys: Vec<SealingKey>,
     ) -> Result<Assessment> {
+        self.assess_inventory(self.read_inventory()?, options, checkpoint, store_keys)
+    }
+
+    /// The inventory the configuration names: the file, the platform store's (with
+    /// `[inventory] source = "store"`), or the example city.
+    fn read_inventory(&self) -> Result<Inventory> {
+        #[cfg(feature = "store")]
+        if self.inventory_from_store {
+            if let Some(section) = &self.store {
+                let mut client = crate::store::StoreConnector::from_section(section)?.connect()?;
+                return Ok(crate::store::load_inventory(&mut client)?.1);
+            }
+        }
+        match &self.inventory {
+            Some(path) => Inventory::from_file(path),
+            None => Inventory::from_json_str(EXAMPLE_INVENTORY),
+        }
+    }
+
+    fn assess_inventory(
+        &self,
+        inventory: Inventory,
+        options: &AssessOptions,
+        checkpoint: Option<&Checkpoint>,
+        store_keys: Vec<SealingKey>,
+    ) -> Result<Assessment> {
         let pack = if self.policies.is_empty() {
             None
         } else {
             let dirs: Vec<&Path> = self.policies.iter().map(|p| p.as_path()).collect();
             Some(PolicyPack::from_dirs(&dirs)?)
-        };
-        let inventory = match &self.inventory {
-            Some(path) => Inventory::from_file(path)?,
-            None => Inventory::from_json_str(EXAMPLE_INVENTORY)?,
         };
         let audit = match (&self.store, &self.audit) {
             #[cfg(feature = "store")]
@@ -145,13 +168,21 @@ impl PlatformConfig {
 
 impl Platform {
     /// Assesses this node from the configuration it was opened with (see
-    /// [`PlatformConfig::assess`]); the log it holds open is read, not written.
+    /// [`PlatformConfig::assess`]) and the inventory it runs (the platform store's
+    /// current one, for a node that takes it from there); the log it holds open is
+    /// read, not written.
     pub fn assess(
         &self,
         options: &AssessOptions,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Assessment> {
-        self.config.assess(options, checkpoint)
+        let inventory = if self.config.inventory_from_store {
+            (*self.engine().inventory()).clone()
+        } else {
+            self.config.read_inventory()?
+        };
+        self.config
+            .assess_inventory(inventory, options, checkpoint, Vec::new())
     }
 }
 

@@ -9,6 +9,7 @@
 //!
 //! [inventory]
 //! file = "inventory.json"               # the example city when absent
+//! # source = "store"                    # or: the live inventory of the platform store
 //!
 //! [audit]                               # no audit log when absent
 //! dir = "/var/lib/govdata/audit/etl-01"
@@ -48,6 +49,11 @@
 //! fail_closed = false                   # true: beyond the bound, L4, important and core data are denied
 //! ```
 //!
+//! A node takes its inventory, or its signed policy bundles, from the platform store
+//! with `source = "store"` in `[inventory]` or `[policies]` (with `trust_keys`, as
+//! for a bundle file); `[store]` then names the store, and needs no `[audit]` section
+//! when it ships nothing.
+//!
 //! Relative paths are read from the file's own directory. Every error names what is
 //! wrong: an unknown key (`config_invalid` naming it), a missing file (`io` naming the
 //! path), a key file that others may read (`config_invalid`), or a secret written into
@@ -85,8 +91,12 @@ pub struct PlatformConfig {
     pub node_id: String,
     /// Policy directories (the default pack when empty).
     pub policies: Vec<PathBuf>,
-    /// The inventory file (the example city when `None`).
+    /// The inventory file (the example city when `None`, unless
+    /// `inventory_from_store`).
     pub inventory: Option<PathBuf>,
+    /// The node takes its inventory from the platform store (`[inventory] source =
+    /// "store"`) and follows its changes.
+    pub inventory_from_store: bool,
     /// The audit log, if the node keeps one.
     pub audit: Option<AuditConfig>,
     /// The vault, if the node has one.
@@ -377,12 +387,28 @@ struct RawPolicies {
     #[serde(default)]
     trust_keys: Vec<PathBuf>,
     state_file: Option<PathBuf>,
+    source: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInventory {
-    file: PathBuf,
+    file: Option<PathBuf>,
+    source: Option<String>,
+}
+
+/// Whether a `source` key says `store`, naming the others it may say.
+fn from_store(key: &str, source: Option<&str>, others: &[&str]) -> Result<bool> {
+    match source {
+        None => Ok(false),
+        Some("store") => Ok(true),
+        Some(s) if others.contains(&s) => Ok(false),
+        Some(s) => Err(invalid(format!(
+            "`{key}` is `{}`: expected one of {}, store",
+            s.escape_debug(),
+            others.join(", ")
+        ))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -498,6 +524,7 @@ impl PlatformConfig {
             node_id: node_id.into(),
             policies: Vec::new(),
             inventory: None,
+            inventory_from_store: false,
             audit: None,
             vault: None,
             procedures: ProceduresConfig::default(),
@@ -540,10 +567,15 @@ impl PlatformConfig {
                 node_id.escape_debug()
             )));
         }
-        let (dirs, bundle_file, trust_keys, state_file) = match raw.policies {
-            Some(p) => (p.dirs, p.bundle, p.trust_keys, p.state_file),
+        let (dirs, bundle_file, trust_keys, state_file, policy_source) = match raw.policies {
+            Some(p) => (p.dirs, p.bundle, p.trust_keys, p.state_file, p.source),
             None => Default::default(),
         };
+        let bundles_from_store = from_store(
+            "policies.source",
+            policy_source.as_deref(),
+            &["dirs", "bundle"],
+        )?;
         let policies: Vec<PathBuf> = dirs.into_iter().map(|d| resolve(base, d)).collect();
         for d in &policies {
             if !d.is_dir() {
@@ -553,7 +585,27 @@ impl PlatformConfig {
                 ));
             }
         }
-        let inventory = raw.inventory.map(|i| resolve(base, i.file));
+        let inventory_section = raw.inventory.is_some();
+        let (inventory_file, inventory_source) = match raw.inventory {
+            Some(i) => (i.file, i.source),
+            None => (None, None),
+        };
+        let inventory_from_store =
+            from_store("inventory.source", inventory_source.as_deref(), &["file"])?;
+        match (&inventory_file, inventory_from_store) {
+            (Some(_), true) => {
+                return Err(invalid(
+                    "`[inventory]` names both `file` and `source = \"store\"`: a node takes its inventory from one",
+                ))
+            }
+            (None, false) if inventory_section => {
+                return Err(invalid(
+                    "`[inventory]` needs `file` (an inventory file) or `source = \"store\"`",
+                ))
+            }
+            _ => {}
+        }
+        let inventory = inventory_file.map(|f| resolve(base, f));
         if let Some(f) = &inventory {
             if !f.is_file() {
                 return Err(Error::io(
@@ -648,9 +700,14 @@ impl PlatformConfig {
                 })
             })
             .transpose()?;
-        if store.is_some() && audit.is_none() {
+        if (inventory_from_store || bundles_from_store) && store.is_none() {
             return Err(invalid(
-                "`[store]` ships the audit log: it needs an `[audit]` section",
+                "`source = \"store\"` needs a `[store]` section naming the platform store",
+            ));
+        }
+        if store.is_some() && audit.is_none() && !inventory_from_store && !bundles_from_store {
+            return Err(invalid(
+                "`[store]` ships the audit log: it needs an `[audit]` section (or a `source = \"store\"` in `[inventory]` or `[policies]`)",
             ));
         }
         if procedures.shared == Some(true) && store.is_none() {
@@ -661,6 +718,7 @@ impl PlatformConfig {
         let bundle = super::bundle::section(
             &policies,
             bundle_file.map(|b| resolve(base, b)),
+            bundles_from_store,
             trust_keys.into_iter().map(|k| resolve(base, k)).collect(),
             state_file.map(|s| resolve(base, s)),
             audit.as_ref().map(|a| a.dir.as_path()),
@@ -670,6 +728,7 @@ impl PlatformConfig {
             node_id,
             policies,
             inventory,
+            inventory_from_store,
             audit,
             vault,
             procedures,

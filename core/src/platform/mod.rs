@@ -17,7 +17,10 @@
 //! engine's decision sink and the vault's key-event sink, the engine as the vault's
 //! key authorizer, the vault as the procedures' shredder), the one mapping from a
 //! decision to its audit record ([`record`]), and viewing the log as a `view_audit`
-//! decision ([`AuditLog::view`], [`AuditView`]).
+//! decision ([`AuditLog::view`], [`AuditView`]). A node that takes its inventory or its
+//! signed bundles from the platform store (`source = "store"`) loads them when it
+//! opens and follows the store's changes through the same engine swaps and bundle
+//! checks as a local reload (`live`, `bundle`).
 //!
 //! ```
 //! # let dir = std::env::temp_dir().join(format!("govdata-platform-doc-{}", std::process::id()));
@@ -50,12 +53,14 @@ mod adapters;
 mod assess;
 mod bundle;
 mod config;
+#[cfg(feature = "store")]
+mod live;
 mod overrides;
 mod parts;
 pub mod record;
 mod view;
 
-pub use bundle::{BundleRejection, BundleSection, BundleStatus};
+pub use bundle::{BundleRejection, BundleSection, BundleSource, BundleStatus};
 
 pub use config::{
     AuditConfig, PlatformConfig, ProceduresConfig, SecretSource, StoreSection, VaultSection,
@@ -75,7 +80,7 @@ use crate::engine::{Engine, EXAMPLE_INVENTORY};
 use crate::error::Result;
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
-use crate::store::{ProceduresStatus, StoreStatus};
+use crate::store::{FollowStatus, InventoryStatus, ProceduresStatus, StoreStatus};
 use crate::vault::Vault;
 use crate::workflow::{ReviewDays, WorkflowConfig, Workflows, WorkingCalendar};
 use serde::Serialize;
@@ -98,7 +103,11 @@ pub struct Platform {
     #[cfg(feature = "store")]
     shared: Option<Arc<crate::store::SharedProcedures>>,
     /// The signed bundle the pack came from, when `[policies] bundle` is set.
-    bundle: Option<bundle::BundleRuntime>,
+    bundle: Option<Arc<bundle::BundleRuntime>>,
+    /// What follows the platform store, when the node takes its inventory or its
+    /// bundles from there.
+    #[cfg(feature = "store")]
+    live: Option<live::Live>,
 }
 
 /// What a node reports about itself.
@@ -120,6 +129,13 @@ pub struct PlatformStatus {
     /// The procedures shared through the platform store, if they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub procedures: Option<ProceduresStatus>,
+    /// The inventory the node took from the platform store, if it takes it from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<InventoryStatus>,
+    /// The connection that follows the platform store's changes, if the node takes its
+    /// inventory or its bundles from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<FollowStatus>,
 }
 
 /// The audit log's part of [`PlatformStatus`].
@@ -183,17 +199,39 @@ impl Platform {
     /// opens the audit log (taking its lock), rebuilds the procedures from it, opens
     /// the vault, and connects them.
     pub fn from_config(config: PlatformConfig) -> Result<Platform> {
+        // What the node takes from the platform store is loaded first: it does not
+        // open without it.
+        #[cfg(feature = "store")]
+        let mut opening = live::Opening::connect(&config)?;
         // A signed bundle, when configured, is the only pack the node may run.
         let (pack, bundle) = match &config.bundle {
-            Some(section) => {
-                let (pack, runtime) = bundle::open(section)?;
-                (pack, Some(runtime))
-            }
+            Some(section) => match &section.source {
+                BundleSource::File(path) => {
+                    let (pack, runtime) = bundle::open_file(section, path)?;
+                    (pack, Some(runtime))
+                }
+                BundleSource::Store => {
+                    let runtime = bundle::BundleRuntime::new(section)?;
+                    #[cfg(feature = "store")]
+                    let pack = match opening.as_mut() {
+                        Some(o) => o.bundles(&runtime)?,
+                        None => runtime.opening_pack()?,
+                    };
+                    #[cfg(not(feature = "store"))]
+                    let pack = runtime.opening_pack()?;
+                    (pack, Some(runtime))
+                }
+            },
             None => (Platform::directory_pack(&config)?, None),
         };
-        let inventory = match &config.inventory {
-            Some(path) => Inventory::from_file(path)?,
-            None => Inventory::from_json_str(EXAMPLE_INVENTORY)?,
+        #[cfg(feature = "store")]
+        let from_store = opening.as_ref().and_then(|o| o.inventory()).cloned();
+        #[cfg(not(feature = "store"))]
+        let from_store: Option<Inventory> = None;
+        let inventory = match (from_store, &config.inventory) {
+            (Some(inventory), _) => inventory,
+            (None, Some(path)) => Inventory::from_file(path)?,
+            (None, None) => Inventory::from_json_str(EXAMPLE_INVENTORY)?,
         };
         let engine = Arc::new(Engine::new(pack, inventory));
         let log = config
@@ -263,6 +301,13 @@ impl Platform {
                 open_procedures(engine.clone(), log.clone(), vault.as_ref(), wc).map(Arc::new)
             })
             .transpose()?;
+        if let Some(runtime) = &bundle {
+            runtime.attach(engine.clone(), log.clone());
+        }
+        #[cfg(feature = "store")]
+        let live = opening
+            .map(|o| o.follow(&config.node_id, &engine, log.as_ref(), bundle.as_ref()))
+            .transpose()?;
         Ok(Platform {
             config,
             engine,
@@ -274,6 +319,8 @@ impl Platform {
             #[cfg(feature = "store")]
             shared,
             bundle,
+            #[cfg(feature = "store")]
+            live,
         })
     }
 
@@ -334,7 +381,15 @@ impl Platform {
                 })
             }),
             store: self.store_status(),
-            bundle: self.bundle.as_ref().map(|b| b.status()),
+            bundle: self.bundle.as_ref().and_then(|b| b.status()),
+            #[cfg(feature = "store")]
+            inventory: self.live.as_ref().and_then(|l| l.inventory_status()),
+            #[cfg(not(feature = "store"))]
+            inventory: None,
+            #[cfg(feature = "store")]
+            follow: self.live.as_ref().map(|l| l.follow_status()),
+            #[cfg(not(feature = "store"))]
+            follow: None,
             procedures: self.procedures_status(),
         }
     }
@@ -389,6 +444,10 @@ impl Platform {
     /// Syncs and closes the audit log (letting go of its lock); later decisions that
     /// must be recorded are denied.
     pub fn close(&self) -> Result<()> {
+        #[cfg(feature = "store")]
+        if let Some(l) = &self.live {
+            l.stop();
+        }
         #[cfg(feature = "store")]
         if let Some(s) = &self.shipper {
             s.stop();

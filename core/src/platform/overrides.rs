@@ -56,6 +56,7 @@ impl PlatformConfig {
     pub fn overridden(mut self, o: &Overrides) -> Result<PlatformConfig> {
         if let Some(inv) = &o.inventory {
             self.inventory = Some(inv.clone());
+            self.inventory_from_store = false;
         }
         if !o.policies.is_empty() {
             self.policies = o.policies.clone();

@@ -17,19 +17,31 @@
 //! watcher that keeps each node's mirror current through `LISTEN`/`NOTIFY`
 //! (`procedures`).
 //!
-//! Everything but [`StoreStatus`] and [`ProceduresStatus`] needs the crate's `store`
-//! feature.
+//! It also holds what a node takes from the store: the live inventory (`inventory`:
+//! pushed in one transaction, loaded by every node that takes it from there) and the
+//! signed policy bundles published through it (`bundles`), which a node follows with
+//! one listening connection (`follow`) and swaps into its engine atomically.
+//!
+//! Everything but the status types ([`StoreStatus`], [`ProceduresStatus`],
+//! [`InventoryStatus`], [`FollowStatus`]) needs the crate's `store` feature.
 
 use serde::Serialize;
 
 #[cfg(feature = "store")]
+mod bundles;
+#[cfg(feature = "store")]
 mod connect;
+#[cfg(feature = "store")]
+mod follow;
+#[cfg(feature = "store")]
+mod inventory;
+mod live;
+#[cfg(feature = "store")]
+mod procedures;
 #[cfg(feature = "store")]
 mod query;
 #[cfg(feature = "store")]
 mod read;
-#[cfg(feature = "store")]
-mod procedures;
 #[cfg(feature = "store")]
 mod rows;
 #[cfg(feature = "store")]
@@ -42,13 +54,27 @@ mod verify;
 mod watch;
 
 #[cfg(feature = "store")]
+pub use bundles::{
+    offer_newest, publish_bundle, published, BundleFeed, BundleSink, Published, BUNDLE_CHANNEL,
+};
+#[cfg(feature = "store")]
 pub use connect::StoreConnector;
+#[cfg(feature = "store")]
+pub(crate) use follow::Feed;
+#[cfg(feature = "store")]
+pub use follow::{Follower, CHECK_INTERVAL};
+#[cfg(feature = "store")]
+pub use inventory::{
+    inventory_version, load_inventory, push_inventory, InventoryChange, InventoryFeed,
+    InventorySink, PushReport, INVENTORY_CHANNEL,
+};
+pub use live::{FollowStatus, InventoryStatus, RecordCounts};
+#[cfg(feature = "store")]
+pub use procedures::{read_procedures, SharedProcedures, WatchStatus, CHANNEL};
 #[cfg(feature = "store")]
 pub use query::query_store;
 #[cfg(feature = "store")]
 pub use read::StoredRecord;
-#[cfg(feature = "store")]
-pub use procedures::{read_procedures, SharedProcedures, WatchStatus, CHANNEL};
 #[cfg(feature = "store")]
 pub use schema::{init_schema, SCHEMA_VERSION};
 #[cfg(feature = "store")]

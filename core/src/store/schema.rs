@@ -14,6 +14,11 @@
 //! The procedures shared by every node (`schema_procedures.sql`, applied after the
 //! audit schema in the same transaction) add their requests and steps, and the role
 //! `govdata_procedures` that nodes taking steps are granted.
+//! `schema_inventory.sql` adds the live inventory (a table per kind of record, its
+//! references checked by deferred foreign keys, a version raised by every changing
+//! transaction and announced on `govdata_inventory`) and the published policy bundles
+//! (kept, versions rising, each announced on `govdata_bundles`), with the roles
+//! `govdata_node` (reads both), `govdata_inventory_admin` and `govdata_publisher`.
 
 use super::connect::{describe, unavailable};
 use crate::error::Result;
@@ -27,6 +32,9 @@ const SCHEMA_SQL: &str = include_str!("schema.sql");
 /// query indexes), applied after [`SCHEMA_SQL`].
 const SCHEMA_WATCH_SQL: &str = include_str!("schema_watch.sql");
 const PROCEDURES_SQL: &str = include_str!("schema_procedures.sql");
+/// The live inventory's tables and the published policy bundles, applied after
+/// `schema.sql` in the same transaction.
+const SCHEMA_INVENTORY_SQL: &str = include_str!("schema_inventory.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -38,6 +46,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
     tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
     tx.batch_execute(SCHEMA_WATCH_SQL).map_err(fail)?;
     tx.batch_execute(PROCEDURES_SQL).map_err(fail)?;
+    tx.batch_execute(SCHEMA_INVENTORY_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;

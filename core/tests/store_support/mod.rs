@@ -77,6 +77,29 @@ pub fn fresh_db(tag: &str) -> (String, String) {
     (name, url)
 }
 
+/// A superuser connection to the database at `url` (over the unix socket).
+pub fn su(url: &str) -> postgres::Client {
+    StoreConnector::new(url, None, None)
+        .unwrap()
+        .connect()
+        .unwrap()
+}
+
+/// Runs `pg_ctl WHAT` on the test cluster (`stop -m fast`, `start`): for the tests
+/// that stop the server mid-stream.
+pub fn pg_ctl(what: &str) {
+    let ctl = server()
+        .ctl
+        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{ctl} {what}"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {what}");
+}
+
 /// A login role in `group` with `password` (roles are the cluster's, shared by the
 /// databases).
 pub fn login(name: &str, group: &str, password: &str) {
@@ -214,21 +237,6 @@ pub fn ship(db: &str, node: &str, log: &Arc<AuditLog>, dir: &Path, batch: usize)
     shipper
 }
 
-/// Runs `pg_ctl what` on the test server (`stop -m fast`, `start`): for the tests that
-/// stop it mid-stream.
-pub fn pg_ctl(what: &str) {
-    let ctl = server()
-        .ctl
-        .expect("GOVDATA_TEST_PG_CTL: this test stops and starts the server (scripts/pg-test-server.sh sets it)");
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{ctl} {what}"))
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "pg_ctl {what}");
-}
-
 /// Starts the test server again when dropped, if it is stopped: a test that stops it
 /// and fails leaves it running for the others.
 pub struct StartOnDrop;
@@ -243,4 +251,47 @@ impl Drop for StartOnDrop {
                 .status();
         }
     }
+}
+
+/// The govdata.toml of a node `id` in `dir/id` that logs in to `db` as `role` over TLS,
+/// keeps an audit log sealed by `seal`, and takes its inventory from the store when
+/// `inventory`, its bundles (trusting the public key `trust`) when given.
+pub fn live_node(
+    dir: &Path,
+    id: &str,
+    db: &str,
+    role: (&str, &str),
+    seal: [u8; 32],
+    inventory: bool,
+    trust: Option<&Path>,
+) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let home = dir.join(id);
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("seal.key"), seal).unwrap();
+    std::fs::set_permissions(
+        home.join("seal.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    password_file(&home, role.1);
+    let mut text =
+        format!("node_id = \"{id}\"\n[audit]\ndir = \"audit\"\nkey_file = \"seal.key\"\n");
+    if inventory {
+        text.push_str("[inventory]\nsource = \"store\"\n");
+    }
+    if let Some(key) = trust {
+        text.push_str(&format!(
+            "[policies]\nsource = \"store\"\ntrust_keys = [{:?}]\n",
+            key.display().to_string()
+        ));
+    }
+    text.push_str(&format!(
+        "[store]\nurl = \"{}\"\nca_file = \"{}\"\npassword_file = \"store.pass\"\n",
+        tls_url(db, role.0),
+        server().ca
+    ));
+    let config = home.join("govdata.toml");
+    std::fs::write(&config, text).unwrap();
+    config
 }
