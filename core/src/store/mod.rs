@@ -10,10 +10,16 @@
 //! stays the synchronous record and is the shipper's spool, so a store that is down or
 //! slow delays the copy, never a decision, and loses nothing.
 //!
-//! Everything but [`StoreStatus`] needs the crate's `store` feature.
+//! Signed checkpoints of the store and the proofs an auditor checks with a public key
+//! alone ([`proofs`]: the formats and their verification) are served from it by
+//! [`checkpoint_store`], [`prove_inclusion`] and [`prove_consistency`].
+//!
+//! Everything but [`StoreStatus`] and [`proofs`] needs the crate's `store` feature.
 
 use serde::Serialize;
 
+#[cfg(feature = "store")]
+mod checkpoint;
 #[cfg(feature = "store")]
 mod connect;
 #[cfg(feature = "store")]
@@ -23,8 +29,14 @@ mod schema;
 #[cfg(feature = "store")]
 mod shipper;
 #[cfg(feature = "store")]
+mod tiles;
+#[cfg(feature = "store")]
 mod verify;
 
+pub mod proofs;
+
+#[cfg(feature = "store")]
+pub use checkpoint::{checkpoint_store, latest_checkpoint, prove_consistency, prove_inclusion};
 #[cfg(feature = "store")]
 pub use connect::StoreConnector;
 #[cfg(feature = "store")]

@@ -9,7 +9,9 @@
 //! row lock. UPDATE, DELETE and TRUNCATE are refused by triggers even for the owner,
 //! and revoked from every role. Roles: `govdata_shipper` (insert only),
 //! `govdata_retention` (records a verified backup and drops a whole month older than
-//! six calendar months, through functions only), `govdata_reader` (select).
+//! six calendar months, through functions only), `govdata_reader` (select),
+//! `govdata_checkpointer` (reads the rows, appends signed checkpoints and their tiles:
+//! `schema_checkpoints.sql`).
 
 use super::connect::{describe, unavailable};
 use crate::error::Result;
@@ -19,6 +21,8 @@ use postgres::Client;
 pub const SCHEMA_VERSION: i32 = 1;
 
 const SCHEMA_SQL: &str = include_str!("schema.sql");
+/// The signed checkpoints' tables and role, applied after the rest.
+const CHECKPOINTS_SQL: &str = include_str!("schema_checkpoints.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -28,6 +32,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
     tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")
         .map_err(fail)?;
     tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
+    tx.batch_execute(CHECKPOINTS_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;
