@@ -12,6 +12,7 @@ mod node;
 mod output;
 mod prove;
 mod store;
+mod store_proofs;
 mod stores;
 mod test_cmd;
 mod vault;
@@ -51,7 +52,8 @@ enum Command {
     /// The audit log: verify, query, backup, restore, purge, tail.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
-    /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log).
+    /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log),
+    /// checkpoint (sign its state), prove (inclusion, consistency).
     #[command(subcommand)]
     Store(Box<store::StoreCommand>),
     /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
@@ -77,6 +79,9 @@ enum Command {
     /// Signed policy bundles: build, sign, verify.
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
+    /// Store checkpoints and proofs: verify with public keys alone.
+    #[command(subcommand)]
+    Proof(store_proofs::ProofCommand),
 }
 
 fn main() -> ExitCode {
@@ -98,5 +103,6 @@ fn main() -> ExitCode {
         Command::Watermark(cmd) => mask::run_watermark(&cmd),
         Command::Keygen(args) => keygen::run(&args),
         Command::Bundle(cmd) => bundle::run(&cmd),
+        Command::Proof(cmd) => store_proofs::run_proof(&cmd),
     }
 }

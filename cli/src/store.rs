@@ -1,4 +1,4 @@
-//! `govdata store init|sync` and the connection flags that `audit verify --store`
+//! `govdata store init|sync` (`checkpoint` and `prove` in `store_proofs`) and the connection flags that `audit verify --store`
 //! shares: the platform store on PostgreSQL.
 //!
 //! Exit status: 0 success; 1 `sync` did not catch up in time (`store_unavailable`);
@@ -73,10 +73,13 @@ pub enum StoreCommand {
         #[arg(long, default_value_t = 60.0)]
         timeout: f64,
     },
+    #[command(flatten)]
+    Checkpoints(crate::store_proofs::CheckpointCommand),
 }
 
 pub fn run(cmd: &StoreCommand) -> ExitCode {
     match cmd {
+        StoreCommand::Checkpoints(cmd) => crate::store_proofs::run(cmd),
         StoreCommand::Init { url, store } => {
             let r = (|| {
                 let mut client = store.connector(url)?.connect()?;
