@@ -31,7 +31,9 @@ bash scripts/test-assess-html.sh
 # The platform store's tests run against a real PostgreSQL server: the one that
 # GOVDATA_TEST_PG names, or a throwaway cluster started here (in a temporary
 # directory, stopped and removed at the end whatever happens). They run last: the
-# many-node test starts a Python node from the virtualenv test-python.sh made.
+# four-language test starts a Python node from the virtualenv test-python.sh made, a
+# Node node from the module test-node.sh built and a C node linked to the libgovdata
+# test-c.sh built (scripts/store-soak.sh runs it and the kill test at full size).
 if [ -z "${GOVDATA_TEST_PG:-}" ]; then
   echo "== starting a throwaway PostgreSQL server"
   trap 'bash scripts/pg-test-server.sh stop' EXIT
@@ -39,5 +41,7 @@ if [ -z "${GOVDATA_TEST_PG:-}" ]; then
 fi
 echo "== platform store (PostgreSQL)"
 export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
-cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper
-cargo test -p govdata-cli --features store-tests --locked --test store_cli
+cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper \
+  --test store_proofs
+cargo test -p govdata-cli --features store-tests --locked --test store_cli --test store_nodes \
+  --test store_proofs_cli
