@@ -7,6 +7,8 @@
  *
  *   node govdata.toml N
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "govdata.h"
 
 #include <stdio.h>
