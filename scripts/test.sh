@@ -32,7 +32,8 @@ bash scripts/test-assess-html.sh
 # GOVDATA_TEST_PG names, or a throwaway cluster started here (in a temporary
 # directory, stopped and removed at the end whatever happens). They run last: the
 # many-node tests start Python and Node nodes from the builds test-python.sh and
-# test-node.sh made.
+# test-node.sh made, the four-language test also a C node linked to the libgovdata
+# test-c.sh built (scripts/store-soak.sh runs it and the kill test at full size).
 if [ -z "${GOVDATA_TEST_PG:-}" ]; then
   echo "== starting a throwaway PostgreSQL server"
   trap 'bash scripts/pg-test-server.sh stop' EXIT
@@ -44,6 +45,6 @@ export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
 # test-node.sh built.
 export GOVDATA_TEST_NODE="$PWD/bindings-node"
 cargo test -p govdata --features store-tests --locked --test store_schema --test store_shipper \
-  --test store_procedures --test store_live
+  --test store_procedures --test store_live --test store_proofs
 cargo test -p govdata-cli --features store-tests --locked --test store_cli --test store_query \
-  --test store_procedures_cli --test store_live_cli
+  --test store_procedures_cli --test store_live_cli --test store_nodes --test store_proofs_cli

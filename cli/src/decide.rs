@@ -15,6 +15,11 @@ pub struct Args {
     pub node: crate::node::NodeArgs,
     /// The request JSON file, or `-` (the default) for standard input.
     pub request: Option<PathBuf>,
+    /// Read JSON Lines: one request a line (blank lines skipped), each decided and
+    /// recorded in turn by this one process, one decision printed a line. Exit 0 when
+    /// every line is decided (allowed or denied), 2 at the first that cannot be.
+    #[arg(long)]
+    pub jsonl: bool,
 }
 
 pub fn load_pack(dirs: &[PathBuf]) -> govdata::Result<PolicyPack> {
@@ -75,7 +80,51 @@ pub fn read_request(path: Option<&Path>) -> govdata::Result<String> {
     Ok(text)
 }
 
+/// `decide --jsonl`: every line of the input decided by one node.
+fn run_lines(args: &Args) -> ExitCode {
+    use std::io::{BufRead, Write};
+    let result = (|| {
+        let node = args.node.open_without_vault()?;
+        let input: Box<dyn BufRead> = match args.request.as_deref() {
+            None => Box::new(std::io::stdin().lock()),
+            Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
+            Some(p) => Box::new(std::io::BufReader::new(std::fs::File::open(p).map_err(
+                |e| govdata::Error::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                },
+            )?)),
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let io = |e: std::io::Error| govdata::Error::Io {
+            path: "-".into(),
+            source: e,
+        };
+        for (n, line) in input.lines().enumerate() {
+            let line = line.map_err(io)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let decision = node.engine().decide_json(&line).map_err(|e| {
+                eprintln!("line {}: not decided", n + 1);
+                e
+            })?;
+            writeln!(out, "{}", decision.to_json_string()).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        drop(out);
+        node.close()
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
 pub fn run(args: &Args) -> ExitCode {
+    if args.jsonl {
+        return run_lines(args);
+    }
     let result = (|| {
         // With a log, the procedures recorded in it resolve the approvals that a
         // request cites (Art. 14, 15); without one, every approval resolves to nothing.

@@ -14,6 +14,7 @@ mod node;
 mod output;
 mod prove;
 mod store;
+mod store_proofs;
 mod stores;
 mod test_cmd;
 mod vault;
@@ -55,7 +56,8 @@ enum Command {
     /// store's watch.
     #[command(subcommand)]
     Audit(Box<audit::AuditCommand>),
-    /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log).
+    /// The platform store on PostgreSQL: init (schema, roles), sync (ship a node's log),
+    /// checkpoint (sign its state), prove (inclusion, consistency).
     #[command(subcommand)]
     Store(Box<store::StoreCommand>),
     /// Encryption at rest: init, encrypt, decrypt, rotate, shred, status (Art. 7, 15).
@@ -85,6 +87,9 @@ enum Command {
     /// transaction), pull (export it as an inventory file).
     #[command(subcommand)]
     Inventory(Box<inventory::InventoryCommand>),
+    /// Store checkpoints and proofs: verify with public keys alone.
+    #[command(subcommand)]
+    Proof(store_proofs::ProofCommand),
 }
 
 fn main() -> ExitCode {
@@ -107,5 +112,6 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(&args),
         Command::Bundle(cmd) => bundle::run(&cmd),
         Command::Inventory(cmd) => inventory::run(&cmd),
+        Command::Proof(cmd) => store_proofs::run_proof(&cmd),
     }
 }

@@ -1,6 +1,7 @@
-//! `govdata store init|sync`, `govdata audit watch --store`, and the connection flags
-//! that the commands reading the store share (`audit verify --store`, `audit query
-//! --store`, `assess --store`): the platform store on PostgreSQL.
+//! `govdata store init|sync` (`checkpoint` and `prove` in `store_proofs`), `govdata
+//! audit watch --store`, and the connection flags that the commands reading the store
+//! share (`audit verify --store`, `audit query --store`, `assess --store`): the
+//! platform store on PostgreSQL.
 //!
 //! Exit status: 0 success; 1 `sync` did not catch up in time (`store_unavailable`),
 //! `watch` refused by the `view_audit` decision or stopped by a row that does not
@@ -313,10 +314,13 @@ pub enum StoreCommand {
         #[arg(long, default_value_t = 60.0)]
         timeout: f64,
     },
+    #[command(flatten)]
+    Checkpoints(crate::store_proofs::CheckpointCommand),
 }
 
 pub fn run(cmd: &StoreCommand) -> ExitCode {
     match cmd {
+        StoreCommand::Checkpoints(cmd) => crate::store_proofs::run(cmd),
         StoreCommand::Init { url, store } => {
             let r = (|| {
                 let mut client = store.connector(url)?.connect()?;

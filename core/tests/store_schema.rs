@@ -41,6 +41,18 @@ fn init_is_idempotent() {
     assert_eq!(tables("audit%") + tables("schema_version"), 6);
     assert_eq!(tables("inventory%"), 6);
     assert_eq!(tables("policy_bundles"), 1);
+    let names: Vec<String> = c
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'govdata'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for t in ["store_checkpoints", "checkpoint_nodes", "checkpoint_tiles"] {
+        assert!(names.iter().any(|have| have == t), "{t} in {names:?}");
+    }
 }
 
 #[test]

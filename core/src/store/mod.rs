@@ -22,13 +22,20 @@
 //! signed policy bundles published through it (`bundles`), which a node follows with
 //! one listening connection (`follow`) and swaps into its engine atomically.
 //!
+//! Signed checkpoints of the store and the proofs an auditor checks with a public key
+//! alone ([`proofs`]: the formats and their verification) are served from it by
+//! [`checkpoint_store`], [`prove_inclusion`] and [`prove_consistency`].
+//!
 //! Everything but the status types ([`StoreStatus`], [`ProceduresStatus`],
-//! [`InventoryStatus`], [`FollowStatus`]) needs the crate's `store` feature.
+//! [`InventoryStatus`], [`FollowStatus`]) and [`proofs`] needs the crate's `store`
+//! feature.
 
 use serde::Serialize;
 
 #[cfg(feature = "store")]
 mod bundles;
+#[cfg(feature = "store")]
+mod checkpoint;
 #[cfg(feature = "store")]
 mod connect;
 #[cfg(feature = "store")]
@@ -49,14 +56,20 @@ mod schema;
 #[cfg(feature = "store")]
 mod shipper;
 #[cfg(feature = "store")]
+mod tiles;
+#[cfg(feature = "store")]
 mod verify;
 #[cfg(feature = "store")]
 mod watch;
+
+pub mod proofs;
 
 #[cfg(feature = "store")]
 pub use bundles::{
     offer_newest, publish_bundle, published, BundleFeed, BundleSink, Published, BUNDLE_CHANNEL,
 };
+#[cfg(feature = "store")]
+pub use checkpoint::{checkpoint_store, latest_checkpoint, prove_consistency, prove_inclusion};
 #[cfg(feature = "store")]
 pub use connect::StoreConnector;
 #[cfg(feature = "store")]

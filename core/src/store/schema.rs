@@ -9,7 +9,9 @@
 //! row lock. UPDATE, DELETE and TRUNCATE are refused by triggers even for the owner,
 //! and revoked from every role. Roles: `govdata_shipper` (insert only),
 //! `govdata_retention` (records a verified backup and drops a whole month older than
-//! six calendar months, through functions only), `govdata_reader` (select).
+//! six calendar months, through functions only), `govdata_reader` (select),
+//! `govdata_checkpointer` (reads the rows, appends signed checkpoints and their tiles:
+//! `schema_checkpoints.sql`).
 //!
 //! The procedures shared by every node (`schema_procedures.sql`, applied after the
 //! audit schema in the same transaction) add their requests and steps, and the role
@@ -35,6 +37,8 @@ const PROCEDURES_SQL: &str = include_str!("schema_procedures.sql");
 /// The live inventory's tables and the published policy bundles, applied after
 /// `schema.sql` in the same transaction.
 const SCHEMA_INVENTORY_SQL: &str = include_str!("schema_inventory.sql");
+/// The signed checkpoints' tables and role, applied after the rest.
+const CHECKPOINTS_SQL: &str = include_str!("schema_checkpoints.sql");
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -47,6 +51,7 @@ pub fn init_schema(client: &mut Client) -> Result<i32> {
     tx.batch_execute(SCHEMA_WATCH_SQL).map_err(fail)?;
     tx.batch_execute(PROCEDURES_SQL).map_err(fail)?;
     tx.batch_execute(SCHEMA_INVENTORY_SQL).map_err(fail)?;
+    tx.batch_execute(CHECKPOINTS_SQL).map_err(fail)?;
     let row = tx
         .query_one("SELECT max(version) FROM govdata.schema_version", &[])
         .map_err(fail)?;

@@ -278,18 +278,19 @@ DROP TRIGGER IF EXISTS node_no_truncate ON govdata.audit_nodes;
 CREATE TRIGGER node_no_truncate BEFORE TRUNCATE ON govdata.audit_nodes
   FOR EACH STATEMENT EXECUTE FUNCTION govdata.refuse_change();
 
-DO $$
-DECLARE
-  t text;
+-- Makes a table append-only: UPDATE, DELETE and TRUNCATE refused by triggers.
+CREATE OR REPLACE FUNCTION govdata.make_append_only(t regclass) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-  FOREACH t IN ARRAY ARRAY['audit_seals', 'audit_backups', 'audit_horizons'] LOOP
-    EXECUTE format('DROP TRIGGER IF EXISTS no_change ON govdata.%I', t);
-    EXECUTE format('CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON govdata.%I FOR EACH ROW EXECUTE FUNCTION govdata.refuse_change()', t);
-    EXECUTE format('DROP TRIGGER IF EXISTS no_truncate ON govdata.%I', t);
-    EXECUTE format('CREATE TRIGGER no_truncate BEFORE TRUNCATE ON govdata.%I FOR EACH STATEMENT EXECUTE FUNCTION govdata.refuse_change()', t);
-  END LOOP;
+  EXECUTE format('DROP TRIGGER IF EXISTS no_change ON %s', t);
+  EXECUTE format('CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION govdata.refuse_change()', t);
+  EXECUTE format('DROP TRIGGER IF EXISTS no_truncate ON %s', t);
+  EXECUTE format('CREATE TRIGGER no_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION govdata.refuse_change()', t);
 END
 $$;
+
+SELECT govdata.make_append_only(t)
+  FROM unnest(ARRAY['govdata.audit_seals', 'govdata.audit_backups', 'govdata.audit_horizons']::regclass[]) AS t;
 
 -- Existing partitions (made before this version) get their TRUNCATE trigger too.
 DO $$

@@ -6,7 +6,8 @@
 //! after that head from the local log (the spool), checks that the first continues the
 //! store's chain, and sends them in batches, each in one transaction of `INSERT … ON
 //! CONFLICT DO NOTHING` whose insert trigger refuses anything that does not continue
-//! the node's chain; it then reads the head back and compares it with the batch's last
+//! the node's chain (a batch is one statement: the records' columns as arrays,
+//! unnested in order); it then reads the head back and compares it with the batch's last
 //! record. A gap or a fork is an error it reports (`audit_tampered`) and retries,
 //! never papers over. A server that is down or slow is retried with backoff while
 //! decisions go on: the thread never holds anything a decision waits for. It wakes
@@ -437,45 +438,7 @@ fn send(
             .map_err(|e| db(s, &e))?;
     }
     if !batch.records.is_empty() {
-        let insert = tx
-            .prepare(
-                "INSERT INTO govdata.audit_records (node_id, seq, month, time, kind, user_id, department, action,
-                   resource_type, resource_id, decision, policies, policy_version, outcome, fields, payload,
-                   prev_head, head, tag)
-                 VALUES ($1, $2, date_trunc('month', $3::timestamptz AT TIME ZONE 'UTC')::date, $3, $4, $5, $6, $7,
-                   $8, $9, $10, $11, $12, $13, CAST($14::text AS jsonb), $15, $16, $17, $18)
-                 ON CONFLICT (node_id, seq, month) DO NOTHING",
-            )
-            .map_err(|e| db(s, &e))?;
-        for r in &batch.records {
-            let col = Columns::of(&r.record);
-            let seq = i64::try_from(r.record.seq).unwrap_or(i64::MAX);
-            let fields = col.fields.to_string();
-            tx.execute(
-                &insert,
-                &[
-                    &s.node_id,
-                    &seq,
-                    &system_time(r.record.time),
-                    &col.kind,
-                    &col.user_id,
-                    &col.department,
-                    &col.action,
-                    &col.resource_type,
-                    &col.resource_id,
-                    &col.decision,
-                    &col.policies,
-                    &col.policy_version,
-                    &col.outcome,
-                    &fields,
-                    &r.payload,
-                    &r.prev_head.as_slice(),
-                    &r.head.as_slice(),
-                    &r.tag.as_slice(),
-                ],
-            )
-            .map_err(|e| db(s, &e))?;
-        }
+        insert_records(s, &mut tx, &batch.records)?;
     }
     for seal in &batch.seals {
         let sealed_at = system_time(Timestamp::from_unix_millis(seal.sealed_at));
@@ -516,6 +479,92 @@ fn send(
     }
     tx.commit().map_err(|e| db(s, &e))?;
     Ok(after)
+}
+
+/// The batch's records in one statement (one round trip, however many records): the
+/// columns as arrays, unnested in sequence order, so that the insert trigger sees each
+/// record continue the one before it.
+fn insert_records(
+    s: &Shared,
+    tx: &mut postgres::Transaction<'_>,
+    records: &[crate::audit::export::ChainedRecord],
+) -> Result<()> {
+    let n = records.len();
+    let mut seq = Vec::with_capacity(n);
+    let mut time = Vec::with_capacity(n);
+    let mut text: [Vec<Option<String>>; 11] = Default::default();
+    let mut bytes: [Vec<&[u8]>; 4] = Default::default();
+    for r in records {
+        let col = Columns::of(&r.record);
+        seq.push(i64::try_from(r.record.seq).unwrap_or(i64::MAX));
+        time.push(system_time(r.record.time));
+        let policies = serde_json::Value::from(col.policies).to_string();
+        for (list, value) in text.iter_mut().zip([
+            Some(col.kind),
+            col.user_id,
+            col.department,
+            col.action,
+            col.resource_type,
+            col.resource_id,
+            col.decision,
+            Some(policies),
+            col.policy_version,
+            Some(col.outcome),
+            Some(col.fields.to_string()),
+        ]) {
+            list.push(value);
+        }
+        for (list, value) in bytes.iter_mut().zip([
+            r.payload.as_slice(),
+            r.prev_head.as_slice(),
+            r.head.as_slice(),
+            r.tag.as_slice(),
+        ]) {
+            list.push(value);
+        }
+    }
+    let [kind, user_id, department, action, resource_type, resource_id, decision, policies, policy_version, outcome, fields] =
+        &text;
+    let [payload, prev_head, head, tag] = &bytes;
+    tx.execute(
+        "INSERT INTO govdata.audit_records (node_id, seq, month, time, kind, user_id, department, action,
+           resource_type, resource_id, decision, policies, policy_version, outcome, fields, payload,
+           prev_head, head, tag)
+         SELECT $1, r.seq, date_trunc('month', r.time AT TIME ZONE 'UTC')::date, r.time, r.kind, r.user_id,
+           r.department, r.action, r.resource_type, r.resource_id, r.decision,
+           ARRAY(SELECT jsonb_array_elements_text(r.policies::jsonb)), r.policy_version, r.outcome,
+           r.fields::jsonb, r.payload, r.prev_head, r.head, r.tag
+         FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                     $15::bytea[], $16::bytea[], $17::bytea[], $18::bytea[])
+           WITH ORDINALITY AS r(seq, time, kind, user_id, department, action, resource_type, resource_id,
+                                decision, policies, policy_version, outcome, fields, payload, prev_head,
+                                head, tag, ord)
+         ORDER BY r.ord
+         ON CONFLICT (node_id, seq, month) DO NOTHING",
+        &[
+            &s.node_id,
+            &seq,
+            &time,
+            kind,
+            user_id,
+            department,
+            action,
+            resource_type,
+            resource_id,
+            decision,
+            policies,
+            policy_version,
+            outcome,
+            fields,
+            payload,
+            prev_head,
+            head,
+            tag,
+        ],
+    )
+    .map_err(|e| db(s, &e))?;
+    Ok(())
 }
 
 /// The engine's decision sink when the node ships to a store: the audit log, and
