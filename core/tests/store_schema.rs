@@ -251,6 +251,9 @@ fn plain_text_to_a_network_address_is_refused_by_the_client() {
 #[test]
 fn a_server_whose_certificate_does_not_verify_is_not_talked_to() {
     let s = server();
+    // The roles are the cluster's, made by the schema: on a new cluster this test may
+    // run before any other has made them.
+    let _db = fresh_db("certs");
     login(SHIPPER.0, "govdata_shipper", SHIPPER.1);
     // The system's roots do not know the test CA.
     let url = format!("postgresql://{}@localhost:{}/postgres", SHIPPER.0, s.port);
