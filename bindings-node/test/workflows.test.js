@@ -7,7 +7,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { AuditLog, Engine, Vault, Workflows } = require('..')
+const { AuditLog, Engine, Platform, Vault, Workflows } = require('..')
 
 const AUDIT_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i))
 const MASTER = Buffer.from(Array.from({ length: 32 }, (_, i) => 100 + i))
@@ -41,12 +41,19 @@ function throwsCode(fn, code) {
   return caught
 }
 
-/** An engine recording into a fresh log, and the procedures over both. */
+/**
+ * A node opened from a govdata.toml with a fresh log, as a deployment opens it: its
+ * engine records into the log and its procedures are rebuilt from it.
+ */
 function setup() {
   const dir = tmp()
-  const log = new AuditLog(path.join(dir, 'audit'), AUDIT_KEY)
-  const engine = Engine.default({ audit: log })
-  return { dir, log, engine, flows: new Workflows(engine, log) }
+  fs.writeFileSync(path.join(dir, 'audit.key'), AUDIT_KEY, { mode: 0o600 })
+  fs.writeFileSync(
+    path.join(dir, 'govdata.toml'),
+    'node_id = "procedures"\n[audit]\ndir = "audit"\nkey_file = "audit.key"\n',
+  )
+  const node = Platform.open(path.join(dir, 'govdata.toml'))
+  return { dir, node, log: node.auditLog(), engine: node.engine(), flows: node.workflows() }
 }
 
 const query = (engine, user, approval) =>

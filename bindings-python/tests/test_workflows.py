@@ -18,21 +18,35 @@ APPLICATION = dict(
 
 
 @pytest.fixture
-def log(tmp_path):
-    log = govdata.AuditLog(tmp_path / "audit", key=AUDIT_KEY)
-    yield log
-    log.close()
+def node(tmp_path):
+    """A node opened from a govdata.toml with an audit log: its engine records into the
+    log and its procedures are rebuilt from it, as a deployment opens them."""
+    key = tmp_path / "audit.key"
+    key.write_bytes(AUDIT_KEY)
+    key.chmod(0o600)
+    config = tmp_path / "govdata.toml"
+    config.write_text(
+        'node_id = "procedures"\n[audit]\ndir = "audit"\nkey_file = "audit.key"\n',
+        encoding="utf-8",
+    )
+    node = govdata.Platform(config)
+    yield node
+    node.close()
 
 
 @pytest.fixture
-def engine(fresh_engine, log):
-    fresh_engine.attach_audit(log)
-    return fresh_engine
+def log(node):
+    return node.audit_log
 
 
 @pytest.fixture
-def flows(engine, log):
-    return govdata.Workflows(engine, log)
+def engine(node):
+    return node.engine
+
+
+@pytest.fixture
+def flows(node):
+    return node.workflows
 
 
 def _query(engine, user, approval):

@@ -334,18 +334,33 @@ int main(void) {
     if (mkdtemp(root) == NULL) { perror("mkdtemp"); return 2; }
     for (size_t i = 0; i < sizeof audit_key; i++) audit_key[i] = (uint8_t)(i * 5 + 3);
     for (size_t i = 0; i < sizeof master_key; i++) master_key[i] = (uint8_t)(100 + i);
-    char audit_dir[512], vault_dir[512];
-    snprintf(audit_dir, sizeof audit_dir, "%s/audit", root);
+    char vault_dir[512];
     snprintf(vault_dir, sizeof vault_dir, "%s/vault", root);
 
     gd_engine *engine = NULL;
     gd_audit *audit = NULL;
     gd_vault *vault = NULL;
     gd_workflows *wf = NULL;
-    CHECK_RC(gd_engine_new_default(&engine), GD_OK);
-    CHECK_RC(gd_audit_open(audit_dir, audit_key, sizeof audit_key, GD_SYNC_BATCH, &audit), GD_OK);
+    /* A node opened from a govdata.toml with an audit log, as a deployment opens it:
+       its engine records into the log and its procedures are rebuilt from it. */
+    char key_path[512], config[512];
+    snprintf(key_path, sizeof key_path, "%s/audit.key", root);
+    snprintf(config, sizeof config, "%s/govdata.toml", root);
+    FILE *f = fopen(key_path, "wb");
+    if (f == NULL || fwrite(audit_key, 1, sizeof audit_key, f) != sizeof audit_key) { perror(key_path); return 2; }
+    fclose(f);
+    if (chmod(key_path, 0600) != 0) { perror(key_path); return 2; }
+    f = fopen(config, "w");
+    if (f == NULL) { perror(config); return 2; }
+    fputs("node_id = \"procedures\"\n[audit]\ndir = \"audit\"\nkey_file = \"audit.key\"\n", f);
+    fclose(f);
+    gd_platform *node = NULL;
+    CHECK_RC(gd_platform_open(config, &node), GD_OK);
+    if (node == NULL) return check_summary("workflows");
+    CHECK_RC(gd_platform_engine(node, &engine), GD_OK);
+    CHECK_RC(gd_platform_audit(node, &audit), GD_OK);
     CHECK_RC(gd_vault_init(vault_dir, master_key, sizeof master_key, engine, "key.admin", NULL, audit, &vault), GD_OK);
-    CHECK_RC(gd_workflows_open(engine, audit, &wf), GD_OK);
+    CHECK_RC(gd_platform_workflows(node, &wf), GD_OK);
     if (engine == NULL || audit == NULL || vault == NULL || wf == NULL) return check_summary("workflows");
 
     test_bad_input(wf, engine, audit);
@@ -375,6 +390,7 @@ int main(void) {
     gd_vault_free(vault);
     gd_engine_free(engine);
     gd_audit_free(audit);
+    gd_platform_free(node);
     char *still = list(wf);
     gd_string_free(still);
     gd_workflows_free(wf);
