@@ -92,6 +92,12 @@ fn config(dir: &Path, id: &str, db: &str, store_inventory: bool, trust: Option<&
             key.display().to_string()
         ));
     }
+    if !store_inventory && trust.is_none() {
+        // A node that takes nothing from the store names none.
+        let path = home.join("govdata.toml");
+        std::fs::write(&path, text).expect("govdata.toml");
+        return path;
+    }
     text.push_str(&format!(
         "[store]\nurl = \"postgresql://{}@localhost:{}/{db}\"\nca_file = {:?}\npassword_file = \"store.pass\"\n",
         NODE.0,
