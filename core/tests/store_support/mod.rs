@@ -103,6 +103,12 @@ pub fn pg_ctl(what: &str) {
 /// A login role in `group` with `password` (roles are the cluster's, shared by the
 /// databases).
 pub fn login(name: &str, group: &str, password: &str) {
+    // The group roles are the schema's, made by `init_schema`: on a new cluster a test
+    // may log in before any other has made a store.
+    static ROLES: std::sync::Once = std::sync::Once::new();
+    ROLES.call_once(|| {
+        fresh_db("roles");
+    });
     superuser()
         .batch_execute(&format!(
             "DO $$ BEGIN
