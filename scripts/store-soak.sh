@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The platform store's soak, at the sizes the test command scales down:
 #
-# - a shipping process SIGKILLed at random moments mid-batch a hundred times (the test
-#   command does it twenty times), then the store checked for gaps and duplicates and
-#   verified;
+# - a shipping process SIGKILLed at random moments mid-batch five hundred times (the
+#   test command does it a hundred times), then the store checked for gaps and
+#   duplicates and verified;
 # - four node processes in four languages (the command line, Python, Node, C) deciding
 #   50,000 requests each while they ship at once (the test command: 2,000 each), every
 #   acknowledged record then in the store exactly once and verify --store clean.
@@ -12,7 +12,7 @@
 # (scripts/pg-test-server.sh) and stops it at the end. Builds what the four nodes need
 # when it is missing (the Python virtualenv, the Node module, libgovdata).
 #
-#   bash scripts/store-soak.sh     # STORE_SOAK_KILLS=500, STORE_NODES_RECORDS=100000 for longer runs
+#   bash scripts/store-soak.sh     # STORE_SOAK_KILLS=2000, STORE_NODES_RECORDS=100000 for longer runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
@@ -28,7 +28,7 @@ if [ -z "${GOVDATA_TEST_PG:-}" ]; then
   eval "$(bash scripts/pg-test-server.sh start)"
 fi
 export GOVDATA_TEST_PYTHON="$PWD/bindings-python/.venv/bin/python"
-export STORE_SOAK_KILLS="${STORE_SOAK_KILLS:-100}"
+export STORE_SOAK_KILLS="${STORE_SOAK_KILLS:-500}"
 export STORE_NODES_RECORDS="${STORE_NODES_RECORDS:-50000}"
 echo "== store soak: $STORE_SOAK_KILLS kills"
 cargo test -p govdata-cli --features store-tests --locked --test store_cli \

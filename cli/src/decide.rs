@@ -105,9 +105,8 @@ fn run_lines(args: &Args) -> ExitCode {
             if line.trim().is_empty() {
                 continue;
             }
-            let decision = node.engine().decide_json(&line).map_err(|e| {
+            let decision = node.engine().decide_json(&line).inspect_err(|_| {
                 eprintln!("line {}: not decided", n + 1);
-                e
             })?;
             writeln!(out, "{}", decision.to_json_string()).map_err(io)?;
         }

@@ -34,7 +34,7 @@ fn a_shipper_killed_mid_batch_again_and_again_leaves_no_gap_and_no_duplicate() {
     let kills: usize = std::env::var("STORE_SOAK_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(100);
     let root = scratch("kill");
     let (db, url) = fresh_db("kill");
     let dir = root.join("node");

@@ -130,11 +130,40 @@ fn the_owner_too_cannot_update_delete_or_truncate() {
         )
         .unwrap_err();
     assert_eq!(sqlstate(&e), "GD102", "{e}");
+    // Within one statement too: each row must continue the row before it.
+    let two = |second_seq: i64, second_prev: &str| {
+        format!(
+            "INSERT INTO govdata.audit_records (node_id, seq, month, time, kind, policies, outcome, fields, payload, prev_head, head, tag)
+             SELECT node_id, seq + 1, month, time, kind, policies, outcome, fields, payload, head, sha256(head), tag
+             FROM govdata.audit_records WHERE seq = 3
+             UNION ALL
+             SELECT node_id, {second_seq}, month, time, kind, policies, outcome, fields, payload, {second_prev}, sha256(sha256(head)), tag
+             FROM govdata.audit_records WHERE seq = 3"
+        )
+    };
+    let e = c.batch_execute(&two(6, "sha256(head)")).unwrap_err();
+    assert_eq!(sqlstate(&e), "GD103", "{e}");
+    let e = c.batch_execute(&two(5, "head")).unwrap_err();
+    assert_eq!(sqlstate(&e), "GD102", "{e}");
     let n: i64 = c
         .query_one("SELECT count(*) FROM govdata.audit_records", &[])
         .unwrap()
         .get(0);
     assert_eq!(n, 3);
+    // Rows that do continue it (the trigger checks links, not MACs: verify does) move
+    // the node's head once, to the last of them.
+    c.batch_execute(&two(5, "sha256(head)")).unwrap();
+    let (head_seq, ok): (i64, bool) = {
+        let r = c
+            .query_one(
+                "SELECT n.head_seq, n.head = r.head FROM govdata.audit_nodes n
+                 JOIN govdata.audit_records r ON r.node_id = n.node_id AND r.seq = 5",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((head_seq, ok), (5, true));
 }
 
 #[test]

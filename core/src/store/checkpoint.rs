@@ -258,7 +258,7 @@ fn tile_roots(
             ),
         ));
     }
-    if size % TILE_WIDTH != 0 {
+    if !size.is_multiple_of(TILE_WIDTH) {
         let last = tile_leaves(c, node_id, suite, full, size % TILE_WIDTH)?;
         roots.push(proof::tree_root(suite, &last));
     }
@@ -704,7 +704,7 @@ pub fn prove_consistency(
         let roots = signed_roots(&mut tx, n, "the newer")?;
         signed_roots(&mut tx, o, "the older")?;
         let t = o.size / TILE_WIDTH;
-        let tile = if o.size % TILE_WIDTH == 0 {
+        let tile = if o.size.is_multiple_of(TILE_WIDTH) {
             Vec::new()
         } else {
             tile_leaves(

@@ -4,9 +4,10 @@
 //! bytes, the chain head before and after, the record's MAC, and the 等保 fields taken
 //! out of the payload for queries. The table is partitioned by the record's UTC month
 //! and a unique index on `(node_id, seq, month)` serves `ON CONFLICT`; `(node_id,
-//! seq)` is unique across months because an insert trigger refuses any row that does
-//! not continue its node's head (`govdata.audit_nodes`), which it advances under a
-//! row lock. UPDATE, DELETE and TRUNCATE are refused by triggers even for the owner,
+//! seq)` is unique across months because an insert trigger, under a lock of the
+//! node's row in `govdata.audit_nodes`, refuses any row that does not continue the
+//! record before it (the node's head, or the row the same statement inserted before
+//! it); a statement trigger then advances the head once per statement. UPDATE, DELETE and TRUNCATE are refused by triggers even for the owner,
 //! and revoked from every role. Roles: `govdata_shipper` (insert only),
 //! `govdata_retention` (records a verified backup and drops a whole month older than
 //! six calendar months, through functions only), `govdata_reader` (select),

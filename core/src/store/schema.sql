@@ -25,7 +25,7 @@ $$;
 
 -- One row per node: which log it ships (id, suite, key check value, and a MAC that
 -- binds the log to the node id), where its rows begin, and the head of its chain in
--- the store. The insert trigger of audit_records advances the head; nothing else may.
+-- the store. The insert triggers of audit_records advance the head; nothing else may.
 CREATE TABLE IF NOT EXISTS govdata.audit_nodes (
   node_id       text PRIMARY KEY,
   log_id        bytea NOT NULL CHECK (length(log_id) = 16),
@@ -122,15 +122,18 @@ BEGIN
 END
 $$;
 
--- The head of a node moves forward only (the chain trigger moves it).
+-- The head of a node moves forward only, to a record stored (the statement trigger
+-- of audit_records moves it).
 CREATE OR REPLACE FUNCTION govdata.node_advance_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.node_id <> OLD.node_id OR NEW.log_id <> OLD.log_id OR NEW.suite <> OLD.suite
      OR NEW.key_check <> OLD.key_check OR NEW.binding <> OLD.binding
      OR NEW.first_seq <> OLD.first_seq OR NEW.base_head <> OLD.base_head
-     OR NEW.head_seq <> OLD.head_seq + 1 THEN
-    RAISE EXCEPTION 'govdata: node % may only advance its head by one record', OLD.node_id
+     OR NEW.head_seq <= OLD.head_seq
+     OR NOT EXISTS (SELECT 1 FROM govdata.audit_records r
+                    WHERE r.node_id = NEW.node_id AND r.seq = NEW.head_seq AND r.head = NEW.head) THEN
+    RAISE EXCEPTION 'govdata: node % may only advance its head to a record stored', OLD.node_id
       USING ERRCODE = 'GD100';
   END IF;
   RETURN NEW;
@@ -138,13 +141,18 @@ END
 $$;
 
 -- Every record continues its node's chain: the next sequence number and the head
--- before it equal to the node's head. The same record again (at-least-once delivery)
--- is skipped; anything else is refused.
+-- before it equal to the head after the record before it — the node's head, or a
+-- record the same statement inserted just before. The same record again
+-- (at-least-once delivery) is skipped; anything else is refused. The node's row is
+-- locked (taken again for free by its own transaction), so that one transaction at a
+-- time writes a node; its head moves once per statement (audit_advance), so that a
+-- batch leaves one row version of it, not one per record.
 CREATE OR REPLACE FUNCTION govdata.audit_continue() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, govdata AS $$
 DECLARE
   n govdata.audit_nodes%ROWTYPE;
   stored bytea;
+  prev bytea;
 BEGIN
   IF NEW.month <> date_trunc('month', NEW.time AT TIME ZONE 'UTC')::date THEN
     RAISE EXCEPTION 'govdata: record % of node % is filed under month % but dated %',
@@ -154,26 +162,46 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'govdata: node % is not registered', NEW.node_id USING ERRCODE = 'GD101';
   END IF;
-  IF NEW.seq <= n.head_seq THEN
-    SELECT r.head INTO stored FROM govdata.audit_records r
-      WHERE r.node_id = NEW.node_id AND r.seq = NEW.seq;
-    IF FOUND AND stored = NEW.head THEN
+  SELECT r.head INTO stored FROM govdata.audit_records r
+    WHERE r.node_id = NEW.node_id AND r.seq = NEW.seq;
+  IF FOUND THEN
+    IF stored = NEW.head THEN
       RETURN NULL;
     END IF;
     RAISE EXCEPTION 'govdata: record % of node % differs from the one stored (a fork)',
       NEW.seq, NEW.node_id USING ERRCODE = 'GD102';
   END IF;
-  IF NEW.seq <> n.head_seq + 1 THEN
-    RAISE EXCEPTION 'govdata: record % of node % does not follow record % (a gap)',
-      NEW.seq, NEW.node_id, n.head_seq USING ERRCODE = 'GD103';
+  IF NEW.seq <= n.head_seq THEN
+    RAISE EXCEPTION 'govdata: record % of node % differs from the one stored (a fork)',
+      NEW.seq, NEW.node_id USING ERRCODE = 'GD102';
   END IF;
-  IF NEW.prev_head <> n.head THEN
+  IF NEW.seq = n.head_seq + 1 THEN
+    prev := n.head;
+  ELSE
+    SELECT r.head INTO prev FROM govdata.audit_records r
+      WHERE r.node_id = NEW.node_id AND r.seq = NEW.seq - 1;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'govdata: record % of node % does not follow record % (a gap)',
+        NEW.seq, NEW.node_id, n.head_seq USING ERRCODE = 'GD103';
+    END IF;
+  END IF;
+  IF NEW.prev_head <> prev THEN
     RAISE EXCEPTION 'govdata: record % of node % does not continue the chain stored (a fork)',
       NEW.seq, NEW.node_id USING ERRCODE = 'GD102';
   END IF;
-  UPDATE govdata.audit_nodes SET head_seq = NEW.seq, head = NEW.head, head_time = NEW.time
-    WHERE node_id = NEW.node_id;
   RETURN NEW;
+END
+$$;
+
+-- After each statement, each node's head moves to the last record it inserted.
+CREATE OR REPLACE FUNCTION govdata.audit_advance() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, govdata AS $$
+BEGIN
+  UPDATE govdata.audit_nodes n SET head_seq = i.seq, head = i.head, head_time = i.time
+    FROM (SELECT DISTINCT ON (node_id) node_id, seq, head, time FROM inserted
+          ORDER BY node_id, seq DESC) i
+    WHERE n.node_id = i.node_id AND i.seq > n.head_seq;
+  RETURN NULL;
 END
 $$;
 
@@ -261,6 +289,10 @@ $$;
 DROP TRIGGER IF EXISTS audit_continue ON govdata.audit_records;
 CREATE TRIGGER audit_continue BEFORE INSERT ON govdata.audit_records
   FOR EACH ROW EXECUTE FUNCTION govdata.audit_continue();
+DROP TRIGGER IF EXISTS audit_advance ON govdata.audit_records;
+CREATE TRIGGER audit_advance AFTER INSERT ON govdata.audit_records
+  REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION govdata.audit_advance();
 DROP TRIGGER IF EXISTS audit_no_change ON govdata.audit_records;
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON govdata.audit_records
   FOR EACH ROW EXECUTE FUNCTION govdata.refuse_change();
