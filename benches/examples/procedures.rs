@@ -5,7 +5,8 @@
 //!    `[store]`, so both ship their logs) but for their procedures — one shares them
 //!    through the store (`[procedures] shared = true`), the other keeps them on its log
 //!    (`shared = false`) — each deciding a query that cites a provisioned share of its
-//!    own, in alternating rounds. The ratio is platform / local (target ≤ 1.1×).
+//!    own, in alternating rounds, each begun with both logs shipped (no shipping
+//!    during a round). The ratio is platform / local (target ≤ 1.1×).
 //! 2. Propagation: an actor node approves and provisions a share, then revokes it; three
 //!    other nodes decide the query that cites it every half millisecond, and the time
 //!    from the start of the actor's step until each node's decision changes is taken,
@@ -45,9 +46,11 @@ fn fresh_db() -> String {
         .connect()
         .unwrap();
     admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    admin
         .batch_execute(&format!(
-            "CREATE DATABASE {name};
-             DO $$ BEGIN
+            "DO $$ BEGIN
                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{0}') THEN
                  CREATE ROLE {0} LOGIN PASSWORD '{1}';
                END IF;
@@ -146,6 +149,10 @@ fn decide_latency(root: &Path, db: &str) {
     assert!(platform.engine().decide(&pq).unwrap().allowed());
     let per_round = 20_000;
     let time = |node: &Platform, q: &Request| {
+        // Both nodes ship their logs: each round starts with nothing left to ship, so
+        // that neither shipper runs during the other node's round.
+        local.store_sync(Duration::from_secs(120)).unwrap();
+        platform.store_sync(Duration::from_secs(120)).unwrap();
         let t = Instant::now();
         for _ in 0..per_round {
             assert!(node
