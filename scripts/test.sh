@@ -36,6 +36,9 @@ bash scripts/test-assess-html.sh
 # test-c.sh built (scripts/store-soak.sh runs it and the kill test at full size).
 if [ -z "${GOVDATA_TEST_PG:-}" ]; then
   echo "== starting a throwaway PostgreSQL server"
+  # The run's own server: never one that another run on this machine started (and may
+  # stop under it).
+  export GOVDATA_TEST_PG_STATE="${TMPDIR:-/tmp}/govdata-pg-test.$$.state"
   trap 'bash scripts/pg-test-server.sh stop' EXIT
   eval "$(bash scripts/pg-test-server.sh start)"
 fi
