@@ -48,6 +48,8 @@ fn roles() {
 fn roles_once() {
     login(NODE.0, "govdata_node", NODE.1);
     login(NODE.0, "govdata_shipper", NODE.1);
+    // The assessment of a node with `[store]` reads the store's records.
+    login(NODE.0, "govdata_reader", NODE.1);
     login(ADMIN.0, "govdata_inventory_admin", ADMIN.1);
     login(PUBLISHER.0, "govdata_publisher", PUBLISHER.1);
 }

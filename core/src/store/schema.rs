@@ -44,19 +44,36 @@ const CHECKPOINTS_SQL: &str = include_str!("schema_checkpoints.sql");
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
 pub fn init_schema(client: &mut Client) -> Result<i32> {
-    let fail = |e: postgres::Error| unavailable(format!("store init: {}", describe(&e)));
-    let mut tx = client.transaction().map_err(fail)?;
-    tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")
-        .map_err(fail)?;
-    tx.batch_execute(SCHEMA_SQL).map_err(fail)?;
-    tx.batch_execute(SCHEMA_WATCH_SQL).map_err(fail)?;
-    tx.batch_execute(PROCEDURES_SQL).map_err(fail)?;
-    tx.batch_execute(SCHEMA_INVENTORY_SQL).map_err(fail)?;
-    tx.batch_execute(CHECKPOINTS_SQL).map_err(fail)?;
-    let row = tx
-        .query_one("SELECT max(version) FROM govdata.schema_version", &[])
-        .map_err(fail)?;
+    // Roles are the cluster's, not the database's: stores being made in two databases
+    // of one cluster at once can both find a role missing, and the second to create it
+    // fails. The transaction then changed nothing; made again, it finds the role.
+    let mut attempt = 0;
+    loop {
+        match init_once(client) {
+            Err(e) if attempt < 4 && is_role_race(&e) => attempt += 1,
+            r => {
+                return r.map_err(|e| unavailable(format!("store init: {}", describe(&e))));
+            }
+        }
+    }
+}
+
+/// A unique violation or a duplicate object: what a concurrent `CREATE ROLE` gives.
+fn is_role_race(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION) || e.code() == Some(&SqlState::DUPLICATE_OBJECT)
+}
+
+fn init_once(client: &mut Client) -> std::result::Result<i32, postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")?;
+    tx.batch_execute(SCHEMA_SQL)?;
+    tx.batch_execute(SCHEMA_WATCH_SQL)?;
+    tx.batch_execute(PROCEDURES_SQL)?;
+    tx.batch_execute(SCHEMA_INVENTORY_SQL)?;
+    tx.batch_execute(CHECKPOINTS_SQL)?;
+    let row = tx.query_one("SELECT max(version) FROM govdata.schema_version", &[])?;
     let version: Option<i32> = row.get(0);
-    tx.commit().map_err(fail)?;
+    tx.commit()?;
     Ok(version.unwrap_or(SCHEMA_VERSION))
 }
