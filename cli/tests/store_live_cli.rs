@@ -207,6 +207,8 @@ fn inventory_and_bundles_pushed_from_the_command_line_reach_a_rust_and_a_python_
     let (db, url) = fresh_db("clilive");
     login(NODE.0, "govdata_node", NODE.1);
     login(NODE.0, "govdata_shipper", NODE.1);
+    // The assessment of a node with `[store]` reads the store's records.
+    login(NODE.0, "govdata_reader", NODE.1);
     login(ADMIN.0, "govdata_inventory_admin", ADMIN.1);
     login(PUBLISHER.0, "govdata_publisher", PUBLISHER.1);
     let admin = store_flags(dir, &db, ADMIN);
