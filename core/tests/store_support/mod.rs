@@ -109,6 +109,10 @@ pub fn login(name: &str, group: &str, password: &str) {
     ROLES.call_once(|| {
         fresh_db("roles");
     });
+    // Two tests of one process making the same login at once would both find it
+    // missing.
+    static LOGINS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = LOGINS.lock().unwrap_or_else(|p| p.into_inner());
     superuser()
         .batch_execute(&format!(
             "DO $$ BEGIN
