@@ -31,6 +31,8 @@ static SERVER: RwLock<()> = RwLock::new(());
 fn node_login() {
     login(NODE.0, "govdata_shipper", NODE.1);
     login(NODE.0, "govdata_procedures", NODE.1);
+    // The assessment of a node with `[store]` reads the store's records.
+    login(NODE.0, "govdata_reader", NODE.1);
 }
 
 /// A node of `db` in `dir`, its mirror good for `staleness_ms` without the store.
