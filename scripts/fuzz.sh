@@ -2,7 +2,7 @@
 # Runs every fuzz target of fuzz/ for SECONDS seconds each (default 60) with libFuzzer, on the
 # stable toolchain: cargo-fuzz when it is installed (`cargo fuzz run --sanitizer none`), else
 # a plain cargo build with the same coverage instrumentation. New inputs libFuzzer finds go to
-# fuzz/work/TARGET (not committed); a crash is written to fuzz/artifacts/TARGET/ and stops the
+# fuzz/found/TARGET (not committed); a crash is written to fuzz/artifacts/TARGET/ and stops the
 # script with a non-zero status. Copy a crash into fuzz/regressions/TARGET/ once it is fixed:
 # `cargo test --workspace` replays every file there.
 #
@@ -39,15 +39,15 @@ echo "building the fuzz targets"
 build
 status=0
 for t in "${targets[@]}"; do
-    mkdir -p "fuzz/work/$t" "fuzz/artifacts/$t" "fuzz/regressions/$t"
+    mkdir -p "fuzz/found/$t" "fuzz/artifacts/$t" "fuzz/regressions/$t"
     echo "== $t: ${seconds}s"
     if ! "$bin_dir/$t" -max_total_time="$seconds" "${parallel[@]}" \
         -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 -max_len=65536 \
-        "fuzz/work/$t" "fuzz/corpus/$t" "fuzz/regressions/$t" 2>"fuzz/work/$t.log"; then
-        echo "!! $t crashed: see fuzz/work/$t.log and fuzz/artifacts/$t/"
-        tail -40 "fuzz/work/$t.log"
+        "fuzz/found/$t" "fuzz/corpus/$t" "fuzz/regressions/$t" 2>"fuzz/found/$t.log"; then
+        echo "!! $t crashed: see fuzz/found/$t.log and fuzz/artifacts/$t/"
+        tail -40 "fuzz/found/$t.log"
         status=1
     fi
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|cov:" "fuzz/work/$t.log" | tail -3 || true
+    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|cov:" "fuzz/found/$t.log" | tail -3 || true
 done
 exit $status
