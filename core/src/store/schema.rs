@@ -30,16 +30,17 @@ use postgres::Client;
 /// The version of the schema this build makes.
 pub const SCHEMA_VERSION: i32 = 1;
 
-const SCHEMA_SQL: &str = include_str!("schema.sql");
-/// What following the store and querying across nodes add (the notifying trigger, the
-/// query indexes), applied after [`SCHEMA_SQL`].
-const SCHEMA_WATCH_SQL: &str = include_str!("schema_watch.sql");
-const PROCEDURES_SQL: &str = include_str!("schema_procedures.sql");
-/// The live inventory's tables and the published policy bundles, applied after
-/// `schema.sql` in the same transaction.
-const SCHEMA_INVENTORY_SQL: &str = include_str!("schema_inventory.sql");
-/// The signed checkpoints' tables and role, applied after the rest.
-const CHECKPOINTS_SQL: &str = include_str!("schema_checkpoints.sql");
+/// The parts of the schema, applied in this order in one transaction: the audit log's
+/// (`schema.sql`), then what following the store and querying across nodes add (the
+/// notifying trigger, the query indexes), the shared procedures, the live inventory
+/// and the published bundles, and the signed checkpoints.
+const PARTS: [&str; 5] = [
+    include_str!("schema.sql"),
+    include_str!("schema_watch.sql"),
+    include_str!("schema_procedures.sql"),
+    include_str!("schema_inventory.sql"),
+    include_str!("schema_checkpoints.sql"),
+];
 
 /// Creates the schema, or migrates an older one, in one transaction (run it again:
 /// it changes nothing). Needs a role that may create schemas, roles and triggers.
@@ -67,11 +68,9 @@ fn is_role_race(e: &postgres::Error) -> bool {
 fn init_once(client: &mut Client) -> std::result::Result<i32, postgres::Error> {
     let mut tx = client.transaction()?;
     tx.batch_execute("SELECT pg_advisory_xact_lock(hashtext('govdata.store_init'))")?;
-    tx.batch_execute(SCHEMA_SQL)?;
-    tx.batch_execute(SCHEMA_WATCH_SQL)?;
-    tx.batch_execute(PROCEDURES_SQL)?;
-    tx.batch_execute(SCHEMA_INVENTORY_SQL)?;
-    tx.batch_execute(CHECKPOINTS_SQL)?;
+    for part in PARTS {
+        tx.batch_execute(part)?;
+    }
     let row = tx.query_one("SELECT max(version) FROM govdata.schema_version", &[])?;
     let version: Option<i32> = row.get(0);
     tx.commit()?;
