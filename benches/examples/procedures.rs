@@ -36,7 +36,7 @@ const ROLE: (&str, &str) = ("gd_bench_node", "bench-pw");
 
 fn var(name: &str) -> String {
     std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name}: run through scripts/bench-procedures.sh"))
+        .expect("the test server's variables: run through scripts/bench-procedures.sh")
 }
 
 fn fresh_db() -> String {

@@ -244,6 +244,8 @@ fn every_wrong_or_missing_section_names_the_key_or_the_path() {
         ("node_id = \"a\"\n[vault]\ndir = \"v\"\nmaster_key_file = \"seal.key\"\n", "io", "keystore.json"),
         ("node_id = \"a\"\n[vault]\ndir = \"v\"\nmaster_key_file = \"seal.key\"\nsuite = \"rot13\"\n", "config_invalid", "vault.suite"),
         ("node_id = \"a\"\n[procedures]\nholidays = [\"2026-13-01\"]\n", "config_invalid", "procedures.holidays"),
+        ("node_id = \"a\"\n[procedures]\nshared = true\n", "config_invalid", "procedures.shared"),
+        ("node_id = \"a\"\n[procedures]\nstaleness_ms = 0\n", "config_invalid", "procedures.staleness_ms"),
         ("node_id = \"a/b\"\n", "config_invalid", "node_id"),
         ("node_id = ", "config_invalid", ""),
     ];
@@ -304,4 +306,33 @@ fn a_key_is_read_from_an_environment_variable() {
     std::env::set_var(&var, "07".repeat(32));
     let node = Platform::from_config(c).unwrap();
     assert!(node.audit_log().is_some());
+}
+
+#[test]
+fn procedures_are_shared_whenever_a_store_is_named_unless_the_file_says_not() {
+    use govdata::platform::{PlatformConfig, DEFAULT_STALENESS};
+    use std::time::Duration;
+    let d = Dir::new("shared");
+    let key = d.key("seal.key", 1);
+    let node = |extra: &str| {
+        PlatformConfig::from_toml_str(
+            &format!(
+                "node_id = \"a\"\n[audit]\ndir = \"a\"\nkey_file = \"{}\"\n{extra}",
+                key.display()
+            ),
+            d.path(),
+        )
+        .unwrap()
+    };
+    let store = "[store]\nurl = \"postgresql://n@db.example/g\"\n";
+    let c = node(store);
+    assert!(c.procedures.is_shared(c.store.is_some()));
+    assert_eq!(c.procedures.staleness(), DEFAULT_STALENESS);
+    let c = node(&format!(
+        "[procedures]\nshared = false\nstaleness_ms = 500\n{store}"
+    ));
+    assert!(!c.procedures.is_shared(c.store.is_some()));
+    assert_eq!(c.procedures.staleness(), Duration::from_millis(500));
+    let c = node("");
+    assert!(!c.procedures.is_shared(c.store.is_some()));
 }

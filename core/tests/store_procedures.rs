@@ -477,3 +477,76 @@ fn the_store_stopped_approvals_fail_closed_then_resolve_again() {
     a.close().unwrap();
     drop(superuser());
 }
+
+#[test]
+fn expiries_recorded_by_one_node_move_every_share_due_at_once() {
+    use govdata::audit::{AuditLog, AuditOptions, SealingKey, Timestamp};
+    use govdata::store::SharedProcedures;
+    use govdata::workflow::WorkflowConfig;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let _g = SERVER.read().unwrap_or_else(|p| p.into_inner());
+    let (_scratch, db, url, b, _) = two_nodes("proc-expire");
+    node_login();
+    // Node A on a clock the test moves.
+    let dir = Scratch::new("proc-expire-a");
+    let now = Arc::new(AtomicI64::new(Timestamp::now().unix_millis()));
+    let c = now.clone();
+    let clock: govdata::audit::Clock =
+        Arc::new(move || Timestamp::from_unix_millis(c.load(Ordering::SeqCst)));
+    let engine = Arc::new(govdata::Engine::with_defaults().unwrap());
+    let log = Arc::new(
+        AuditLog::open(
+            dir.path().join("audit"),
+            SealingKey::from_bytes([6; 32]),
+            AuditOptions::default().clock(clock.clone()),
+        )
+        .unwrap(),
+    );
+    govdata::platform::record_decisions(&engine, Some(&log));
+    let staleness = Duration::from_secs(3);
+    let section = store_support::section(&db, NODE.0, NODE.1, dir.path(), 100);
+    let store = Arc::new(SharedProcedures::new("node-clock", &section, staleness).unwrap());
+    let flows = govdata::platform::open_shared_procedures(
+        engine.clone(),
+        log,
+        None,
+        WorkflowConfig::default().clock(clock),
+        store.clone(),
+        staleness,
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let mut app = application();
+        app.until = Timestamp::from_unix_millis(now.load(Ordering::SeqCst) + 86_400_000);
+        let s = done(flows.request_share("wang.wu", "hukou", app).unwrap());
+        done(flows.approve_share("gongan.officer", &s.id, None).unwrap());
+        ids.push(s.id);
+    }
+    now.fetch_add(2 * 86_400_000, Ordering::SeqCst);
+    let expired = flows.expire_shares().unwrap();
+    assert_eq!(expired.len(), 3);
+    assert!(expired.iter().all(|s| s.status.as_str() == "expired"));
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(*) FROM govdata.procedure_requests WHERE status = 'expired'"
+        ),
+        3
+    );
+    // Nothing left to expire, on either node.
+    assert!(flows.expire_shares().unwrap().is_empty());
+    assert!(
+        within(Duration::from_secs(1), || b
+            .workflows()
+            .unwrap()
+            .shares()
+            .iter()
+            .all(|s| s.status.as_str() == "expired"))
+        .is_some(),
+        "node B does not see the expiries within 1 s"
+    );
+    assert_eq!(b.workflows().unwrap().shares().len(), 3);
+    store.stop();
+    b.close().unwrap();
+}

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS govdata.procedure_requests (
   dataset    text NOT NULL,
   status     text NOT NULL,
   steps      integer NOT NULL CHECK (steps >= 1),
-  change     bigint NOT NULL UNIQUE,
+  change     bigint NOT NULL,
   request    jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
