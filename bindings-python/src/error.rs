@@ -131,6 +131,9 @@ create_exception!(
     StoreUnavailableError,
     GovdataError,
     "The platform store (PostgreSQL) cannot be reached, refuses the node's writes, or has not caught up in time; the local log keeps every record meanwhile (`store_unavailable`)."
+);
+create_exception!(
+    govdata,
     BundleInvalidError,
     GovdataError,
     "A signed policy bundle is refused: malformed, tampered, unsigned, signed by no trusted key, expired, or older than the last one accepted (`bundle_invalid`)."

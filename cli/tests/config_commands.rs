@@ -400,6 +400,8 @@ fn explain_and_test_take_the_pack_and_inventory_of_the_file() {
             s(&n.p("bad-inventory.toml")),
             "--key-file",
             s(&n.p("seal.key")),
+            "--format",
+            "jsonl",
             s(&req),
         ],
         &[],

@@ -72,7 +72,6 @@ use crate::engine::{Engine, EXAMPLE_INVENTORY};
 use crate::error::Result;
 use crate::model::Inventory;
 use crate::policy::PolicyPack;
-#[cfg(feature = "store")]
 use crate::store::StoreStatus;
 use crate::vault::Vault;
 use crate::workflow::{ReviewDays, WorkflowConfig, Workflows, WorkingCalendar};
