@@ -6,7 +6,7 @@ use crate::node::NodeArgs;
 use crate::output::{fail, EXIT_ERROR};
 use govdata::audit::HashSuite;
 use govdata::mask::watermark::{Detection, Detector};
-use govdata::mask::{MaskKeys, Plan, PseudonymKey, Release, WatermarkKey};
+use govdata::mask::{MaskKeys, Plan, Release};
 use govdata::{Error, Inventory, Request, Result};
 use serde_json::{Map, Value};
 use std::fs::File;
@@ -168,13 +168,7 @@ fn run_inner(args: &Args) -> Result<()> {
     let request = Request::from_json_str(&read_request(Some(&args.request))?)?;
     let decision = engine.decide(&request)?;
     let key = read_key(&args.keys)?;
-    let keys = match &key {
-        Some(k) => MaskKeys {
-            pseudonym: Some(PseudonymKey::from_bytes(k, args.keys.suite)?),
-            watermark: Some(WatermarkKey::from_bytes(k, args.keys.suite)?),
-        },
-        None => MaskKeys::default(),
-    };
+    let keys = MaskKeys::from_bytes(key.as_ref(), args.keys.suite)?;
     let inventory = engine.inventory();
     let plan_for = |columns: &[&str]| Plan::new(&request, &decision, &inventory, columns, keys);
     let (input, name, bar) = open_input(args.input.as_deref())?;
@@ -362,10 +356,7 @@ fn detect(args: &DetectArgs) -> Result<(Option<Detection>, Option<String>)> {
         id: "watermark (give --key-file)".into(),
     })?;
     let format = format_of(args.format, Some(&args.file))?;
-    let detector = Detector::new(
-        WatermarkKey::from_bytes(&key, args.keys.suite)?,
-        Some(&PseudonymKey::from_bytes(&key, args.keys.suite)?),
-    );
+    let detector = Detector::from_bytes(&key, args.keys.suite)?;
     let inventory = crate::node::layered(
         args.config.as_ref(),
         govdata::platform::Overrides {

@@ -4,19 +4,25 @@
 //!
 //! A masked column must be a string column (`Utf8` or `LargeUtf8`); a column of
 //! another type may be kept or nulled, and a mask it cannot take is `request_invalid`.
+//!
+//! [`apply_stream`] is what every front end calls on a stream of batches (an Arrow C
+//! stream from Python or C, an IPC stream from Node): it decides, plans and masks the
+//! whole stream before anything comes out, so that a failure on the last batch still
+//! releases nothing. [`detect`] reads the watermark of a stream.
 
 use super::plan::Release;
+use super::watermark::{Detection, Detector};
 use super::{Mask, MaskKeys, Plan};
 use crate::engine::{Decision, Request};
 use crate::error::{Error, Result};
-use crate::Inventory;
+use crate::{Engine, Inventory};
 use arrow_array::cast::AsArray;
 use arrow_array::{
     make_array, new_null_array, Array, ArrayRef, GenericStringArray, OffsetSizeTrait, RecordBatch,
-    RecordBatchOptions,
+    RecordBatchIterator, RecordBatchOptions, RecordBatchReader,
 };
 use arrow_data::transform::MutableArrayData;
-use arrow_schema::{DataType, Schema};
+use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use std::sync::Arc;
 
 /// A generated canary row: its place among the output rows and, per column, the
@@ -40,8 +46,146 @@ pub fn apply(
     release.push_batch(batch)
 }
 
-fn arrow_error(e: arrow_schema::ArrowError) -> Error {
+fn arrow_error(e: ArrowError) -> Error {
     Error::request(format!("the masked batch cannot be built: {e}"))
+}
+
+fn stream_error(e: ArrowError) -> Error {
+    Error::request(format!("the Arrow stream cannot be read: {e}"))
+}
+
+/// A whole stream of batches, masked: what [`apply_stream`] releases.
+#[derive(Debug)]
+pub struct Masked {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    decision: Decision,
+    canaries: u64,
+}
+
+impl Masked {
+    /// The schema of the masked batches (a masked column may hold nulls).
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The masked batches, in the order of the input's.
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// The decision whose obligations were carried out (its audit record is the one
+    /// a watermark names).
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// The number of canary rows the watermark placed.
+    pub fn canaries(&self) -> u64 {
+        self.canaries
+    }
+
+    /// The masked batches as a reader, to hand on as a stream (an Arrow C stream).
+    pub fn into_reader(
+        self,
+    ) -> RecordBatchIterator<std::vec::IntoIter<Result<RecordBatch, ArrowError>>> {
+        let batches: Vec<Result<RecordBatch, ArrowError>> =
+            self.batches.into_iter().map(Ok).collect();
+        RecordBatchIterator::new(batches.into_iter(), self.schema)
+    }
+}
+
+/// Decides `request` with `engine` (recorded in its audit log, if it has one) and
+/// carries out the decision's obligations on every batch of `input`, the request's
+/// dataset. Every batch is masked before any is returned: a deny, an obligation the
+/// call cannot carry out, a column that is not a declared field, a batch that cannot
+/// be read or masked is an error, and no data comes out. Kept columns keep their
+/// buffers (no copy) unless the watermark places canary rows among them.
+pub fn apply_stream(
+    engine: &Engine,
+    request: &Request,
+    input: impl RecordBatchReader,
+    keys: MaskKeys,
+) -> Result<Masked> {
+    let schema = input.schema();
+    let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let decision = engine.decide(request)?;
+    let plan = Plan::new(request, &decision, &engine.inventory(), &columns, keys)?;
+    let out_schema = plan.output_schema(&schema);
+    let mut release = plan.release();
+    let mut batches = Vec::new();
+    for batch in input {
+        let batch = batch.map_err(stream_error)?;
+        let masked = release.push_batch(&batch)?;
+        // Each batch is given the stream's schema, so that every batch of the output
+        // has the same one whatever nulls a mask gave.
+        batches.push(
+            RecordBatch::try_new_with_options(
+                out_schema.clone(),
+                masked.columns().to_vec(),
+                &RecordBatchOptions::new().with_row_count(Some(masked.num_rows())),
+            )
+            .map_err(arrow_error)?,
+        );
+    }
+    let canaries = release.canaries();
+    Ok(Masked {
+        schema: out_schema,
+        batches,
+        decision,
+        canaries,
+    })
+}
+
+/// Reads the watermark of a stream of batches with `detector`: every value of its
+/// string columns is a cell that votes.
+pub fn detect(detector: &Detector, input: impl RecordBatchReader) -> Result<Option<Detection>> {
+    let mut tally = detector.tally();
+    for batch in input {
+        let batch = batch.map_err(stream_error)?;
+        for column in batch.columns() {
+            match column.data_type() {
+                DataType::Utf8 => column
+                    .as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .for_each(|v| tally.observe(v)),
+                DataType::LargeUtf8 => column
+                    .as_string::<i64>()
+                    .iter()
+                    .flatten()
+                    .for_each(|v| tally.observe(v)),
+                DataType::Utf8View => column
+                    .as_string_view()
+                    .iter()
+                    .flatten()
+                    .for_each(|v| tally.observe(v)),
+                _ => {}
+            }
+        }
+    }
+    Ok(tally.finish())
+}
+
+impl Plan {
+    /// The schema of the batches this plan releases from batches of `input`: the same
+    /// fields, a masked one made nullable (a mask may give nulls).
+    pub fn output_schema(&self, input: &Schema) -> SchemaRef {
+        let fields: Vec<arrow_schema::Field> = input
+            .fields()
+            .iter()
+            .zip(self.columns())
+            .map(|(f, c)| {
+                let f = f.as_ref().clone();
+                if c.mask == Mask::Keep {
+                    f
+                } else {
+                    f.with_nullable(true)
+                }
+            })
+            .collect();
+        Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()))
+    }
 }
 
 impl Release<'_> {
@@ -81,23 +225,8 @@ impl Release<'_> {
         let columns = (0..planned.len())
             .map(|c| column(plan, c, batch.column(c), &sources, &canaries, rows))
             .collect::<Result<Vec<_>>>()?;
-        let fields: Vec<arrow_schema::Field> = schema
-            .fields()
-            .iter()
-            .zip(plan.columns())
-            .map(|(f, c)| {
-                let f = f.as_ref().clone();
-                if c.mask == Mask::Keep {
-                    f
-                } else {
-                    // A mask may give nulls (free text, a null mask).
-                    f.with_nullable(true)
-                }
-            })
-            .collect();
-        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
         RecordBatch::try_new_with_options(
-            schema,
+            plan.output_schema(&schema),
             columns,
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )

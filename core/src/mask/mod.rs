@@ -23,7 +23,9 @@ pub use keys::{PseudonymKey, WatermarkKey, MIN_KEY_LEN};
 pub use plan::{ColumnPlan, MaskKeys, Plan, Release};
 pub use profile::{is_mask_obligation, Profile, MASK_OBLIGATION_PREFIX};
 
+use crate::audit::HashSuite;
 use crate::model::PiType;
+use zeroize::Zeroizing;
 
 /// The character that replaces a masked character.
 pub const MASK_CHAR: char = '*';
@@ -86,6 +88,31 @@ impl Mask {
     pub fn needs_key(&self) -> bool {
         matches!(self, Mask::Pseudonym)
     }
+}
+
+/// Applies the mask named `mask` (`resident_id`, `show_first:4`, `pseudonym` …) to
+/// each value: what the bindings' `mask_values` calls, and the entry point of the
+/// shared vectors. `key` (at least 32 bytes) keys a pseudonym under `suite`; a
+/// pseudonym without a key is `key_not_found`, an unknown mask `request_invalid`.
+pub fn mask_values<'v>(
+    mask: &str,
+    values: impl IntoIterator<Item = Option<&'v str>>,
+    key: Option<&Zeroizing<Vec<u8>>>,
+    suite: HashSuite,
+) -> crate::Result<Vec<Option<String>>> {
+    let mask: Mask = mask.parse()?;
+    let key = key
+        .map(|k| PseudonymKey::from_bytes(k, suite))
+        .transpose()?;
+    if mask.needs_key() && key.is_none() {
+        return Err(crate::Error::KeyNotFound {
+            id: "pseudonym".into(),
+        });
+    }
+    Ok(values
+        .into_iter()
+        .map(|v| mask.apply(v, key.as_ref()))
+        .collect())
 }
 
 impl std::str::FromStr for Mask {

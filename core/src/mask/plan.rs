@@ -4,12 +4,14 @@
 
 use super::watermark::{Embedder, Mark};
 use super::{Mask, Profile, PseudonymKey, WatermarkKey};
+use crate::audit::HashSuite;
 use crate::engine::{Decision, Request};
 use crate::error::{Error, Result};
 use crate::model::{PiType, ResourceKind};
 use crate::Inventory;
 use std::collections::HashSet;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// The obligation that asks for a watermark.
 pub(crate) const WATERMARK: &str = "watermark";
@@ -26,6 +28,21 @@ pub struct MaskKeys {
     pub pseudonym: Option<PseudonymKey>,
     /// The key of watermarks.
     pub watermark: Option<WatermarkKey>,
+}
+
+impl MaskKeys {
+    /// Both keys from one key the caller holds (at least 32 bytes; `key_invalid`
+    /// otherwise) under `suite`, or no key at all: what the command line and the
+    /// bindings take as their `key` argument.
+    pub fn from_bytes(key: Option<&Zeroizing<Vec<u8>>>, suite: HashSuite) -> Result<MaskKeys> {
+        let Some(key) = key else {
+            return Ok(MaskKeys::default());
+        };
+        Ok(MaskKeys {
+            pseudonym: Some(PseudonymKey::from_bytes(key, suite)?),
+            watermark: Some(WatermarkKey::from_bytes(key, suite)?),
+        })
+    }
 }
 
 impl fmt::Debug for MaskKeys {

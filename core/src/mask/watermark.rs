@@ -27,9 +27,12 @@
 //! MAC under a key the file's author does not hold.
 
 use super::{Mask, Plan, PseudonymKey, WatermarkKey};
+use crate::audit::HashSuite;
+use crate::error::Result;
 use crate::model::PiType;
 use std::collections::HashMap;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// One canary row follows a row with probability 1 / `CANARY_RATE`.
 pub const CANARY_RATE: u32 = 20;
@@ -191,6 +194,16 @@ const GENERATED: &[(PiType, bool)] = &[
 ];
 
 impl Detector {
+    /// A detector for marks made under the caller's key (at least 32 bytes) in
+    /// `suite`, which also reads pseudonymized extracts under the same key: the
+    /// detector of the command line and the bindings.
+    pub fn from_bytes(key: &Zeroizing<Vec<u8>>, suite: HashSuite) -> Result<Detector> {
+        Ok(Detector::new(
+            WatermarkKey::from_bytes(key, suite)?,
+            Some(&PseudonymKey::from_bytes(key, suite)?),
+        ))
+    }
+
     /// A detector for marks made under `key`; with `pseudonyms`, it also reads marks
     /// in extracts masked with the `pseudonymize` profile under that key.
     pub fn new(key: WatermarkKey, pseudonyms: Option<&PseudonymKey>) -> Detector {
