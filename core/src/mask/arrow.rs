@@ -61,6 +61,7 @@ pub struct Masked {
     batches: Vec<RecordBatch>,
     decision: Decision,
     canaries: u64,
+    host_obligations: Vec<String>,
 }
 
 impl Masked {
@@ -83,6 +84,12 @@ impl Masked {
     /// The number of canary rows the watermark placed.
     pub fn canaries(&self) -> u64 {
         self.canaries
+    }
+
+    /// The decision's obligations about storing or sending the data, which the host
+    /// must still meet (see [`Plan::host_obligations`]).
+    pub fn host_obligations(&self) -> &[String] {
+        &self.host_obligations
     }
 
     /// The masked batches as a reader, to hand on as a stream (an Arrow C stream).
@@ -134,6 +141,7 @@ pub fn apply_stream(
         batches,
         decision,
         canaries,
+        host_obligations: plan.host_obligations().to_vec(),
     })
 }
 
@@ -209,9 +217,10 @@ impl Release<'_> {
         let mut canaries: Vec<Canary> = Vec::new();
         if let Some(e) = self.embedder.as_mut() {
             sources.reserve(n + n / 16);
-            for i in 0..n {
+            let coins = e.canaries_follow(n);
+            for (i, follows) in coins.into_iter().enumerate() {
                 sources.push(i);
-                if e.canary_follows() {
+                if follows {
                     canaries.push((sources.len(), e.canary()));
                     sources.push(i);
                 }
@@ -250,20 +259,8 @@ fn column(
         return Ok(new_null_array(array.data_type(), rows));
     }
     match array.data_type() {
-        DataType::Utf8 => Ok(strings(
-            plan,
-            c,
-            array.as_string::<i32>(),
-            sources,
-            canaries,
-        )),
-        DataType::LargeUtf8 => Ok(strings(
-            plan,
-            c,
-            array.as_string::<i64>(),
-            sources,
-            canaries,
-        )),
+        DataType::Utf8 => strings(plan, c, array.as_string::<i32>(), sources, canaries),
+        DataType::LargeUtf8 => strings(plan, c, array.as_string::<i64>(), sources, canaries),
         _ if mask == Mask::Keep => Ok(repeat(array, sources)),
         other => Err(Error::request(format!(
             "column `{}` is of type {other}: a masked column must be a string column",
@@ -272,36 +269,140 @@ fn column(
     }
 }
 
+/// The rows masked together by one task: enough work that a task's bookkeeping is
+/// lost in it, few enough rows that both cores share even one column.
+const CHUNK_ROWS: usize = 32 * 1024;
+
+/// The masked values of a run of rows: their bytes, where each ends, and the rows
+/// (of the whole column) that a mask turned into nulls.
+struct Piece {
+    values: String,
+    ends: Vec<usize>,
+    nulled: Vec<usize>,
+}
+
+fn piece<O: OffsetSizeTrait>(
+    mask: Mask,
+    key: Option<&super::PseudonymKey>,
+    array: &GenericStringArray<O>,
+    rows: std::ops::Range<usize>,
+) -> Piece {
+    let start = array.value_offsets()[rows.start].as_usize();
+    let end = array.value_offsets()[rows.end].as_usize();
+    let mut values = String::with_capacity(end - start);
+    let mut ends = Vec::with_capacity(rows.len());
+    let mut nulled = Vec::new();
+    for i in rows {
+        if array.is_valid(i) && !mask.apply_into(array.value(i), key, &mut values) {
+            nulled.push(i);
+        }
+        ends.push(values.len());
+    }
+    Piece {
+        values,
+        ends,
+        nulled,
+    }
+}
+
+/// Column `c` of the plan applied to every value of `array`: one values buffer and
+/// one offsets buffer built once, the input's validity kept as it is; chunks of rows
+/// are masked on all cores.
+fn masked_strings<O: OffsetSizeTrait>(
+    plan: &Plan,
+    c: usize,
+    array: &GenericStringArray<O>,
+) -> Result<GenericStringArray<O>> {
+    use rayon::prelude::*;
+    let mask = plan.columns()[c].mask;
+    let key = plan.pseudonym_key();
+    let n = array.len();
+    let chunks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(CHUNK_ROWS)
+        .map(|s| s..(s + CHUNK_ROWS).min(n))
+        .collect();
+    let pieces: Vec<Piece> = chunks
+        .into_par_iter()
+        .map(|rows| piece(mask, key, array, rows))
+        .collect();
+    let total: usize = pieces.iter().map(|p| p.values.len()).sum();
+    let too_long = || {
+        Error::request(format!(
+            "column `{}`: the masked values do not fit the column's offsets",
+            plan.columns()[c].name
+        ))
+    };
+    let mut offsets: Vec<O> = Vec::with_capacity(n + 1);
+    offsets.push(O::usize_as(0));
+    let mut nulled = Vec::new();
+    let mut values: Vec<u8> = Vec::new();
+    let single = pieces.len() == 1;
+    for p in pieces {
+        let base = values.len();
+        for e in &p.ends {
+            offsets.push(O::from_usize(base + e).ok_or_else(too_long)?);
+        }
+        nulled.extend(p.nulled);
+        if single {
+            values = p.values.into_bytes();
+        } else {
+            if values.capacity() == 0 {
+                values.reserve_exact(total);
+            }
+            values.extend_from_slice(p.values.as_bytes());
+        }
+    }
+    let nulls = if nulled.is_empty() {
+        array.nulls().cloned()
+    } else {
+        let mut valid = arrow_buffer::BooleanBufferBuilder::new(n);
+        match array.nulls() {
+            Some(v) => valid.append_buffer(v.inner()),
+            None => valid.append_n(n, true),
+        }
+        for i in nulled {
+            valid.set_bit(i, false);
+        }
+        Some(arrow_buffer::NullBuffer::new(valid.finish()))
+    };
+    GenericStringArray::try_new(
+        arrow_buffer::OffsetBuffer::new(offsets.into()),
+        arrow_buffer::Buffer::from_vec(values),
+        nulls,
+    )
+    .map_err(arrow_error)
+}
+
 fn strings<O: OffsetSizeTrait>(
     plan: &Plan,
     c: usize,
     array: &GenericStringArray<O>,
     sources: &[usize],
     canaries: &[Canary],
-) -> ArrayRef {
-    let value = |i: usize| plan.mask_value(c, array.is_valid(i).then(|| array.value(i)));
+) -> Result<ArrayRef> {
+    let masked = masked_strings(plan, c, array)?;
     if canaries.is_empty() {
-        let out: GenericStringArray<O> = (0..array.len()).map(value).collect();
-        return Arc::new(out);
+        return Ok(Arc::new(masked));
     }
+    let mut out = arrow_array::builder::GenericStringBuilder::<O>::with_capacity(
+        sources.len(),
+        masked.value_data().len() + canaries.len() * 32,
+    );
     let mut next = canaries.iter().peekable();
-    let mut previous: Option<String> = None;
-    let out: GenericStringArray<O> = sources
-        .iter()
-        .enumerate()
-        .map(|(row, &i)| {
-            if let Some((at, cells)) = next.peek() {
-                if *at == row {
-                    let cell = cells.get(c).cloned().flatten();
-                    next.next();
-                    return cell.unwrap_or_else(|| previous.clone());
+    for (row, &i) in sources.iter().enumerate() {
+        if let Some((at, cells)) = next.peek() {
+            if *at == row {
+                let generated = cells.get(c).cloned().flatten();
+                next.next();
+                if let Some(cell) = generated {
+                    out.append_option(cell);
+                    continue;
                 }
             }
-            previous = value(i);
-            previous.clone()
-        })
-        .collect();
-    Arc::new(out)
+        }
+        out.append_option(masked.is_valid(i).then(|| masked.value(i)));
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 /// The rows `sources` of `array`, in that order (consecutive runs copied at once).

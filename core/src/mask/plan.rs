@@ -226,6 +226,20 @@ impl Plan {
         }
     }
 
+    /// The key of the pseudonyms, if the plan was given one.
+    pub(super) fn pseudonym_key(&self) -> Option<&PseudonymKey> {
+        self.keys.pseudonym.as_ref()
+    }
+
+    /// Masks one (non-null) value of column `column` and appends the result to `out`;
+    /// `false`, with nothing appended, when the result is null.
+    pub fn mask_into(&self, column: usize, value: &str, out: &mut String) -> bool {
+        match self.columns.get(column) {
+            Some(c) => c.mask.apply_into(value, self.keys.pseudonym.as_ref(), out),
+            None => false,
+        }
+    }
+
     /// The watermark embedder for one extract, when the decision asks for one.
     pub fn embedder(&self) -> Option<Embedder<'_>> {
         let mark = self.mark.as_ref()?;
