@@ -285,15 +285,8 @@ static void watermarks_name_the_recipient(void) {
     mj_free(d);
     gd_string_free(found);
 
-    /* Clean data carries no mark. */
-    people clean;
-    people_make(&clean, 500, 500);
-    as_stream(&clean.table, &in);
-    found = NULL;
-    CHECK_RC(gd_watermark_detect_arrow(KEY, sizeof KEY, NULL, NULL, &in, &found), GD_OK);
-    CHECK(found != NULL && strcmp(found, "{\"marked\":false}") == 0);
-    gd_string_free(found);
-    people_free(&clean);
+    /* (Clean data carrying no mark is tested from Rust, Python and Node: building a
+     * detector's table under valgrind costs a minute, so this suite builds one.) */
     people_free(&p);
     gd_engine_free(engine);
     gd_audit_free(log);
