@@ -232,3 +232,36 @@ fn a_stream_is_decided_once_and_masked_whole_before_anything_comes_out() {
     let e = apply_stream(&engine, &request, failing, MaskKeys::default()).unwrap_err();
     assert_eq!(e.code(), "request_invalid");
 }
+
+#[test]
+fn a_large_batch_of_a_stream_comes_out_in_chunks_of_the_input_s_kept_buffers() {
+    use arrow_array::RecordBatchIterator;
+    use govdata::mask::arrow::apply_stream;
+    let engine = engine_with("mask:standard").unwrap();
+    let b = batch(&people(8, 100_000));
+    let whole = apply_as(&engine, "zhang.san", &b, MaskKeys::default()).unwrap();
+    let reader = RecordBatchIterator::new(vec![Ok(b.clone())], b.schema());
+    let request = query("zhang.san", "hukou");
+    let masked = apply_stream(&engine, &request, reader, MaskKeys::default()).unwrap();
+    assert!(masked.batches().len() > 1, "masked in chunks");
+    let rows: usize = masked.batches().iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 100_000);
+    // The chunks hold the values the whole batch gets, in order.
+    let mut at = 0;
+    for chunk in masked.batches() {
+        assert_eq!(
+            chunk,
+            &whole
+                .slice(at, chunk.num_rows())
+                .with_schema(chunk.schema())
+                .unwrap()
+        );
+        at += chunk.num_rows();
+    }
+    // The kept column is the input's buffer, sliced, never copied.
+    let kept = masked.batches()[1].column(3).to_data();
+    let input = b.column(3).to_data();
+    let base = input.buffers()[0].as_ptr() as usize;
+    let ptr = kept.buffers()[0].as_ptr() as usize;
+    assert!(ptr >= base && ptr < base + input.buffers()[0].len());
+}

@@ -123,17 +123,18 @@ pub fn apply_stream(
     let mut batches = Vec::new();
     for batch in input {
         let batch = batch.map_err(stream_error)?;
-        let masked = release.push_batch(&batch)?;
-        // Each batch is given the stream's schema, so that every batch of the output
-        // has the same one whatever nulls a mask gave.
-        batches.push(
-            RecordBatch::try_new_with_options(
-                out_schema.clone(),
-                masked.columns().to_vec(),
-                &RecordBatchOptions::new().with_row_count(Some(masked.num_rows())),
-            )
-            .map_err(arrow_error)?,
-        );
+        for masked in release.push_batch_split(&batch)? {
+            // Each batch is given the stream's schema, so that every batch of the
+            // output has the same one whatever nulls a mask gave.
+            batches.push(
+                RecordBatch::try_new_with_options(
+                    out_schema.clone(),
+                    masked.columns().to_vec(),
+                    &RecordBatchOptions::new().with_row_count(Some(masked.num_rows())),
+                )
+                .map_err(arrow_error)?,
+            );
+        }
     }
     let canaries = release.canaries();
     Ok(Masked {
@@ -197,6 +198,59 @@ impl Plan {
 }
 
 impl Release<'_> {
+    /// [`Release::push_batch`] for a stream: without a watermark, a large batch comes
+    /// out as one batch per chunk of rows that the cores masked, so that no masked
+    /// column is copied again to join its chunks (kept columns are slices of the
+    /// input's buffers); with a watermark, one batch as `push_batch` gives.
+    pub fn push_batch_split(&mut self, batch: &RecordBatch) -> Result<Vec<RecordBatch>> {
+        let plan = self.plan;
+        let n = batch.num_rows();
+        if self.embedder.is_some() || n <= CHUNK_ROWS {
+            return Ok(vec![self.push_batch(batch)?]);
+        }
+        self.push_batch(&batch.slice(0, 0))?; // checks the columns against the plan
+        let rows = chunks(n);
+        let mut columns: Vec<Vec<ArrayRef>> =
+            vec![Vec::with_capacity(plan.columns().len()); rows.len()];
+        for (c, array) in batch.columns().iter().enumerate() {
+            let mask = plan.columns()[c].mask;
+            let pieces: Vec<ArrayRef> = match array.data_type() {
+                _ if mask == Mask::Keep => {
+                    rows.iter().map(|r| array.slice(r.start, r.len())).collect()
+                }
+                _ if mask == Mask::Null => rows
+                    .iter()
+                    .map(|r| new_null_array(array.data_type(), r.len()))
+                    .collect(),
+                DataType::Utf8 => masked_pieces(plan, c, array.as_string::<i32>())?
+                    .into_iter()
+                    .map(|a| Arc::new(a) as ArrayRef)
+                    .collect(),
+                DataType::LargeUtf8 => masked_pieces(plan, c, array.as_string::<i64>())?
+                    .into_iter()
+                    .map(|a| Arc::new(a) as ArrayRef)
+                    .collect(),
+                _ => return Err(not_a_string_column(plan, c, array)),
+            };
+            for (chunk, piece) in columns.iter_mut().zip(pieces) {
+                chunk.push(piece);
+            }
+        }
+        let schema = plan.output_schema(&batch.schema());
+        columns
+            .into_iter()
+            .zip(rows)
+            .map(|(cols, r)| {
+                RecordBatch::try_new_with_options(
+                    schema.clone(),
+                    cols,
+                    &RecordBatchOptions::new().with_row_count(Some(r.len())),
+                )
+                .map_err(arrow_error)
+            })
+            .collect()
+    }
+
     /// Masks one record batch whose columns are the plan's, in its order, and places
     /// canary rows when the decision asks for a watermark. Nothing is returned for a
     /// batch that does not fit the plan.
@@ -262,11 +316,16 @@ fn column(
         DataType::Utf8 => strings(plan, c, array.as_string::<i32>(), sources, canaries),
         DataType::LargeUtf8 => strings(plan, c, array.as_string::<i64>(), sources, canaries),
         _ if mask == Mask::Keep => Ok(repeat(array, sources)),
-        other => Err(Error::request(format!(
-            "column `{}` is of type {other}: a masked column must be a string column",
-            plan.columns()[c].name
-        ))),
+        _ => Err(not_a_string_column(plan, c, array)),
     }
+}
+
+fn not_a_string_column(plan: &Plan, c: usize, array: &ArrayRef) -> Error {
+    Error::request(format!(
+        "column `{}` is of type {}: a masked column must be a string column",
+        plan.columns()[c].name,
+        array.data_type()
+    ))
 }
 
 /// The rows masked together by one task: enough work that a task's bookkeeping is
@@ -305,72 +364,98 @@ fn piece<O: OffsetSizeTrait>(
     }
 }
 
-/// Column `c` of the plan applied to every value of `array`: one values buffer and
-/// one offsets buffer built once, the input's validity kept as it is; chunks of rows
-/// are masked on all cores.
-fn masked_strings<O: OffsetSizeTrait>(
+/// The rows of each masking task of a column of `n` rows.
+fn chunks(n: usize) -> Vec<std::ops::Range<usize>> {
+    (0..n)
+        .step_by(CHUNK_ROWS)
+        .map(|s| s..(s + CHUNK_ROWS).min(n))
+        .collect()
+}
+
+/// Column `c` of the plan applied to every value of `array`, chunk by chunk on all
+/// cores: one array per chunk of [`chunks`], each built from one values buffer and
+/// one offsets buffer (no allocation per value), the input's validity kept.
+fn masked_pieces<O: OffsetSizeTrait>(
     plan: &Plan,
     c: usize,
     array: &GenericStringArray<O>,
-) -> Result<GenericStringArray<O>> {
+) -> Result<Vec<GenericStringArray<O>>> {
     use rayon::prelude::*;
     let mask = plan.columns()[c].mask;
     let key = plan.pseudonym_key();
-    let n = array.len();
-    let chunks: Vec<std::ops::Range<usize>> = (0..n)
-        .step_by(CHUNK_ROWS)
-        .map(|s| s..(s + CHUNK_ROWS).min(n))
-        .collect();
-    let pieces: Vec<Piece> = chunks
+    chunks(array.len())
         .into_par_iter()
-        .map(|rows| piece(mask, key, array, rows))
-        .collect();
-    let total: usize = pieces.iter().map(|p| p.values.len()).sum();
+        .map(|rows| {
+            let p = piece(mask, key, array, rows.clone());
+            piece_array(plan, c, array, rows, p)
+        })
+        .collect()
+}
+
+/// The array of one masked chunk.
+fn piece_array<O: OffsetSizeTrait>(
+    plan: &Plan,
+    c: usize,
+    array: &GenericStringArray<O>,
+    rows: std::ops::Range<usize>,
+    p: Piece,
+) -> Result<GenericStringArray<O>> {
     let too_long = || {
         Error::request(format!(
             "column `{}`: the masked values do not fit the column's offsets",
             plan.columns()[c].name
         ))
     };
-    let mut offsets: Vec<O> = Vec::with_capacity(n + 1);
+    let mut offsets: Vec<O> = Vec::with_capacity(p.ends.len() + 1);
     offsets.push(O::usize_as(0));
-    let mut nulled = Vec::new();
-    let mut values: Vec<u8> = Vec::new();
-    let single = pieces.len() == 1;
-    for p in pieces {
-        let base = values.len();
-        for e in &p.ends {
-            offsets.push(O::from_usize(base + e).ok_or_else(too_long)?);
-        }
-        nulled.extend(p.nulled);
-        if single {
-            values = p.values.into_bytes();
-        } else {
-            if values.capacity() == 0 {
-                values.reserve_exact(total);
-            }
-            values.extend_from_slice(p.values.as_bytes());
-        }
+    for &e in &p.ends {
+        offsets.push(O::from_usize(e).ok_or_else(too_long)?);
     }
-    let nulls = if nulled.is_empty() {
-        array.nulls().cloned()
+    let inherited = array.nulls().map(|v| v.slice(rows.start, rows.len()));
+    let nulls = if p.nulled.is_empty() {
+        inherited
     } else {
-        let mut valid = arrow_buffer::BooleanBufferBuilder::new(n);
-        match array.nulls() {
+        let mut valid = arrow_buffer::BooleanBufferBuilder::new(rows.len());
+        match &inherited {
             Some(v) => valid.append_buffer(v.inner()),
-            None => valid.append_n(n, true),
+            None => valid.append_n(rows.len(), true),
         }
-        for i in nulled {
-            valid.set_bit(i, false);
+        for i in p.nulled {
+            valid.set_bit(i - rows.start, false);
         }
         Some(arrow_buffer::NullBuffer::new(valid.finish()))
     };
+    let mut values = p.values.into_bytes();
+    values.shrink_to_fit();
     GenericStringArray::try_new(
         arrow_buffer::OffsetBuffer::new(offsets.into()),
         arrow_buffer::Buffer::from_vec(values),
         nulls,
     )
     .map_err(arrow_error)
+}
+
+/// [`masked_pieces`] as one array.
+fn masked_strings<O: OffsetSizeTrait>(
+    plan: &Plan,
+    c: usize,
+    array: &GenericStringArray<O>,
+) -> Result<GenericStringArray<O>> {
+    let mut pieces = masked_pieces(plan, c, array)?;
+    if pieces.len() == 1 {
+        if let Some(p) = pieces.pop() {
+            return Ok(p);
+        }
+    }
+    let bytes = pieces.iter().map(|p| p.value_data().len()).sum();
+    let mut out =
+        arrow_array::builder::GenericStringBuilder::<O>::with_capacity(array.len(), bytes);
+    for p in &pieces {
+        for v in p.iter() {
+            out.append_option(v);
+        }
+    }
+    Ok(out.finish())
 }
 
 fn strings<O: OffsetSizeTrait>(

@@ -110,6 +110,18 @@ static SORTED_COMPOUND_SURNAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| 
     v
 });
 
+/// The first characters of the compound surnames, sorted: most names are told apart
+/// from a compound surname by their first character alone.
+static COMPOUND_FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
+    let mut v: Vec<char> = COMPOUND_SURNAMES
+        .iter()
+        .filter_map(|s| s.chars().next())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
 /// Name: a Chinese name keeps its surname (a compound surname when the name has a
 /// given name after it) and masks the given name; any other name keeps its first
 /// character. Separators (space, `·`) are kept.
@@ -119,9 +131,11 @@ pub(super) fn name(value: &str, out: &mut String) {
         return;
     };
     let compound = match (chars.next(), chars.next()) {
-        (Some((_, _)), Some((third, _))) => SORTED_COMPOUND_SURNAMES
-            .binary_search(&&value[..third])
-            .is_ok(),
+        (Some((_, _)), Some((third, _))) if COMPOUND_FIRST.binary_search(&first).is_ok() => {
+            SORTED_COMPOUND_SURNAMES
+                .binary_search(&&value[..third])
+                .is_ok()
+        }
         _ => false,
     };
     let keep = if compound { 2 } else { 1 };
