@@ -173,9 +173,9 @@ fn run_inner(args: &Args) -> Result<()> {
     let inventory = engine.inventory();
     let plan_for = |columns: &[&str]| Plan::new(&request, &decision, &inventory, columns, keys);
     let (input, name, bar) = open_input(args.input.as_deref())?;
-    // Nothing is written to the output until every row is masked: a failure on the
-    // last row leaves no partial output behind.
-    let mut out: Vec<u8> = Vec::new();
+    // Nothing reaches the output until every row is masked: a failure on the last
+    // row leaves no partial output behind.
+    let mut out = Output::new(args.output.as_deref())?;
     let canaries = match format {
         Format::Csv => mask_csv(input, &name, plan_for, &mut out)?,
         Format::Jsonl => mask_jsonl(input, &name, plan_for, &mut out)?,
@@ -183,19 +183,7 @@ fn run_inner(args: &Args) -> Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match &args.output {
-        Some(path) => {
-            let p = path.display().to_string();
-            std::fs::write(path, &out).map_err(io_err(&p))?;
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&out)
-                .and_then(|()| stdout.flush())
-                .map_err(io_err("-"))?;
-        }
-    }
+    out.finish()?;
     let seq = decision
         .audit_seq()
         .map_or("none".to_owned(), |s| format!("#{s}"));
@@ -212,11 +200,161 @@ const CSV_CHUNK: usize = 16 * 1024;
 /// Rows one task masks and writes.
 const CSV_TASK: usize = 512;
 
+/// Where the masked rows go. Standard output gets them once all are masked (kept in
+/// memory until then); a file gets them as they are masked, through a second thread,
+/// in a temporary file beside it that is renamed into place only once every row is
+/// masked, and removed otherwise.
+enum Output {
+    Memory(Vec<u8>),
+    File(Spool),
+}
+
+/// A temporary file written by a second thread.
+struct Spool {
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+/// Bytes gathered before they go to the writing thread.
+const SPOOL_CHUNK: usize = 4 << 20;
+
+impl Output {
+    fn new(dest: Option<&Path>) -> Result<Output> {
+        let Some(dest) = dest else {
+            return Ok(Output::Memory(Vec::new()));
+        };
+        let file_name = dest
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = dest.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
+        let shown = tmp.display().to_string();
+        let file = File::create(&tmp).map_err(io_err(&shown))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let writer = std::thread::spawn(move || -> std::io::Result<()> {
+            let mut file = file;
+            for chunk in rx {
+                file.write_all(&chunk)?;
+            }
+            file.sync_all()
+        });
+        Ok(Output::File(Spool {
+            pending: Vec::with_capacity(SPOOL_CHUNK),
+            tx: Some(tx),
+            writer: Some(writer),
+            tmp,
+            dest: dest.to_path_buf(),
+        }))
+    }
+
+    /// Hands over a run of masked bytes without copying them.
+    fn push(&mut self, bytes: Vec<u8>) -> Result<()> {
+        match self {
+            Output::Memory(m) => {
+                m.extend_from_slice(&bytes);
+                Ok(())
+            }
+            Output::File(s) => {
+                s.send_pending()?;
+                s.send(bytes)
+            }
+        }
+    }
+
+    /// Puts the output in place: the file renamed, or standard output written.
+    fn finish(mut self) -> Result<()> {
+        match &mut self {
+            Output::Memory(m) => {
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(m)
+                    .and_then(|()| stdout.flush())
+                    .map_err(io_err("-"))
+            }
+            Output::File(s) => {
+                s.send_pending()?;
+                s.close()?;
+                let dest = s.dest.display().to_string();
+                std::fs::rename(&s.tmp, &s.dest).map_err(io_err(&dest))?;
+                s.tmp = PathBuf::new();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Spool {
+    fn send(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(bytes).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        // The writing thread stopped: its error says why.
+        self.close()?;
+        Err(Error::Io {
+            path: self.tmp.display().to_string(),
+            source: std::io::Error::other("the output stopped"),
+        })
+    }
+
+    fn send_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::replace(&mut self.pending, Vec::with_capacity(SPOOL_CHUNK));
+        self.send(bytes)
+    }
+
+    /// Waits for the writing thread, which writes and syncs what it was sent.
+    fn close(&mut self) -> Result<()> {
+        self.tx = None;
+        let shown = self.tmp.display().to_string();
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(io_err(&shown)(e)),
+            Some(Err(_)) => Err(Error::Io {
+                path: shown,
+                source: std::io::Error::other("the writing thread failed"),
+            }),
+        }
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = self.close();
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Memory(m) => m.extend_from_slice(buf),
+            Output::File(s) => {
+                s.pending.extend_from_slice(buf);
+                if s.pending.len() >= SPOOL_CHUNK {
+                    s.send_pending().map_err(std::io::Error::other)?;
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn mask_csv(
     input: Box<dyn Read>,
     name: &str,
     plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
-    out: &mut Vec<u8>,
+    out: &mut Output,
 ) -> Result<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
@@ -258,7 +396,7 @@ fn mask_csv(
             .map(|rows| mask_csv_task(&plan, rows, name))
             .collect::<Result<Vec<Vec<u8>>>>()?;
         for part in parts {
-            out.extend_from_slice(&part);
+            out.push(part)?;
         }
         if filled < CSV_CHUNK {
             return Ok(0);
@@ -300,7 +438,7 @@ fn mask_csv_rows(
     mut reader: csv::Reader<Box<dyn Read>>,
     name: &str,
     plan: &Plan,
-    out: &mut Vec<u8>,
+    out: &mut Output,
 ) -> Result<u64> {
     let mut writer = csv::Writer::from_writer(out);
     let mut release = plan.release();
@@ -337,7 +475,7 @@ fn mask_jsonl(
     input: Box<dyn Read>,
     name: &str,
     plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
-    out: &mut Vec<u8>,
+    out: &mut Output,
 ) -> Result<u64> {
     let mut lines = BufReader::new(input).lines().enumerate();
     let mut first: Option<(usize, Map<String, Value>)> = None;

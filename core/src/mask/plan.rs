@@ -227,6 +227,7 @@ impl Plan {
     }
 
     /// The key of the pseudonyms, if the plan was given one.
+    #[cfg(feature = "arrow")]
     pub(super) fn pseudonym_key(&self) -> Option<&PseudonymKey> {
         self.keys.pseudonym.as_ref()
     }
