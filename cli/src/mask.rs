@@ -138,7 +138,7 @@ fn csv_err(path: &str) -> impl Fn(csv::Error) -> Error + '_ {
 /// The input, behind a progress bar on standard error for a file.
 fn open_input(
     input: Option<&Path>,
-) -> Result<(Box<dyn Read>, String, Option<indicatif::ProgressBar>)> {
+) -> Result<(Box<dyn Read + Send>, String, Option<indicatif::ProgressBar>)> {
     match input {
         None => Ok((Box::new(std::io::stdin()), "-".into(), None)),
         Some(p) if p == Path::new("-") => Ok((Box::new(std::io::stdin()), "-".into(), None)),
@@ -351,7 +351,7 @@ impl Write for Output {
 }
 
 fn mask_csv(
-    input: Box<dyn Read>,
+    input: Box<dyn Read + Send>,
     name: &str,
     plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
     out: &mut Output,
@@ -371,37 +371,56 @@ fn mask_csv(
     if plan.mark().is_some() {
         return mask_csv_rows(reader, name, &plan, out);
     }
-    // No watermark: every row is masked on its own, so chunks of rows are masked in
-    // parallel and written in their order.
-    let mut chunk: Vec<csv::StringRecord> = Vec::with_capacity(CSV_CHUNK);
-    loop {
-        let mut filled = 0;
-        while filled < CSV_CHUNK {
-            if filled == chunk.len() {
-                chunk.push(csv::StringRecord::new());
-            }
-            if !reader
-                .read_record(&mut chunk[filled])
-                .map_err(csv_err(name))?
-            {
+    // No watermark: every row is masked on its own, so chunks of rows are masked on
+    // every core and written in their order, while a second thread parses the next.
+    let (full_tx, full_rx) =
+        std::sync::mpsc::sync_channel::<Result<(Vec<csv::StringRecord>, usize)>>(1);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
+    std::thread::scope(|scope| -> Result<u64> {
+        scope.spawn(move || loop {
+            let mut chunk = empty_rx.try_recv().unwrap_or_default();
+            let read = fill_chunk(&mut reader, &mut chunk, name);
+            let last = !matches!(read, Ok(n) if n == CSV_CHUNK);
+            if full_tx.send(read.map(|n| (chunk, n))).is_err() || last {
                 break;
             }
-            filled += 1;
+        });
+        for read in full_rx {
+            let (chunk, filled) = read?;
+            let parts = chunk[..filled]
+                .par_chunks(CSV_TASK)
+                .map(|rows| mask_csv_task(&plan, rows, name))
+                .collect::<Result<Vec<Vec<u8>>>>()?;
+            for part in parts {
+                out.push(part)?;
+            }
+            // The records go back to the parsing thread, their buffers reused.
+            let _ = empty_tx.send(chunk);
         }
-        if filled == 0 {
-            return Ok(0);
+        Ok(0)
+    })
+}
+
+/// Reads up to a chunk of records into `chunk` (reusing its records); how many.
+fn fill_chunk(
+    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+    chunk: &mut Vec<csv::StringRecord>,
+    name: &str,
+) -> Result<usize> {
+    let mut filled = 0;
+    while filled < CSV_CHUNK {
+        if filled == chunk.len() {
+            chunk.push(csv::StringRecord::new());
         }
-        let parts = chunk[..filled]
-            .par_chunks(CSV_TASK)
-            .map(|rows| mask_csv_task(&plan, rows, name))
-            .collect::<Result<Vec<Vec<u8>>>>()?;
-        for part in parts {
-            out.push(part)?;
+        if !reader
+            .read_record(&mut chunk[filled])
+            .map_err(csv_err(name))?
+        {
+            break;
         }
-        if filled < CSV_CHUNK {
-            return Ok(0);
-        }
+        filled += 1;
     }
+    Ok(filled)
 }
 
 /// Masks and writes some rows of a CSV file, on one core.
@@ -435,7 +454,7 @@ fn mask_csv_task(plan: &Plan, rows: &[csv::StringRecord], name: &str) -> Result<
 
 /// Masks a CSV file row by row, placing the watermark's canary rows.
 fn mask_csv_rows(
-    mut reader: csv::Reader<Box<dyn Read>>,
+    mut reader: csv::Reader<Box<dyn Read + Send>>,
     name: &str,
     plan: &Plan,
     out: &mut Output,
