@@ -564,6 +564,36 @@ export interface Assessment {
   records: object[]
 }
 
+/** A hash suite of pseudonyms and watermarks: HMAC-SHA-256 or HMAC-SM3. */
+export type MaskSuite = 'sha256' | 'sm3'
+
+/**
+ * The key of `engine.applyIpc` and `maskValues`: at least 32 bytes (a `Key`, the raw
+ * bytes, or the path of a file holding them) that key the pseudonyms and the watermark.
+ */
+export interface MaskOptions {
+  key?: KeyInput
+  suite?: MaskSuite
+}
+
+/** The options of `detectWatermark`: the key the mark was made under. */
+export interface WatermarkOptions {
+  key: KeyInput
+  suite?: MaskSuite
+  /** The possible recipients (user ids): the one the mark names is returned. */
+  candidates?: string[]
+}
+
+/** A watermark read from a stream. */
+export interface WatermarkDetection {
+  /** The low 32 bits of the sequence number of the audit record of the decision. */
+  audit_seq: number
+  /** The cells that voted for the mark. */
+  votes: number
+  /** The first of the candidates the mark names, or `null`. */
+  recipient: string | null
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -693,6 +723,20 @@ export declare class AuditLog {
  * a reload is atomic (a request sees the old or the new pack, never half of one).
  */
 export declare class Engine {
+  /**
+   * Decides `request` (recorded in the attached audit log, whose record a
+   * watermark names) and carries out the decision's obligations on `ipc`, an Arrow
+   * IPC stream of the request's dataset: masks and pseudonyms column by column as
+   * the masking profile says, canary rows for a watermark. On the thread pool;
+   * resolves to the masked stream as a `Buffer`. Rejects, and releases nothing,
+   * when the decision denies or carries an obligation this call cannot carry out
+   * (`access_denied`), when a column is not a declared field of the dataset or
+   * `ipc` is not a valid stream (`request_invalid`), or when a key the
+   * obligations need is not given (`key_not_found`). `key` (at least 32 bytes, a
+   * `Key` or a key file) keys the pseudonyms and the watermark; `suite` is
+   * `'sha256'` (the default) or `'sm3'`.
+   */
+  applyIpc(request: Request, ipc: Uint8Array, options?: MaskOptions): Promise<Buffer>
   /**
    * An engine over a policy pack and an inventory.
    *
@@ -1020,10 +1064,27 @@ export declare function assessHtml(options?: AssessOptions): Promise<string>
 export declare function assessJson(options?: AssessOptions): Promise<string>
 
 /**
+ * Reads the watermark of `ipc`, an Arrow IPC stream (a leaked extract), on the
+ * thread pool. Resolves to `null` when no mark under `key` is found, or to
+ * `{ audit_seq, votes, recipient }`: the audit record of the decision that released
+ * the extract, the cells that voted for it, and the first of `candidates` the mark
+ * names (`null` if none does).
+ */
+export declare function detectWatermark(ipc: Uint8Array, options: WatermarkOptions): Promise<WatermarkDetection | null>
+
+/**
  * Every error code: the core's (`govdata::error::ERROR_CODES`) and the module's own
  * `invalid_argument` and `panic`.
  */
 export declare function errorCodes(): ErrorCode[]
+
+/**
+ * Applies one mask by name (`resident_id`, `mobile`, `show_first:4`, `hash`,
+ * `pseudonym` …) to each value (a string or `null`): the shared vectors' entry
+ * point. A pseudonym needs `key` (`key_not_found` without it); an unknown mask is
+ * `request_invalid`.
+ */
+export declare function maskValues(mask: string, values: Array<string | null>, options?: MaskOptions): Array<string | null>
 
 /** The version of govdata (the crate, the wheel, the npm package and the C header agree). */
 export declare const VERSION: string

@@ -844,5 +844,7 @@ module.exports.Workflows = nativeBinding.Workflows
 module.exports.assess = nativeBinding.assess
 module.exports.assessHtml = nativeBinding.assessHtml
 module.exports.assessJson = nativeBinding.assessJson
+module.exports.detectWatermark = nativeBinding.detectWatermark
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.maskValues = nativeBinding.maskValues
 module.exports.VERSION = nativeBinding.VERSION

@@ -563,3 +563,33 @@ export interface Assessment {
   findings: Finding[]
   records: object[]
 }
+
+/** A hash suite of pseudonyms and watermarks: HMAC-SHA-256 or HMAC-SM3. */
+export type MaskSuite = 'sha256' | 'sm3'
+
+/**
+ * The key of `engine.applyIpc` and `maskValues`: at least 32 bytes (a `Key`, the raw
+ * bytes, or the path of a file holding them) that key the pseudonyms and the watermark.
+ */
+export interface MaskOptions {
+  key?: KeyInput
+  suite?: MaskSuite
+}
+
+/** The options of `detectWatermark`: the key the mark was made under. */
+export interface WatermarkOptions {
+  key: KeyInput
+  suite?: MaskSuite
+  /** The possible recipients (user ids): the one the mark names is returned. */
+  candidates?: string[]
+}
+
+/** A watermark read from a stream. */
+export interface WatermarkDetection {
+  /** The low 32 bits of the sequence number of the audit record of the decision. */
+  audit_seq: number
+  /** The cells that voted for the mark. */
+  votes: number
+  /** The first of the candidates the mark names, or `null`. */
+  recipient: string | null
+}

@@ -53,6 +53,7 @@ gcc "${cflags[@]}" ffi/tests/test_vectors.c -o "$out/test_vectors" "${link[@]}"
 gcc "${cflags[@]}" ffi/tests/test_audit_vault.c -o "$out/test_audit_vault" "${link[@]}"
 gcc "${cflags[@]}" ffi/tests/test_workflows.c -o "$out/test_workflows" "${link[@]}"
 gcc "${cflags[@]}" ffi/tests/test_report.c -o "$out/test_report" "${link[@]}"
+gcc "${cflags[@]}" ffi/tests/test_mask.c -o "$out/test_mask" "${link[@]}"
 g++ -std=c++17 -Wall -Wextra -Werror -g -I"$root/ffi/include" -I"$root/ffi/examples" \
   ffi/tests/test_cpp.cpp -o "$out/test_cpp" "${link[@]}"
 gcc "${cflags[@]}" ffi/examples/decide.c -o "$out/decide" "${link[@]}"
@@ -82,6 +83,8 @@ run test_audit_vault "$out/test_audit_vault"
 run test_workflows "$out/test_workflows"
 # test_report compares with the command line of the same build, byte for byte.
 run test_report "$out/test_report" "$root" "$lib_dir/govdata"
+# test_mask hands the library Arrow C streams built by hand and reads its streams back.
+run test_mask "$out/test_mask" "$root"
 run test_cpp "$out/test_cpp" "$root"
 run example "$out/decide"
 run example_audit_vault "$out/audit_vault"

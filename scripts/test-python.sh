@@ -17,7 +17,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7"
 # The masks on tables (govdata.mask_table) take pyarrow tables and pandas frames.
-"$VENV/bin/python" -m pip install --quiet "pyarrow>=14" "pandas>=2"
+"$VENV/bin/python" -m pip install --quiet "pyarrow>=15" "pandas>=2"
 
 echo "== python: pip install ./bindings-python"
 # The install line of the README, built by pip through maturin (release build).

@@ -10,13 +10,15 @@
 //! panics, so a bug becomes an exception rather than an abort of the process.
 //!
 //! The engine is [`Engine`]; the audit log, the vault and the procedures are in
-//! [`audit`], [`vault`] and [`workflows`], and key arguments in [`keys`].
+//! [`audit`], [`vault`] and [`workflows`], the obligations carried out on Arrow data
+//! in [`mask`], and key arguments in [`keys`].
 
 mod args;
 mod audit;
 mod convert;
 mod error;
 mod keys;
+mod mask;
 mod platform;
 pub mod report;
 mod tasks;
@@ -98,7 +100,7 @@ fn load_inventory(value: Option<serde_json::Value>) -> govdata::Result<Inventory
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) inner: Arc<govdata::Engine>,
-    stringify: convert::Stringify,
+    pub(crate) stringify: convert::Stringify,
     /// The JavaScript values the decisions of the current pack share.
     decisions: convert::DecisionCache,
 }

@@ -12,7 +12,9 @@
 use crate::convert;
 use crate::error::{self, JsError, Result};
 use govdata::{Decision, Engine};
-use napi::bindgen_prelude::{AsyncTask, Env, JavaScriptClassExt, JsValue, Unknown};
+use napi::bindgen_prelude::{
+    AsyncTask, Buffer, Env, JavaScriptClassExt, JsValue, ToNapiValue, Unknown,
+};
 use napi::ScopedTask;
 
 /// Decides a batch whose entries may already hold an error (a request that could not
@@ -54,6 +56,9 @@ pub enum Output {
     Json(serde_json::Value),
     /// Text the core wrote (a report's JSON or HTML): crosses as a string.
     Text(String),
+    /// Bytes the core wrote (a masked Arrow IPC stream): a `Buffer` that takes them
+    /// over without a copy.
+    Bytes(Vec<u8>),
     /// A batch: each entry a decision or an `Error` with `.code`.
     Outcomes(Vec<std::result::Result<Decision, JsError>>),
     /// The resources a filter kept.
@@ -128,6 +133,9 @@ impl<'task> ScopedTask<'task> for Job {
             Output::Text(text) => env
                 .create_string(&text)
                 .map(|s| s.to_unknown())
+                .map_err(|e| error::invalid_argument(e.reason)),
+            Output::Bytes(bytes) => Buffer::from(bytes)
+                .into_unknown(env)
                 .map_err(|e| error::invalid_argument(e.reason)),
             Output::Outcomes(results) => {
                 convert::outcomes(env, &results, None).map(|o| o.to_unknown())

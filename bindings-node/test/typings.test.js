@@ -49,6 +49,10 @@ test('the typings declare the whole API', () => {
     'executeDestruction(executor: string, id: string, details?: ExecutionDetails): StepResult<DestructionRequest>',
     'export declare class Key', 'static fromBytes(bytes: Uint8Array): Key',
     'export interface VerifyReport', 'export interface SharingRequest', 'export interface StepResult<T>',
+    'applyIpc(request: Request, ipc: Uint8Array, options?: MaskOptions): Promise<Buffer>',
+    'export declare function maskValues(mask: string, values: Array<string | null>, options?: MaskOptions): Array<string | null>',
+    'export declare function detectWatermark(ipc: Uint8Array, options: WatermarkOptions): Promise<WatermarkDetection | null>',
+    'export interface WatermarkDetection',
   ]) {
     assert.ok(dts.includes(name), `index.d.ts lacks ${name}`)
   }

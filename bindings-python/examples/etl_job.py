@@ -1,20 +1,28 @@
-"""An ETL job under govdata: keep the rows the analyst may see, apply the obligations,
-write the result encrypted in the vault.
+"""An ETL job under govdata: the rows the analyst may see, with the obligations of
+the decision carried out by govdata itself, written encrypted in the vault.
 
     python etl_job.py --analyst li.si --purpose social_security_check \\
         --input records.csv --output extract/ \\
-        --vault vault/ --master-key master.key [--audit audit/ --audit-key audit.key]
+        --vault vault/ --master-key master.key --mask-key mask.key \\
+        [--audit audit/ --audit-key audit.key]
 
 The input CSV has a ``dataset`` column (the inventory id of the dataset each record
-belongs to) and the record's fields. For each dataset in the file the engine decides
-``query`` once (in one parallel batch); the rows of denied datasets are dropped and
-counted, the rows of allowed ones get their decision's obligations applied:
+belongs to) and the record's fields, named as the inventory declares them. For each
+dataset in the file, its rows (the columns that hold a value in at least one of them)
+go to ``govdata.mask_stream`` as one Arrow table, which decides ``query`` (recorded in
+the audit log) and carries out the decision's obligations on the data:
 
-- ``mask_personal_info``: the personal-information columns are masked;
-- ``watermark``: every row carries a watermark naming the analyst and the policy version;
-- ``encrypt_at_rest``: the output is encrypted (it always is);
-- anything else (``dual_control`` needs a second person; an obligation this job does not
-  know) cannot be applied by a batch job, so those rows are dropped: fail closed.
+- the masking profile (``mask_personal_info`` is ``mask:standard``): each declared field
+  masked by the mask of its type of personal information, pseudonymized or nulled;
+- ``watermark``: canary rows that name the analyst and the decision's audit record, read
+  back from a leaked extract with ``govdata.detect_watermark`` and the mask key;
+- a deny, an obligation no batch job can carry out (``dual_control``), a dataset that
+  declares no fields or a column it does not declare: govdata raises and releases
+  nothing, and the dataset's rows are dropped and counted (fail closed).
+
+What is left to the job is where the data goes: ``encrypt_at_rest`` (the output is
+always encrypted); any other such obligation (``encrypt_in_transit``) keeps the rows
+out, since this job writes files. The job has no masking of its own.
 
 The rows of each dataset are written to ``<output>/<dataset>.csv.gdv``, encrypted by the
 vault under that dataset's data key and bound to its grade, so the extract follows its
@@ -31,7 +39,8 @@ keys beforehand, for instance::
 
 The master key is a file holding its 32 raw bytes (``--master-key``) or an environment
 variable holding 64 hex digits (``--master-key-env``, ``GOVDATA_MASTER_KEY`` by default).
-With ``--audit``, every decision the job relies on is recorded in that audit log.
+The mask key (``--mask-key``, at least 32 raw bytes) keys the pseudonyms and the
+watermarks; a watermark names the decision's audit record, so it needs ``--audit``.
 """
 
 from __future__ import annotations
@@ -45,22 +54,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
 import govdata
 
-#: The columns that hold personal information (masked under ``mask_personal_info``).
-PERSONAL_COLUMNS = ("name", "id_number", "phone", "address")
-#: The obligations this job knows how to apply.
-APPLIED = {"mask_personal_info", "watermark", "encrypt_at_rest"}
+#: The obligations about where the data goes that this job meets (it encrypts every
+#: file it writes); govdata carries out those on the data itself.
+HOST_APPLIED = {"encrypt_at_rest"}
 #: The suffix of an encrypted extract.
 SUFFIX = ".csv.gdv"
-
-
-def mask(value: str) -> str:
-    """Keeps the first and last characters of a value, masks the rest."""
-    if len(value) <= 2:
-        return "*" * len(value)
-    keep = 1 if len(value) < 8 else 3
-    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
 @dataclass
@@ -68,16 +71,17 @@ class Report:
     """What the job did."""
 
     kept: int = 0
+    canaries: int = 0
     dropped_denied: Dict[str, int] = field(default_factory=dict)
     dropped_unappliable: Dict[str, int] = field(default_factory=dict)
+    errors: Dict[str, str] = field(default_factory=dict)
     obligations: Dict[str, List[str]] = field(default_factory=dict)
-    reasons: Dict[str, List[str]] = field(default_factory=dict)
     audit_seqs: Dict[str, Optional[int]] = field(default_factory=dict)
 
 
 @dataclass
 class Extract:
-    """The visible rows of one dataset, as CSV, and what encrypting them needs."""
+    """The released rows of one dataset, as CSV, and what encrypting them needs."""
 
     dataset: str
     grade: govdata.Grade
@@ -86,8 +90,16 @@ class Extract:
     obligations: List[str]
 
 
-def _count(d: Dict[str, int], key: str) -> None:
-    d[key] = d.get(key, 0) + 1
+def _table(rows: List[Dict[str, str]]) -> pa.Table:
+    """One dataset's rows as an Arrow table of the columns that hold a value."""
+    names = [k for k in rows[0] if k != "dataset" and any(r.get(k) for r in rows)]
+    return pa.table({k: pa.array([r.get(k, "") for r in rows], pa.string()) for k in names})
+
+
+def _csv(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pacsv.write_csv(table, out)
+    return out.getvalue()
 
 
 def filter_rows(
@@ -96,56 +108,47 @@ def filter_rows(
     purpose: str,
     rows: Iterable[Dict[str, str]],
     scenario_risk: Optional[str] = None,
+    mask_key: Optional[bytes] = None,
 ) -> Tuple[List[Extract], Report]:
-    """The rows the analyst may see, obligations applied, grouped by dataset."""
-    rows = list(rows)
-    datasets = sorted({r["dataset"] for r in rows})
+    """The rows the analyst may see, with their obligations carried out by govdata,
+    grouped by dataset."""
+    by_dataset: Dict[str, List[Dict[str, str]]] = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset"], []).append(row)
     context: govdata.Context = {"purpose": purpose}
     if scenario_risk:
         context["scenario_risk"] = scenario_risk  # type: ignore[typeddict-item]
-    requests: List[govdata.Request] = [
-        {"principal": analyst, "action": "query", "resource": d, "context": context} for d in datasets
-    ]
-    decisions = dict(zip(datasets, engine.decide_many(requests)))
     grades = {d["id"]: d.get("grade") for d in engine.inventory()["datasets"]}
 
     report = Report()
-    kept: Dict[str, List[Dict[str, str]]] = {}
-    for row in rows:
-        ds = row["dataset"]
-        d = decisions[ds]
-        report.reasons[ds] = [r.policy for r in d.reasons]
-        report.audit_seqs[ds] = d.audit_seq
-        if not d.allowed:
-            _count(report.dropped_denied, ds)
-            continue
-        report.obligations[ds] = list(d.obligations)
-        # An obligation the job cannot apply, or a dataset not yet graded (the vault binds
-        # the grade to the ciphertext), keeps the rows out: fail closed.
-        if set(d.obligations) - APPLIED or not grades.get(ds):
-            _count(report.dropped_unappliable, ds)
-            continue
-        row = dict(row)
-        if "mask_personal_info" in d.obligations:
-            for col in PERSONAL_COLUMNS:
-                if row.get(col):
-                    row[col] = mask(row[col])
-        if "watermark" in d.obligations:
-            row["_watermark"] = f"{analyst}|{d.policy_version[:19]}"
-        kept.setdefault(ds, []).append(row)
-        report.kept += 1
-
     extracts = []
-    for ds, ds_rows in kept.items():
-        fieldnames: List[str] = []
-        for row in ds_rows:
-            fieldnames += [k for k in row if k not in fieldnames]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=fieldnames, restval="", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(ds_rows)
-        extracts.append(Extract(ds, grades[ds], buf.getvalue().encode("utf-8"), len(ds_rows),
-                                report.obligations[ds]))
+    for ds in sorted(by_dataset):
+        ds_rows = by_dataset[ds]
+        request: govdata.Request = {"principal": analyst, "action": "query", "resource": ds, "context": context}
+        try:
+            released = govdata.mask_stream(engine, request, _table(ds_rows), key=mask_key)
+        except govdata.AccessDeniedError as e:
+            # A deny, or an obligation that no data call can carry out.
+            report.dropped_denied[ds] = len(ds_rows)
+            report.errors[ds] = f"[{e.code}] {e}"
+            continue
+        except govdata.RequestInvalidError as e:
+            # Columns govdata cannot check against the dataset's declared fields.
+            report.dropped_unappliable[ds] = len(ds_rows)
+            report.errors[ds] = f"[{e.code}] {e}"
+            continue
+        d = released.decision
+        report.audit_seqs[ds] = d.audit_seq
+        report.obligations[ds] = list(d.obligations)
+        # An obligation about where the data goes that this job cannot meet, or a
+        # dataset not yet graded (the vault binds the grade to the ciphertext).
+        if set(released.host_obligations) - HOST_APPLIED or not grades.get(ds):
+            report.dropped_unappliable[ds] = len(ds_rows)
+            continue
+        table = pa.table(released)
+        report.kept += len(ds_rows)
+        report.canaries += table.num_rows - len(ds_rows)
+        extracts.append(Extract(ds, grades[ds], _csv(table), table.num_rows, list(d.obligations)))
     return extracts, report
 
 
@@ -189,6 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--master-key", help="a file holding the 32 raw bytes of the master key")
     p.add_argument("--master-key-env", default="GOVDATA_MASTER_KEY",
                    help="else: an environment variable holding them as 64 hex digits")
+    p.add_argument("--mask-key", help="a file of at least 32 raw bytes keying pseudonyms and watermarks")
     p.add_argument("--audit", help="record the decisions in the audit log in this directory")
     p.add_argument("--audit-key", help="the audit log's sealing key file (with --audit)")
     p.add_argument("--policies", nargs="*", help="policy directories (default: the default pack)")
@@ -211,7 +215,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             vault = govdata.Vault.open(args.vault, master_key_env=args.master_key_env, engine=engine)
         with open(args.input, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
-        extracts, report = filter_rows(engine, args.analyst, args.purpose, rows, args.scenario_risk)
+        extracts, report = filter_rows(engine, args.analyst, args.purpose, rows, args.scenario_risk,
+                                       mask_key=args.mask_key)
         manifest = {"analyst": args.analyst, "purpose": args.purpose,
                     "policy_version": engine.policy_version}
         files = write_encrypted(vault, extracts, args.output, manifest)
@@ -221,8 +226,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         if log is not None:
             log.close()
-    print(json.dumps({"kept": report.kept, "dropped_denied": report.dropped_denied,
-                      "dropped_unappliable": report.dropped_unappliable,
+    print(json.dumps({"kept": report.kept, "canaries": report.canaries,
+                      "dropped_denied": report.dropped_denied,
+                      "dropped_unappliable": report.dropped_unappliable, "errors": report.errors,
                       "obligations": report.obligations, "audit_seqs": report.audit_seqs,
                       "files": [f["file"] for f in files]}, ensure_ascii=False))
     return 0

@@ -100,9 +100,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "RECORD_KINDS",
         vec!["department", "vendor", "user", "dataset", "system"],
     )?;
-    m.add_function(wrap_pyfunction!(mask::_mask_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::_mask_stream, m)?)?;
     m.add_function(wrap_pyfunction!(mask::mask_values, m)?)?;
-    m.add_function(wrap_pyfunction!(mask::_watermark_detect_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::_watermark_detect_stream, m)?)?;
     m.add(
         "PI_TYPES",
         names(govdata::model::PiType::ALL.iter().map(|t| t.as_str())),

@@ -1,22 +1,29 @@
 //! The data obligations from Python: masks, pseudonyms and watermarks carried out by
-//! the core on Arrow data. Tables cross the boundary as Arrow IPC streams (the
-//! `govdata` package converts pyarrow tables and pandas frames); the masking runs
-//! without the GIL.
+//! the core on Arrow data that crosses through the Arrow PyCapsule interface.
+//!
+//! The `govdata` package hands over the capsule of any object with
+//! `__arrow_c_stream__` (a pyarrow table, a record batch reader, a frame converted by
+//! pyarrow …); the stream is moved out of the capsule and read where its buffers are,
+//! masked without the GIL, and handed back as a new `arrow_array_stream` capsule
+//! whose kept columns are the input's own buffers. Nothing is copied on the way in
+//! or out except the masked values themselves.
 
-use crate::engine::{detached, Engine};
+use crate::engine::{detached, Decision, Engine};
 use crate::error::{guard, to_py};
 use crate::keys;
-use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
-use arrow_schema::{ArrowError, SchemaRef};
+use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use govdata::audit::HashSuite;
+use govdata::mask::arrow::{apply_stream, detect};
 use govdata::mask::watermark::Detector;
-use govdata::mask::{Mask, MaskKeys, Plan, PseudonymKey, WatermarkKey};
+use govdata::mask::MaskKeys;
 use govdata::{Error, Result as CoreResult};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyCapsule, PyDict};
+use std::ffi::CString;
 use zeroize::Zeroizing;
+
+/// The name the Arrow PyCapsule interface gives a stream's capsule.
+const STREAM: &std::ffi::CStr = c"arrow_array_stream";
 
 fn suite(name: &str) -> CoreResult<HashSuite> {
     name.parse::<HashSuite>()
@@ -27,67 +34,63 @@ fn key_bytes(key: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Zeroizing<Vec<u8
         .transpose()
 }
 
-fn ipc_error(e: ArrowError) -> Error {
+fn stream_error(e: impl std::fmt::Display) -> Error {
     Error::RequestInvalid {
-        message: format!("not a valid Arrow IPC stream: {e}"),
+        message: format!("the Arrow C stream cannot be read: {e}"),
     }
 }
 
-fn read_batches(data: &[u8]) -> CoreResult<(SchemaRef, Vec<RecordBatch>)> {
-    let reader = StreamReader::try_new(data, None).map_err(ipc_error)?;
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(ipc_error)?;
-    Ok((schema, batches))
+/// Moves the stream out of an `arrow_array_stream` capsule (whose stream is left
+/// released, as the interface asks of a consumer).
+#[expect(
+    unsafe_code,
+    reason = "moving a C stream out of a capsule is the Arrow PyCapsule interface"
+)]
+fn import(capsule: &Bound<'_, PyCapsule>) -> PyResult<ArrowArrayStreamReader> {
+    let ptr = capsule.pointer_checked(Some(STREAM))?;
+    // SAFETY: a capsule named `arrow_array_stream` holds a pointer to an initialised
+    // `struct ArrowArrayStream` (the interface's contract), which `FFI_ArrowArrayStream`
+    // lays out exactly (`#[repr(C)]`); `from_raw` moves it out and leaves the
+    // capsule's copy released, so the capsule's destructor does not release it again.
+    let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
+    ArrowArrayStreamReader::try_new(stream).map_err(|e| to_py(stream_error(e)))
 }
 
-/// Decides `request` and carries out its obligations on the Arrow IPC stream `data`:
-/// the masked stream, or an error and nothing.
+/// A capsule that owns `stream` (released when the capsule is collected, unless a
+/// consumer moved it out first).
+fn export(py: Python<'_>, stream: FFI_ArrowArrayStream) -> PyResult<Bound<'_, PyCapsule>> {
+    PyCapsule::new(py, stream, Some(CString::from(STREAM)))
+}
+
+/// Decides `request` and carries out its obligations on the Arrow C stream in
+/// `stream` (a capsule from `__arrow_c_stream__`): the masked stream's capsule, the
+/// decision it carried out and the obligations left to the host, or an error and
+/// nothing.
 #[pyfunction]
-#[pyo3(signature = (engine, request, data, *, key=None, suite="sha256"))]
-pub fn _mask_ipc<'py>(
+#[pyo3(signature = (engine, request, stream, *, key=None, suite="sha256"))]
+pub fn _mask_stream<'py>(
     py: Python<'py>,
     engine: &Bound<'py, Engine>,
     request: &Bound<'py, PyAny>,
-    data: &[u8],
+    stream: &Bound<'py, PyCapsule>,
     key: Option<&Bound<'py, PyAny>>,
     suite: &str,
-) -> PyResult<Bound<'py, PyBytes>> {
+) -> PyResult<(Bound<'py, PyCapsule>, Decision, Vec<String>)> {
     guard(|| {
+        let reader = import(stream)?;
         let request = crate::convert::request(request).map_err(to_py)?;
         let key = key_bytes(key)?;
         let core = engine.get().core().clone();
-        let out = detached(py, || {
-            let suite = self::suite(suite)?;
-            let keys = match &key {
-                Some(k) => MaskKeys {
-                    pseudonym: Some(PseudonymKey::from_bytes(k, suite)?),
-                    watermark: Some(WatermarkKey::from_bytes(k, suite)?),
-                },
-                None => MaskKeys::default(),
-            };
-            let (schema, batches) = read_batches(data)?;
-            let decision = core.decide(&request)?;
-            let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            let plan = Plan::new(&request, &decision, &core.inventory(), &columns, keys)?;
-            let mut release = plan.release();
-            let masked = batches
-                .iter()
-                .map(|b| release.push_batch(b))
-                .collect::<CoreResult<Vec<_>>>()?;
-            let out_schema = match masked.first() {
-                Some(b) => b.schema(),
-                None => schema.clone(),
-            };
-            let mut buf = Vec::new();
-            let mut writer = StreamWriter::try_new(&mut buf, &out_schema).map_err(ipc_error)?;
-            for b in &masked {
-                writer.write(b).map_err(ipc_error)?;
-            }
-            writer.finish().map_err(ipc_error)?;
-            drop(writer);
-            Ok(buf)
+        let masked = detached(py, move || {
+            let keys = MaskKeys::from_bytes(key.as_ref(), self::suite(suite)?)?;
+            let masked = apply_stream(&core, &request, reader, keys)?;
+            let decision = masked.decision().clone();
+            let host = masked.host_obligations().to_vec();
+            let stream = FFI_ArrowArrayStream::new(Box::new(masked.into_reader()));
+            Ok((stream, decision, host))
         })?;
-        Ok(PyBytes::new(py, &out))
+        let (stream, decision, host) = masked;
+        Ok((export(py, stream)?, Decision { inner: decision }, host))
     })
 }
 
@@ -102,63 +105,38 @@ pub fn mask_values(
     suite: &str,
 ) -> PyResult<Vec<Option<String>>> {
     guard(|| {
-        let mask: Mask = mask.parse().map_err(to_py)?;
-        let key = match key_bytes(key)? {
-            Some(k) => Some(
-                PseudonymKey::from_bytes(&k, self::suite(suite).map_err(to_py)?).map_err(to_py)?,
-            ),
-            None => None,
-        };
-        if mask.needs_key() && key.is_none() {
-            return Err(to_py(Error::KeyNotFound {
-                id: "pseudonym".into(),
-            }));
-        }
-        Ok(values
-            .iter()
-            .map(|v| mask.apply(v.as_deref(), key.as_ref()))
-            .collect())
+        let key = key_bytes(key)?;
+        govdata::mask::mask_values(
+            mask,
+            values.iter().map(Option::as_deref),
+            key.as_ref(),
+            self::suite(suite).map_err(to_py)?,
+        )
+        .map_err(to_py)
     })
 }
 
-/// Reads the watermark of an Arrow IPC stream: `None`, or a dict with `audit_seq`,
-/// `votes` and `recipient` (the first of `candidates` the mark names, or `None`).
+/// Reads the watermark of the Arrow C stream in `stream`: `None`, or a dict with
+/// `audit_seq`, `votes` and `recipient` (the first of `candidates` the mark names, or
+/// `None`).
 #[pyfunction]
-#[pyo3(signature = (data, *, key, suite="sha256", candidates=None))]
-pub fn _watermark_detect_ipc<'py>(
+#[pyo3(signature = (stream, *, key, suite="sha256", candidates=None))]
+pub fn _watermark_detect_stream<'py>(
     py: Python<'py>,
-    data: &[u8],
+    stream: &Bound<'py, PyCapsule>,
     key: &Bound<'py, PyAny>,
     suite: &str,
     candidates: Option<Vec<String>>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
     guard(|| {
+        let reader = import(stream)?;
         let key = keys::extract(key, "key")?.read().map_err(to_py)?;
-        let found = detached(py, || {
-            let suite = self::suite(suite)?;
-            let detector = Detector::new(
-                WatermarkKey::from_bytes(&key, suite)?,
-                Some(&PseudonymKey::from_bytes(&key, suite)?),
-            );
-            let (_, batches) = read_batches(data)?;
-            let mut tally = detector.tally();
-            for b in &batches {
-                for col in b.columns() {
-                    if let Some(s) = col.as_any().downcast_ref::<arrow_array::StringArray>() {
-                        s.iter().flatten().for_each(|v| tally.observe(v));
-                    } else if let Some(s) =
-                        col.as_any().downcast_ref::<arrow_array::LargeStringArray>()
-                    {
-                        s.iter().flatten().for_each(|v| tally.observe(v));
-                    }
-                }
-            }
-            Ok(tally.finish().map(|d| {
-                let recipient = candidates
-                    .iter()
-                    .flatten()
-                    .find(|c| detector.names(&d, c))
-                    .cloned();
+        let found = detached(py, move || {
+            let detector = Detector::from_bytes(&key, self::suite(suite)?)?;
+            Ok(detect(&detector, reader)?.map(|d| {
+                let recipient = detector
+                    .recipient_among(&d, candidates.iter().flatten().map(String::as_str))
+                    .map(str::to_owned);
                 (d.audit_seq(), d.votes(), recipient)
             }))
         })?;

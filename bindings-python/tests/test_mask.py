@@ -86,6 +86,63 @@ def test_the_watermark_names_the_recipient_and_the_record_after_a_sample(audited
     assert govdata.detect_watermark(_people(2_000), key=KEY) is None
 
 
+MASK_ONLY = '''@id("q") @article("第十三条") @zh("查询") @en("query")
+@obligations("mask:standard")
+permit (principal, action == Action::"query", resource is Dataset);
+'''
+
+
+@pytest.fixture
+def masking(tmp_path):
+    """A pack of one permit for `query` that names `mask:standard` and no watermark."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "schema.cedarschema").write_bytes((ROOT / "policies" / "schema.cedarschema").read_bytes())
+    (pack / "q.cedar").write_text(MASK_ONLY, encoding="utf-8")
+    return govdata.Engine(str(pack), str(ROOT / "policies" / "examples" / "inventory.json"))
+
+
+def _address(table, column, buffer=1):
+    return table.column(column).chunk(0).buffers()[buffer].address
+
+
+def test_kept_columns_are_the_input_s_buffers_in_and_out(masking):
+    table = _people(1000)
+    out = govdata.mask_table(masking, QUERY, table)
+    assert out.num_rows == 1000
+    # Zero-copy: the kept column is the caller's own buffer, through the core and back.
+    assert _address(out, "hjlb") == _address(table, "hjlb")
+    assert out.column("hjlb").equals(table.column("hjlb"))
+    # A masked column is new.
+    assert _address(out, "sfzh", 2) != _address(table, "sfzh", 2)
+    assert out.column("sfzh").to_pylist() == govdata.mask_values("resident_id", table.column("sfzh").to_pylist())
+
+
+def test_a_stream_is_read_once_and_any_arrow_stream_is_taken(masking):
+    table = _people(300)
+    # A reader whose batches a Python generator yields, in three batches.
+    reader = pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches(max_chunksize=100)))
+    stream = govdata.mask_stream(masking, QUERY, reader)
+    assert isinstance(stream, govdata.MaskedStream)
+    out = pa.RecordBatchReader.from_stream(stream).read_all()
+    assert out.num_rows == 300 and out.column("xm").num_chunks == 3
+    assert out.column("xm").to_pylist() == govdata.mask_values("name", table.column("xm").to_pylist())
+    with pytest.raises(ValueError):
+        pa.table(stream)
+    # A record batch, and a table of several chunks.
+    batch = table.to_batches()[0]
+    assert govdata.mask_table(masking, QUERY, batch).num_rows == batch.num_rows
+    chunked = pa.concat_tables([table, table])
+    assert govdata.mask_table(masking, QUERY, chunked).num_rows == 600
+
+
+def test_a_masked_column_of_another_type_is_refused(masking):
+    with pytest.raises(govdata.RequestInvalidError):
+        govdata.mask_table(masking, QUERY, pa.table({"sfzh": [1, 2]}))
+    with pytest.raises(TypeError):
+        govdata.mask_table(masking, QUERY, [1, 2])
+
+
 def test_a_deny_an_undeclared_column_or_a_missing_key_gives_nothing():
     engine = govdata.Engine.default()
     deny = dict(QUERY, principal="vendor.li")

@@ -6,8 +6,9 @@ use crate::node::NodeArgs;
 use crate::output::{fail, EXIT_ERROR};
 use govdata::audit::HashSuite;
 use govdata::mask::watermark::{Detection, Detector};
-use govdata::mask::{MaskKeys, Plan, PseudonymKey, Release, WatermarkKey};
+use govdata::mask::{MaskKeys, Plan, Release};
 use govdata::{Error, Inventory, Request, Result};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -137,7 +138,7 @@ fn csv_err(path: &str) -> impl Fn(csv::Error) -> Error + '_ {
 /// The input, behind a progress bar on standard error for a file.
 fn open_input(
     input: Option<&Path>,
-) -> Result<(Box<dyn Read>, String, Option<indicatif::ProgressBar>)> {
+) -> Result<(Box<dyn Read + Send>, String, Option<indicatif::ProgressBar>)> {
     match input {
         None => Ok((Box::new(std::io::stdin()), "-".into(), None)),
         Some(p) if p == Path::new("-") => Ok((Box::new(std::io::stdin()), "-".into(), None)),
@@ -168,19 +169,13 @@ fn run_inner(args: &Args) -> Result<()> {
     let request = Request::from_json_str(&read_request(Some(&args.request))?)?;
     let decision = engine.decide(&request)?;
     let key = read_key(&args.keys)?;
-    let keys = match &key {
-        Some(k) => MaskKeys {
-            pseudonym: Some(PseudonymKey::from_bytes(k, args.keys.suite)?),
-            watermark: Some(WatermarkKey::from_bytes(k, args.keys.suite)?),
-        },
-        None => MaskKeys::default(),
-    };
+    let keys = MaskKeys::from_bytes(key.as_ref(), args.keys.suite)?;
     let inventory = engine.inventory();
     let plan_for = |columns: &[&str]| Plan::new(&request, &decision, &inventory, columns, keys);
     let (input, name, bar) = open_input(args.input.as_deref())?;
-    // Nothing is written to the output until every row is masked: a failure on the
-    // last row leaves no partial output behind.
-    let mut out: Vec<u8> = Vec::new();
+    // Nothing reaches the output until every row is masked: a failure on the last
+    // row leaves no partial output behind.
+    let mut out = Output::new(args.output.as_deref())?;
     let canaries = match format {
         Format::Csv => mask_csv(input, &name, plan_for, &mut out)?,
         Format::Jsonl => mask_jsonl(input, &name, plan_for, &mut out)?,
@@ -188,19 +183,7 @@ fn run_inner(args: &Args) -> Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match &args.output {
-        Some(path) => {
-            let p = path.display().to_string();
-            std::fs::write(path, &out).map_err(io_err(&p))?;
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&out)
-                .and_then(|()| stdout.flush())
-                .map_err(io_err("-"))?;
-        }
-    }
+    out.finish()?;
     let seq = decision
         .audit_seq()
         .map_or("none".to_owned(), |s| format!("#{s}"));
@@ -211,18 +194,272 @@ fn run_inner(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Rows read and masked together: the masks of a chunk run on all cores while the
+/// order of the rows is kept.
+const CSV_CHUNK: usize = 16 * 1024;
+/// Rows one task masks and writes.
+const CSV_TASK: usize = 512;
+
+/// Where the masked rows go. Standard output gets them once all are masked (kept in
+/// memory until then); a file gets them as they are masked, through a second thread,
+/// in a temporary file beside it that is renamed into place only once every row is
+/// masked, and removed otherwise.
+enum Output {
+    Memory(Vec<u8>),
+    File(Spool),
+}
+
+/// A temporary file written by a second thread.
+struct Spool {
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+/// Bytes gathered before they go to the writing thread.
+const SPOOL_CHUNK: usize = 4 << 20;
+
+impl Output {
+    fn new(dest: Option<&Path>) -> Result<Output> {
+        let Some(dest) = dest else {
+            return Ok(Output::Memory(Vec::new()));
+        };
+        let file_name = dest
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = dest.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
+        let shown = tmp.display().to_string();
+        let file = File::create(&tmp).map_err(io_err(&shown))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let writer = std::thread::spawn(move || -> std::io::Result<()> {
+            let mut file = file;
+            for chunk in rx {
+                file.write_all(&chunk)?;
+            }
+            file.sync_all()
+        });
+        Ok(Output::File(Spool {
+            pending: Vec::with_capacity(SPOOL_CHUNK),
+            tx: Some(tx),
+            writer: Some(writer),
+            tmp,
+            dest: dest.to_path_buf(),
+        }))
+    }
+
+    /// Hands over a run of masked bytes without copying them.
+    fn push(&mut self, bytes: Vec<u8>) -> Result<()> {
+        match self {
+            Output::Memory(m) => {
+                m.extend_from_slice(&bytes);
+                Ok(())
+            }
+            Output::File(s) => {
+                s.send_pending()?;
+                s.send(bytes)
+            }
+        }
+    }
+
+    /// Puts the output in place: the file renamed, or standard output written.
+    fn finish(mut self) -> Result<()> {
+        match &mut self {
+            Output::Memory(m) => {
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(m)
+                    .and_then(|()| stdout.flush())
+                    .map_err(io_err("-"))
+            }
+            Output::File(s) => {
+                s.send_pending()?;
+                s.close()?;
+                let dest = s.dest.display().to_string();
+                std::fs::rename(&s.tmp, &s.dest).map_err(io_err(&dest))?;
+                s.tmp = PathBuf::new();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Spool {
+    fn send(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(bytes).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        // The writing thread stopped: its error says why.
+        self.close()?;
+        Err(Error::Io {
+            path: self.tmp.display().to_string(),
+            source: std::io::Error::other("the output stopped"),
+        })
+    }
+
+    fn send_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::replace(&mut self.pending, Vec::with_capacity(SPOOL_CHUNK));
+        self.send(bytes)
+    }
+
+    /// Waits for the writing thread, which writes and syncs what it was sent.
+    fn close(&mut self) -> Result<()> {
+        self.tx = None;
+        let shown = self.tmp.display().to_string();
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(io_err(&shown)(e)),
+            Some(Err(_)) => Err(Error::Io {
+                path: shown,
+                source: std::io::Error::other("the writing thread failed"),
+            }),
+        }
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = self.close();
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Memory(m) => m.extend_from_slice(buf),
+            Output::File(s) => {
+                s.pending.extend_from_slice(buf);
+                if s.pending.len() >= SPOOL_CHUNK {
+                    s.send_pending().map_err(std::io::Error::other)?;
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn mask_csv(
-    input: Box<dyn Read>,
+    input: Box<dyn Read + Send>,
     name: &str,
     plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
-    out: &mut Vec<u8>,
+    out: &mut Output,
 ) -> Result<u64> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .buffer_capacity(1 << 20)
+        .from_reader(input);
     let header = reader.headers().map_err(csv_err(name))?.clone();
     let columns: Vec<&str> = header.iter().collect();
     let plan = plan_for(&columns)?;
+    {
+        let mut writer = csv::Writer::from_writer(&mut *out);
+        writer.write_record(&header).map_err(csv_err(name))?;
+        writer.flush().map_err(io_err(name))?;
+    }
+    if plan.mark().is_some() {
+        return mask_csv_rows(reader, name, &plan, out);
+    }
+    // No watermark: every row is masked on its own, so chunks of rows are masked on
+    // every core and written in their order, while a second thread parses the next.
+    let (full_tx, full_rx) =
+        std::sync::mpsc::sync_channel::<Result<(Vec<csv::StringRecord>, usize)>>(1);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
+    std::thread::scope(|scope| -> Result<u64> {
+        scope.spawn(move || loop {
+            let mut chunk = empty_rx.try_recv().unwrap_or_default();
+            let read = fill_chunk(&mut reader, &mut chunk, name);
+            let last = !matches!(read, Ok(n) if n == CSV_CHUNK);
+            if full_tx.send(read.map(|n| (chunk, n))).is_err() || last {
+                break;
+            }
+        });
+        for read in full_rx {
+            let (chunk, filled) = read?;
+            let parts = chunk[..filled]
+                .par_chunks(CSV_TASK)
+                .map(|rows| mask_csv_task(&plan, rows, name))
+                .collect::<Result<Vec<Vec<u8>>>>()?;
+            for part in parts {
+                out.push(part)?;
+            }
+            // The records go back to the parsing thread, their buffers reused.
+            let _ = empty_tx.send(chunk);
+        }
+        Ok(0)
+    })
+}
+
+/// Reads up to a chunk of records into `chunk` (reusing its records); how many.
+fn fill_chunk(
+    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+    chunk: &mut Vec<csv::StringRecord>,
+    name: &str,
+) -> Result<usize> {
+    let mut filled = 0;
+    while filled < CSV_CHUNK {
+        if filled == chunk.len() {
+            chunk.push(csv::StringRecord::new());
+        }
+        if !reader
+            .read_record(&mut chunk[filled])
+            .map_err(csv_err(name))?
+        {
+            break;
+        }
+        filled += 1;
+    }
+    Ok(filled)
+}
+
+/// Masks and writes some rows of a CSV file, on one core.
+fn mask_csv_task(plan: &Plan, rows: &[csv::StringRecord], name: &str) -> Result<Vec<u8>> {
+    let bytes: usize = rows.iter().map(|r| r.as_slice().len() + r.len() + 1).sum();
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(bytes + bytes / 8));
+    let mut values = String::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(plan.columns().len());
+    for row in rows {
+        values.clear();
+        ends.clear();
+        for (c, cell) in row.iter().enumerate() {
+            // A null (a nulled mask) is written as an empty field.
+            plan.mask_into(c, cell, &mut values);
+            ends.push(values.len());
+        }
+        let mut start = 0;
+        writer
+            .write_record(ends.iter().map(|&end| {
+                let field = &values[start..end];
+                start = end;
+                field
+            }))
+            .map_err(csv_err(name))?;
+    }
+    writer.into_inner().map_err(|e| Error::Io {
+        path: "-".into(),
+        source: e.into_error(),
+    })
+}
+
+/// Masks a CSV file row by row, placing the watermark's canary rows.
+fn mask_csv_rows(
+    mut reader: csv::Reader<Box<dyn Read + Send>>,
+    name: &str,
+    plan: &Plan,
+    out: &mut Output,
+) -> Result<u64> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(&header).map_err(csv_err(name))?;
     let mut release = plan.release();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_err(name))? {
@@ -257,7 +494,7 @@ fn mask_jsonl(
     input: Box<dyn Read>,
     name: &str,
     plan_for: impl FnOnce(&[&str]) -> Result<Plan>,
-    out: &mut Vec<u8>,
+    out: &mut Output,
 ) -> Result<u64> {
     let mut lines = BufReader::new(input).lines().enumerate();
     let mut first: Option<(usize, Map<String, Value>)> = None;
@@ -362,10 +599,7 @@ fn detect(args: &DetectArgs) -> Result<(Option<Detection>, Option<String>)> {
         id: "watermark (give --key-file)".into(),
     })?;
     let format = format_of(args.format, Some(&args.file))?;
-    let detector = Detector::new(
-        WatermarkKey::from_bytes(&key, args.keys.suite)?,
-        Some(&PseudonymKey::from_bytes(&key, args.keys.suite)?),
-    );
+    let detector = Detector::from_bytes(&key, args.keys.suite)?;
     let inventory = crate::node::layered(
         args.config.as_ref(),
         govdata::platform::Overrides {

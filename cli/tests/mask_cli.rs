@@ -220,3 +220,52 @@ fn a_watermark_without_a_key_is_key_not_found() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("error[key_not_found]"));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn without_a_watermark_chunks_of_rows_are_masked_in_parallel_and_keep_their_order() {
+    let d = dir("chunks");
+    // A pack whose query permit names a masking profile and no watermark.
+    let pack = d.join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::copy(
+        "../policies/schema.cedarschema",
+        pack.join("schema.cedarschema"),
+    )
+    .unwrap();
+    std::fs::write(
+        pack.join("q.cedar"),
+        r#"@id("q") @article("第十三条") @zh("查询") @en("query") @obligations("mask:standard")
+permit (principal, action == Action::"query", resource is Dataset);"#,
+    )
+    .unwrap();
+    // More rows than one chunk, so that several chunks and tasks meet.
+    let n = 40_000;
+    let input = csv(&d, n);
+    let output = d.join("out.csv");
+    let out = mask_args(
+        &d,
+        "zhang.san",
+        &["--policies", s(&pack), s(&input), "-o", s(&output)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), n + 1, "no canary rows without a watermark");
+    assert_eq!(lines[0], "sfzh,xm,sjhm,zz,csrq,hjlb");
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[1], "欧阳**");
+        assert_eq!(
+            cells[2],
+            format!("138****{:04}", i % 10_000),
+            "row {i} in its place"
+        );
+        assert_eq!(cells[4], "1990");
+        assert_eq!(cells[5], "城镇");
+    }
+    std::fs::remove_dir_all(&d).ok();
+}

@@ -145,3 +145,123 @@ fn a_deny_a_dual_control_an_undeclared_column_or_a_masked_number_gives_no_batch(
     let e = apply_as(&engine, "zhang.san", &typed, MaskKeys::default()).unwrap_err();
     assert_eq!(e.code(), "request_invalid");
 }
+
+#[test]
+fn a_column_of_many_chunks_is_masked_value_for_value_as_one_value_is() {
+    // More rows than one masking task takes, nulls, malformed and non-BMP values, in
+    // both string types, and a slice that starts inside the buffers.
+    let rows = people(6, 100_000);
+    let odd = [
+        "",
+        "𠀋一",
+        "11010519900307123X",
+        "1101051990030712",
+        "１３８",
+    ];
+    let sfzh: Vec<Option<String>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match i % 97 {
+            0 => None,
+            k if k < 6 => Some(odd[k - 1].to_owned()),
+            _ => Some(r[0].clone()),
+        })
+        .collect();
+    let names: Vec<Option<&str>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i % 13 != 0).then_some(r[1].as_str()))
+        .collect();
+    let b = RecordBatch::try_from_iter([
+        (
+            "sfzh",
+            Arc::new(StringArray::from_iter(sfzh.iter().map(Option::as_deref))) as ArrayRef,
+        ),
+        (
+            "xm",
+            Arc::new(LargeStringArray::from_iter(names.iter().copied())) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+    .slice(7, 99_000);
+    let engine = engine_with("mask:standard").unwrap();
+    let out = apply_as(&engine, "zhang.san", &b, MaskKeys::default()).unwrap();
+    assert_eq!(out.num_rows(), 99_000);
+    let id = govdata::mask::Mask::Type(govdata::model::PiType::ResidentId);
+    let name = govdata::mask::Mask::Type(govdata::model::PiType::Name);
+    let got_ids = out.column(0).as_string::<i32>();
+    let got_names = out.column(1).as_string::<i64>();
+    for i in 0..99_000 {
+        let want = id.apply(sfzh[i + 7].as_deref(), None);
+        assert_eq!(
+            got_ids.is_valid(i).then(|| got_ids.value(i)),
+            want.as_deref(),
+            "row {i}"
+        );
+        let want = name.apply(names[i + 7], None);
+        assert_eq!(
+            got_names.is_valid(i).then(|| got_names.value(i)),
+            want.as_deref(),
+            "row {i}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_is_decided_once_and_masked_whole_before_anything_comes_out() {
+    use arrow_array::RecordBatchIterator;
+    use govdata::mask::arrow::apply_stream;
+    let engine = engine_with("mask:standard").unwrap();
+    let b = batch(&people(7, 300));
+    let request = query("zhang.san", "hukou");
+    let reader = RecordBatchIterator::new(vec![Ok(b.clone()), Ok(b.slice(0, 10))], b.schema());
+    let masked = apply_stream(&engine, &request, reader, MaskKeys::default()).unwrap();
+    assert_eq!(masked.batches().len(), 2);
+    assert_eq!(masked.batches()[1].num_rows(), 10);
+    assert!(masked.decision().allowed() && masked.decision().audit_seq().is_some());
+    assert!(masked.schema().field(0).is_nullable());
+    assert!(Arc::ptr_eq(masked.batches()[0].column(3), b.column(3)));
+    // A stream whose second batch fails releases nothing.
+    let failing = RecordBatchIterator::new(
+        vec![
+            Ok(b.clone()),
+            Err(arrow_schema::ArrowError::ComputeError("cut".into())),
+        ],
+        b.schema(),
+    );
+    let e = apply_stream(&engine, &request, failing, MaskKeys::default()).unwrap_err();
+    assert_eq!(e.code(), "request_invalid");
+}
+
+#[test]
+fn a_large_batch_of_a_stream_comes_out_in_chunks_of_the_input_s_kept_buffers() {
+    use arrow_array::RecordBatchIterator;
+    use govdata::mask::arrow::apply_stream;
+    let engine = engine_with("mask:standard").unwrap();
+    let b = batch(&people(8, 100_000));
+    let whole = apply_as(&engine, "zhang.san", &b, MaskKeys::default()).unwrap();
+    let reader = RecordBatchIterator::new(vec![Ok(b.clone())], b.schema());
+    let request = query("zhang.san", "hukou");
+    let masked = apply_stream(&engine, &request, reader, MaskKeys::default()).unwrap();
+    assert!(masked.batches().len() > 1, "masked in chunks");
+    let rows: usize = masked.batches().iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 100_000);
+    // The chunks hold the values the whole batch gets, in order.
+    let mut at = 0;
+    for chunk in masked.batches() {
+        assert_eq!(
+            chunk,
+            &whole
+                .slice(at, chunk.num_rows())
+                .with_schema(chunk.schema())
+                .unwrap()
+        );
+        at += chunk.num_rows();
+    }
+    // The kept column is the input's buffer, sliced, never copied.
+    let kept = masked.batches()[1].column(3).to_data();
+    let input = b.column(3).to_data();
+    let base = input.buffers()[0].as_ptr() as usize;
+    let ptr = kept.buffers()[0].as_ptr() as usize;
+    assert!(ptr >= base && ptr < base + input.buffers()[0].len());
+}

@@ -62,6 +62,58 @@
 /* The version of this header; gd_version() gives the linked library's. */
 #define GD_VERSION_STRING "0.1.0"
 
+/*
+ * The Arrow C data and stream interfaces (https://arrow.apache.org/docs/format/
+ * CDataInterface.html, CStreamInterface.html), as Arrow's own arrow/c/abi.h declares
+ * them and under the same guards: include either header first.
+ */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char *format;
+  const char *name;
+  const char *metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema **children;
+  struct ArrowSchema *dictionary;
+  void (*release)(struct ArrowSchema *);
+  void *private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void **buffers;
+  struct ArrowArray **children;
+  struct ArrowArray *dictionary;
+  void (*release)(struct ArrowArray *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+  int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+  const char *(*get_last_error)(struct ArrowArrayStream *);
+  void (*release)(struct ArrowArrayStream *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_STREAM_INTERFACE */
+
 
 // The major version of the library (the crate, the header and the bindings agree).
 #define GD_VERSION_MAJOR 0
@@ -669,6 +721,82 @@ int gd_engine_reload_default_policies(gd_engine *engine);
 // `engine` is NULL or a live handle; `out_version` is NULL or writable.
 int gd_engine_policy_version(const gd_engine *engine,
                              char **out_version);
+
+// Decides `request_json` (recorded in the engine's audit log, whose record a
+// watermark names) and carries out the decision's obligations on `input`, an Arrow
+// C stream of record batches of the request's dataset: the masks of the masking
+// profile the decision names, keyed pseudonyms, canary rows for a watermark. On
+// `GD_OK`, writes the masked stream to `*out` (release it with
+// `out->release(out)`); a column the decision keeps is the input's buffers, passed
+// on without a copy, unless a watermark places canary rows among them.
+//
+// `input` is always moved into the library, whatever the status: its `release` is
+// NULL afterwards and the caller must not release it. `key` (NULL and 0 for none; at
+// least 32 bytes) keys the pseudonyms and the watermark under `suite` (`"sha256"`,
+// the default for NULL, or `"sm3"`).
+//
+// Errors (no output, nothing of the data released): `GD_ERR_ACCESS_DENIED` when the
+// decision denies or carries an obligation no call can carry out (`dual_control`),
+// `GD_ERR_REQUEST_INVALID` when a column is not a declared field of the dataset, a
+// masked column is not a string column, or the stream cannot be read,
+// `GD_ERR_KEY_NOT_FOUND` when a key the obligations need is not given,
+// `GD_ERR_KEY_INVALID` for a key shorter than 32 bytes, `GD_ERR_MALFORMED_JSON`,
+// `GD_ERR_UNKNOWN_ENTITY`, and the argument statuses.
+//
+// # Safety
+// `engine` is NULL or a live handle; `request_json` is NULL or a NUL-terminated
+// string; `key` is NULL or points to `key_len` readable bytes; `suite` is NULL or a
+// NUL-terminated string; `input` is NULL or an initialised `struct ArrowArrayStream`;
+// `out` is NULL or writable.
+int gd_engine_apply_arrow(const gd_engine *engine,
+                          const char *request_json,
+                          const uint8_t *key,
+                          size_t key_len,
+                          const char *suite,
+                          struct ArrowArrayStream *input,
+                          struct ArrowArrayStream *out);
+
+// Applies the mask named `mask` (`"resident_id"`, `"mobile"`, `"show_first:4"`,
+// `"hash"`, `"pseudonym"` …) to each value of `values_json`, a JSON array of
+// strings and nulls, and writes the JSON array of the masked values (a null stays
+// null) to `*out_json`; free it with `gd_string_free`. The entry point of the shared
+// mask vectors. A pseudonym needs `key` (NULL and 0 for none; at least 32 bytes)
+// under `suite` (NULL: `"sha256"`; or `"sm3"`).
+//
+// Errors: `GD_ERR_KEY_NOT_FOUND` (a pseudonym without a key), `GD_ERR_REQUEST_INVALID`
+// (an unknown mask, or values that are not an array of strings and nulls),
+// `GD_ERR_KEY_INVALID`, `GD_ERR_MALFORMED_JSON`, and the argument statuses.
+//
+// # Safety
+// `mask` and `values_json` are NULL or NUL-terminated strings; `key` is NULL or points
+// to `key_len` readable bytes; `suite` is NULL or a NUL-terminated string; `out_json`
+// is NULL or writable.
+int gd_mask_values(const char *mask,
+                   const char *values_json,
+                   const uint8_t *key,
+                   size_t key_len,
+                   const char *suite,
+                   char **out_json);
+
+// Reads the watermark of `input`, an Arrow C stream (a leaked extract), made under
+// `key` (at least 32 bytes) and `suite` (NULL: `"sha256"`). On `GD_OK` writes JSON to
+// `*out_json` (free it with `gd_string_free`): `{"marked": false}`, or
+// `{"marked": true, "audit_seq": 1042, "votes": 89, "recipient": "zhang.san"}` — the
+// audit record of the decision that released the extract (its low 32 bits), the
+// cells that voted for the mark, and the first of `candidates_json` (a JSON array of
+// user ids, or NULL) that the mark names, or `null`. `input` is always moved into the
+// library, as for `gd_engine_apply_arrow`.
+//
+// # Safety
+// `key` is NULL or points to `key_len` readable bytes; `suite` and `candidates_json`
+// are NULL or NUL-terminated strings; `input` is NULL or an initialised
+// `struct ArrowArrayStream`; `out_json` is NULL or writable.
+int gd_watermark_detect_arrow(const uint8_t *key,
+                              size_t key_len,
+                              const char *suite,
+                              const char *candidates_json,
+                              struct ArrowArrayStream *input,
+                              char **out_json);
 
 // Opens the node that the configuration file at `path` describes (`govdata.toml`:
 // the node's id, the policy pack, the inventory, the audit log, the vault and the

@@ -16,8 +16,10 @@
 //! Each handle of the core has its module: `engine` (`gd_engine_*`), `audit`
 //! (`gd_audit_*`, and attaching a log to an engine), `vault` (`gd_vault_*`) and
 //! `workflows` (`gd_workflows_*`, `gd_share_*`, `gd_destruction_*`); `platform` opens a
-//! node from its `govdata.toml` (`gd_platform_*`), and `report` explains a decision and
-//! assesses a node (`gd_engine_explain_json`, `gd_assess_json`, `gd_platform_assess_json`).
+//! node from its `govdata.toml` (`gd_platform_*`), `report` explains a decision and
+//! assesses a node (`gd_engine_explain_json`, `gd_assess_json`, `gd_platform_assess_json`),
+//! and `mask` carries out a decision's obligations on Arrow C streams
+//! (`gd_engine_apply_arrow`, `gd_mask_values`, `gd_watermark_detect_arrow`).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -28,6 +30,7 @@ pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod guard;
+pub mod mask;
 pub mod platform;
 pub mod report;
 #[cfg(feature = "testing")]

@@ -89,7 +89,7 @@ from ._native import (
     assess,
     PI_TYPES,
 )
-from ._mask import detect_watermark, mask_table
+from ._mask import MaskedStream, detect_watermark, mask_stream, mask_table
 from ._types import (
     Action,
     AuditRecordDict,
@@ -242,7 +242,9 @@ __all__ = [
     "Workflows",
     "__version__",
     "detect_watermark",
+    "mask_stream",
     "mask_table",
+    "MaskedStream",
     "mask_values",
     "PI_TYPES",
     "Assessment",

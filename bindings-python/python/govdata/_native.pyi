@@ -7,7 +7,7 @@ import datetime
 import os
 import pathlib
 from types import TracebackType
-from typing import Any, ClassVar, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Type, Union, overload
+from typing import Any, ClassVar, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union, overload
 
 from govdata._types import (
     Action,
@@ -466,14 +466,14 @@ class Workflows:
 
 PI_TYPES: List[str]
 
-def _mask_ipc(
-    engine: Engine, request: Request, data: bytes, *, key: Optional[Union[bytes, bytearray, _Path]] = None, suite: str = "sha256"
-) -> bytes: ...
+def _mask_stream(
+    engine: Engine, request: Request, stream: Any, *, key: Optional[Union[bytes, bytearray, _Path]] = None, suite: str = "sha256"
+) -> Tuple[Any, Decision, List[str]]: ...
 def mask_values(
     mask: str, values: Sequence[Optional[str]], *, key: Optional[Union[bytes, bytearray, _Path]] = None, suite: str = "sha256"
 ) -> List[Optional[str]]: ...
-def _watermark_detect_ipc(
-    data: bytes, *, key: Union[bytes, bytearray, _Path], suite: str = "sha256", candidates: Optional[Sequence[str]] = None
+def _watermark_detect_stream(
+    stream: Any, *, key: Union[bytes, bytearray, _Path], suite: str = "sha256", candidates: Optional[Sequence[str]] = None
 ) -> Optional[Dict[str, Any]]: ...
 def _panic_for_test() -> None: ...
 def _parse_request(request: Request) -> None: ...

@@ -110,6 +110,13 @@ obligation_key! {
 impl PseudonymKey {
     /// The pseudonym of `value`: the first 128 bits of its MAC, as 32 hex digits.
     pub fn pseudonym(&self, value: &str) -> String {
-        hex::encode(&self.mac(&[b"P", value.as_bytes()])[..16])
+        let mut out = String::with_capacity(32);
+        self.pseudonym_into(value, &mut out);
+        out
+    }
+
+    /// [`PseudonymKey::pseudonym`], appended to `out`.
+    pub fn pseudonym_into(&self, value: &str, out: &mut String) {
+        super::pi::push_hex(&self.mac(&[b"P", value.as_bytes()])[..16], out);
     }
 }

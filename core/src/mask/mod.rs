@@ -23,7 +23,9 @@ pub use keys::{PseudonymKey, WatermarkKey, MIN_KEY_LEN};
 pub use plan::{ColumnPlan, MaskKeys, Plan, Release};
 pub use profile::{is_mask_obligation, Profile, MASK_OBLIGATION_PREFIX};
 
+use crate::audit::HashSuite;
 use crate::model::PiType;
+use zeroize::Zeroizing;
 
 /// The character that replaces a masked character.
 pub const MASK_CHAR: char = '*';
@@ -58,34 +60,67 @@ impl Mask {
     /// without the key, so through a plan this never happens).
     pub fn apply(&self, value: Option<&str>, key: Option<&PseudonymKey>) -> Option<String> {
         let v = value?;
-        Some(match self {
-            Mask::Keep => v.to_owned(),
-            Mask::Null => return None,
-            Mask::Type(t) => match t {
-                PiType::None => v.to_owned(),
-                PiType::ResidentId => pi::resident_id(v),
-                PiType::Mobile => pi::mobile(v),
-                PiType::Name => pi::name(v),
-                PiType::Address => pi::address(v),
-                PiType::BankCard => pi::bank_card(v),
-                PiType::Email => pi::email(v),
-                PiType::DateOfBirth => pi::year(v),
-                PiType::LicencePlate => pi::licence_plate(v),
-                PiType::FreeText => return None,
+        let mut out = String::with_capacity(v.len());
+        self.apply_into(v, key, &mut out).then_some(out)
+    }
+
+    /// Applies the mask to one (non-null) value and appends the result to `out`, a
+    /// column's values buffer: no allocation per value. Returns `false`, and appends
+    /// nothing, when the result is null (a null mask, free text, a pseudonym without
+    /// its key).
+    pub fn apply_into(&self, v: &str, key: Option<&PseudonymKey>, out: &mut String) -> bool {
+        match self {
+            Mask::Keep | Mask::Type(PiType::None) => out.push_str(v),
+            Mask::Null | Mask::Type(PiType::FreeText) => return false,
+            Mask::Type(PiType::ResidentId) => pi::resident_id(v, out),
+            Mask::Type(PiType::Mobile) => pi::mobile(v, out),
+            Mask::Type(PiType::Name) => pi::name(v, out),
+            Mask::Type(PiType::Address) => pi::address(v, out),
+            Mask::Type(PiType::BankCard) => pi::bank_card(v, out),
+            Mask::Type(PiType::Email) => pi::email(v, out),
+            Mask::Type(PiType::DateOfBirth) | Mask::DateYear => pi::year(v, out),
+            Mask::Type(PiType::LicencePlate) => pi::licence_plate(v, out),
+            Mask::ShowFirst(n) => generic::show_first(v, *n, out),
+            Mask::ShowLast(n) => generic::show_last(v, *n, out),
+            Mask::Hash => generic::hash(v, out),
+            Mask::Redact => generic::redact(v, out),
+            Mask::Pseudonym => match key {
+                Some(k) => k.pseudonym_into(v, out),
+                None => return false,
             },
-            Mask::ShowFirst(n) => generic::show_first(v, *n),
-            Mask::ShowLast(n) => generic::show_last(v, *n),
-            Mask::Hash => generic::hash(v),
-            Mask::DateYear => pi::year(v),
-            Mask::Redact => generic::redact(v),
-            Mask::Pseudonym => key?.pseudonym(v),
-        })
+        }
+        true
     }
 
     /// Whether the mask needs a [`PseudonymKey`].
     pub fn needs_key(&self) -> bool {
         matches!(self, Mask::Pseudonym)
     }
+}
+
+/// Applies the mask named `mask` (`resident_id`, `show_first:4`, `pseudonym` …) to
+/// each value: what the bindings' `mask_values` calls, and the entry point of the
+/// shared vectors. `key` (at least 32 bytes) keys a pseudonym under `suite`; a
+/// pseudonym without a key is `key_not_found`, an unknown mask `request_invalid`.
+pub fn mask_values<'v>(
+    mask: &str,
+    values: impl IntoIterator<Item = Option<&'v str>>,
+    key: Option<&Zeroizing<Vec<u8>>>,
+    suite: HashSuite,
+) -> crate::Result<Vec<Option<String>>> {
+    let mask: Mask = mask.parse()?;
+    let key = key
+        .map(|k| PseudonymKey::from_bytes(k, suite))
+        .transpose()?;
+    if mask.needs_key() && key.is_none() {
+        return Err(crate::Error::KeyNotFound {
+            id: "pseudonym".into(),
+        });
+    }
+    Ok(values
+        .into_iter()
+        .map(|v| mask.apply(v, key.as_ref()))
+        .collect())
 }
 
 impl std::str::FromStr for Mask {

@@ -4,12 +4,14 @@
 
 use super::watermark::{Embedder, Mark};
 use super::{Mask, Profile, PseudonymKey, WatermarkKey};
+use crate::audit::HashSuite;
 use crate::engine::{Decision, Request};
 use crate::error::{Error, Result};
 use crate::model::{PiType, ResourceKind};
 use crate::Inventory;
 use std::collections::HashSet;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// The obligation that asks for a watermark.
 pub(crate) const WATERMARK: &str = "watermark";
@@ -26,6 +28,21 @@ pub struct MaskKeys {
     pub pseudonym: Option<PseudonymKey>,
     /// The key of watermarks.
     pub watermark: Option<WatermarkKey>,
+}
+
+impl MaskKeys {
+    /// Both keys from one key the caller holds (at least 32 bytes; `key_invalid`
+    /// otherwise) under `suite`, or no key at all: what the command line and the
+    /// bindings take as their `key` argument.
+    pub fn from_bytes(key: Option<&Zeroizing<Vec<u8>>>, suite: HashSuite) -> Result<MaskKeys> {
+        let Some(key) = key else {
+            return Ok(MaskKeys::default());
+        };
+        Ok(MaskKeys {
+            pseudonym: Some(PseudonymKey::from_bytes(key, suite)?),
+            watermark: Some(WatermarkKey::from_bytes(key, suite)?),
+        })
+    }
 }
 
 impl fmt::Debug for MaskKeys {
@@ -206,6 +223,21 @@ impl Plan {
         match self.columns.get(column) {
             Some(c) => c.mask.apply(value, self.keys.pseudonym.as_ref()),
             None => None,
+        }
+    }
+
+    /// The key of the pseudonyms, if the plan was given one.
+    #[cfg(feature = "arrow")]
+    pub(super) fn pseudonym_key(&self) -> Option<&PseudonymKey> {
+        self.keys.pseudonym.as_ref()
+    }
+
+    /// Masks one (non-null) value of column `column` and appends the result to `out`;
+    /// `false`, with nothing appended, when the result is null.
+    pub fn mask_into(&self, column: usize, value: &str, out: &mut String) -> bool {
+        match self.columns.get(column) {
+            Some(c) => c.mask.apply_into(value, self.keys.pseudonym.as_ref(), out),
+            None => false,
         }
     }
 

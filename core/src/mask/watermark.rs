@@ -27,9 +27,12 @@
 //! MAC under a key the file's author does not hold.
 
 use super::{Mask, Plan, PseudonymKey, WatermarkKey};
+use crate::audit::HashSuite;
+use crate::error::Result;
 use crate::model::PiType;
 use std::collections::HashMap;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// One canary row follows a row with probability 1 / `CANARY_RATE`.
 pub const CANARY_RATE: u32 = 20;
@@ -111,10 +114,28 @@ impl<'a> Embedder<'a> {
     /// Whether a canary row follows the next row of the extract (call once per row,
     /// in order).
     pub fn canary_follows(&mut self) -> bool {
-        let coin = self
-            .key
-            .mac(&[b"I", &self.payload, &self.rows.to_be_bytes()]);
+        let follows = self.coin(self.rows);
         self.rows += 1;
+        follows
+    }
+
+    /// [`Embedder::canary_follows`] for each of the next `n` rows, in order: the
+    /// coins are drawn on all cores (each is a MAC of the row's number).
+    pub fn canaries_follow(&mut self, n: usize) -> Vec<bool> {
+        use rayon::prelude::*;
+        let first = self.rows;
+        let coins = (0..n)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|i| self.coin(first + i as u64))
+            .collect();
+        self.rows += n as u64;
+        coins
+    }
+
+    /// The keyed coin of row `row` of the extract.
+    fn coin(&self, row: u64) -> bool {
+        let coin = self.key.mac(&[b"I", &self.payload, &row.to_be_bytes()]);
         u32::from_be_bytes([coin[0], coin[1], coin[2], coin[3]]) < u32::MAX / CANARY_RATE
     }
 
@@ -191,6 +212,16 @@ const GENERATED: &[(PiType, bool)] = &[
 ];
 
 impl Detector {
+    /// A detector for marks made under the caller's key (at least 32 bytes) in
+    /// `suite`, which also reads pseudonymized extracts under the same key: the
+    /// detector of the command line and the bindings.
+    pub fn from_bytes(key: &Zeroizing<Vec<u8>>, suite: HashSuite) -> Result<Detector> {
+        Ok(Detector::new(
+            WatermarkKey::from_bytes(key, suite)?,
+            Some(&PseudonymKey::from_bytes(key, suite)?),
+        ))
+    }
+
     /// A detector for marks made under `key`; with `pseudonyms`, it also reads marks
     /// in extracts masked with the `pseudonymize` profile under that key.
     pub fn new(key: WatermarkKey, pseudonyms: Option<&PseudonymKey>) -> Detector {
