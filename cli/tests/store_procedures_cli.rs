@@ -87,11 +87,17 @@ fn fresh_db(tag: &str) -> (String, String) {
     connect(&var("GOVDATA_TEST_PG"))
         .batch_execute(&format!(
             "DO $$ BEGIN
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{0}') THEN
+               -- Two processes may make the same login at once: the loser's
+               -- CREATE or GRANT fails on a unique key, and the row is there.
+               BEGIN
                  CREATE ROLE {0} LOGIN PASSWORD '{1}';
-               END IF;
-             END $$;
-             GRANT govdata_shipper, govdata_procedures TO {0};",
+               EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
+               END;
+               BEGIN
+                 GRANT govdata_shipper, govdata_procedures TO {0};
+               EXCEPTION WHEN unique_violation THEN NULL;
+               END;
+             END $$;",
             NODE_ROLE.0, NODE_ROLE.1
         ))
         .unwrap();

@@ -95,11 +95,17 @@ impl Client {
 pub fn login(url: &str, name: &str, group: &str, password: &str) {
     client(url).exec(&format!(
         "DO $$ BEGIN
-           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN
+           -- Two processes may make the same login at once: the loser's
+           -- CREATE or GRANT fails on a unique key, and the row is there.
+           BEGIN
              CREATE ROLE {name} LOGIN PASSWORD '{password}';
-           END IF;
-         END $$;
-         GRANT {group} TO {name};"
+           EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
+           END;
+           BEGIN
+             GRANT {group} TO {name};
+           EXCEPTION WHEN unique_violation THEN NULL;
+           END;
+         END $$;"
     ));
 }
 
