@@ -13,7 +13,8 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(request inventory policy_pack audit_segment vault_file key_store test_file c_abi)
+    targets=(request inventory policy_pack audit_segment vault_file key_store test_file config bundle checkpoint
+        mask watermark c_abi)
 fi
 # FUZZ_JOBS=N runs N fuzzing processes per target (libFuzzer then logs to fuzz-*.log).
 parallel=()

@@ -1,7 +1,7 @@
 """`govdata mask` on a CSV file of about SIZE_MB megabytes (4 personal-information
 columns as in bench_mask.py, and a kept column), timed end to end as a user runs it:
-once under a masking profile alone and once with a watermark too (canary rows, which
-place rows in order and so run on one core). Prints the rate in MB/s of input.
+once under a masking profile alone and once with a watermark too (canary rows among
+the masked rows). Prints the rate in MB/s of input.
 
     bindings-python/.venv/bin/python benches/python/bench_mask_cli.py GOVDATA_BIN [SIZE_MB]
 """

@@ -5,7 +5,7 @@ use crate::decide::read_request;
 use crate::node::NodeArgs;
 use crate::output::{fail, EXIT_ERROR};
 use govdata::audit::HashSuite;
-use govdata::mask::watermark::{Detection, Detector};
+use govdata::mask::watermark::{Detection, Detector, Embedder};
 use govdata::mask::{MaskKeys, Plan, Release};
 use govdata::{Error, Inventory, Request, Result};
 use rayon::prelude::*;
@@ -368,11 +368,10 @@ fn mask_csv(
         writer.write_record(&header).map_err(csv_err(name))?;
         writer.flush().map_err(io_err(name))?;
     }
-    if plan.mark().is_some() {
-        return mask_csv_rows(reader, name, &plan, out);
-    }
-    // No watermark: every row is masked on its own, so chunks of rows are masked on
+    // Every row is masked on its own and the watermark's coins and canary rows are
+    // drawn from the row's and the canary's number, so chunks of rows are masked on
     // every core and written in their order, while a second thread parses the next.
+    let mut embedder = plan.embedder();
     let (full_tx, full_rx) =
         std::sync::mpsc::sync_channel::<Result<(Vec<csv::StringRecord>, usize)>>(1);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<csv::StringRecord>>();
@@ -387,18 +386,51 @@ fn mask_csv(
         });
         for read in full_rx {
             let (chunk, filled) = read?;
+            let coins = embedder.as_mut().map(|e| e.canaries_follow(filled));
+            // The number of the first canary of each task: those before it, in order.
+            let mut firsts = Vec::with_capacity(filled.div_ceil(CSV_TASK));
+            let mut placed = embedder.as_ref().map_or(0, |e| e.canaries());
+            for t in 0..filled.div_ceil(CSV_TASK) {
+                firsts.push(placed);
+                if let Some(coins) = &coins {
+                    let end = ((t + 1) * CSV_TASK).min(filled);
+                    placed += coins[t * CSV_TASK..end].iter().filter(|&&c| c).count() as u64;
+                }
+            }
+            let marks = embedder.as_ref().zip(coins.as_deref());
             let parts = chunk[..filled]
                 .par_chunks(CSV_TASK)
-                .map(|rows| mask_csv_task(&plan, rows, name))
+                .zip(firsts.par_iter())
+                .enumerate()
+                .map(|(t, (rows, &first))| {
+                    let canaries = marks.map(|(e, coins)| Canaries {
+                        embedder: e,
+                        coins: &coins[t * CSV_TASK..t * CSV_TASK + rows.len()],
+                        first,
+                    });
+                    mask_csv_task(&plan, rows, canaries, name)
+                })
                 .collect::<Result<Vec<Vec<u8>>>>()?;
+            if let Some(e) = embedder.as_mut() {
+                e.placed(placed - e.canaries());
+            }
             for part in parts {
                 out.push(part)?;
             }
             // The records go back to the parsing thread, their buffers reused.
             let _ = empty_tx.send(chunk);
         }
-        Ok(0)
+        Ok(embedder.as_ref().map_or(0, |e| e.canaries()))
     })
+}
+
+/// The watermark's part of one task: the coins of its rows and the number of the
+/// first canary row it places.
+#[derive(Clone, Copy)]
+struct Canaries<'e, 'p> {
+    embedder: &'e Embedder<'p>,
+    coins: &'e [bool],
+    first: u64,
 }
 
 /// Reads up to a chunk of records into `chunk` (reusing its records); how many.
@@ -423,13 +455,20 @@ fn fill_chunk(
     Ok(filled)
 }
 
-/// Masks and writes some rows of a CSV file, on one core.
-fn mask_csv_task(plan: &Plan, rows: &[csv::StringRecord], name: &str) -> Result<Vec<u8>> {
+/// Masks and writes some rows of a CSV file, on one core, with the canary rows that
+/// follow them.
+fn mask_csv_task(
+    plan: &Plan,
+    rows: &[csv::StringRecord],
+    canaries: Option<Canaries<'_, '_>>,
+    name: &str,
+) -> Result<Vec<u8>> {
     let bytes: usize = rows.iter().map(|r| r.as_slice().len() + r.len() + 1).sum();
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(bytes + bytes / 8));
     let mut values = String::new();
     let mut ends: Vec<usize> = Vec::with_capacity(plan.columns().len());
-    for row in rows {
+    let mut next = canaries.map_or(0, |c| c.first);
+    for (r, row) in rows.iter().enumerate() {
         values.clear();
         ends.clear();
         for (c, cell) in row.iter().enumerate() {
@@ -437,41 +476,26 @@ fn mask_csv_task(plan: &Plan, rows: &[csv::StringRecord], name: &str) -> Result<
             plan.mask_into(c, cell, &mut values);
             ends.push(values.len());
         }
-        let mut start = 0;
+        let field = |i: usize| &values[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
         writer
-            .write_record(ends.iter().map(|&end| {
-                let field = &values[start..end];
-                start = end;
-                field
-            }))
+            .write_record((0..ends.len()).map(field))
             .map_err(csv_err(name))?;
+        if let Some(c) = canaries.filter(|c| c.coins[r]) {
+            // A canary row: generated values, the row before's in its other cells.
+            let canary = c.embedder.canary_at(next);
+            next += 1;
+            writer
+                .write_record((0..ends.len()).map(|i| match &canary[i] {
+                    Some(generated) => generated.as_deref().unwrap_or(""),
+                    None => field(i),
+                }))
+                .map_err(csv_err(name))?;
+        }
     }
     writer.into_inner().map_err(|e| Error::Io {
         path: "-".into(),
         source: e.into_error(),
     })
-}
-
-/// Masks a CSV file row by row, placing the watermark's canary rows.
-fn mask_csv_rows(
-    mut reader: csv::Reader<Box<dyn Read + Send>>,
-    name: &str,
-    plan: &Plan,
-    out: &mut Output,
-) -> Result<u64> {
-    let mut writer = csv::Writer::from_writer(out);
-    let mut release = plan.release();
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_err(name))? {
-        let cells: Vec<Option<&str>> = record.iter().map(Some).collect();
-        release.push(&cells, &mut |row| {
-            writer
-                .write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))
-                .map_err(csv_err(name))
-        })?;
-    }
-    writer.flush().map_err(io_err(name))?;
-    Ok(release.canaries())
 }
 
 /// A JSON scalar as the text a mask reads; arrays and objects are refused.

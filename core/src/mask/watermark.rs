@@ -2,10 +2,10 @@
 //! name the recipient and the audit record of the decision that released an extract.
 //!
 //! **Embedding.** After each row of an extract, a keyed coin (one chance in
-//! [`CANARY_RATE`]) decides whether a canary row follows. Canary number `j` carries
-//! one byte of an 11-byte payload — the low 32 bits of the audit record's sequence
-//! number, a 24-bit keyed tag of the recipient, and a 32-bit keyed check of both — at
-//! position `j mod 11`: each of its personal-information cells is a plausible value
+//! [`CANARY_RATE`]; 32 bits of a MAC drawn for each block of eight rows) decides
+//! whether a canary row follows. Canary number `j` carries one byte of an 11-byte
+//! payload — the low 32 bits of the audit record's sequence number, a 24-bit keyed
+//! tag of the recipient, and a 32-bit keyed check of both — at position `j mod 11`: each of its personal-information cells is a plausible value
 //! of the field's type (a resident ID with a valid check digit, a mobile number, a
 //! bank card with a valid Luhn digit …) generated from the key, the position and the
 //! byte, then masked like every other value of the column. Its other cells repeat
@@ -83,10 +83,16 @@ fn recipient_tag(key: &WatermarkKey, recipient: &str) -> [u8; 3] {
 }
 
 /// Places canary rows in one extract, row by row.
+///
+/// The coins are drawn eight rows at a time: one MAC of the block's number gives the
+/// 32-bit coins of its eight rows. Canary `j` depends only on `j mod 88` (its
+/// position and replica), so the 88 masked canary rows of an extract are generated
+/// once, when the embedder is made.
 pub struct Embedder<'a> {
     key: &'a WatermarkKey,
-    plan: &'a Plan,
     payload: [u8; POSITIONS],
+    table: Vec<Vec<Option<Option<String>>>>,
+    block: Option<(u64, [u8; 32])>,
     rows: u64,
     canaries: u64,
 }
@@ -100,12 +106,32 @@ impl fmt::Debug for Embedder<'_> {
     }
 }
 
+/// The coins of one block of rows.
+const COINS_PER_BLOCK: u64 = 8;
+
 impl<'a> Embedder<'a> {
     pub(super) fn new(key: &'a WatermarkKey, mark: &Mark, plan: &'a Plan) -> Self {
+        let payload = mark.payload(key);
+        let table = (0..POSITIONS as u64 * u64::from(REPLICAS))
+            .map(|j| {
+                let position = (j % POSITIONS as u64) as u8;
+                let replica = ((j / POSITIONS as u64) % u64::from(REPLICAS)) as u8;
+                let byte = payload[position as usize];
+                plan.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        generate(key, c.pi_type, position, byte, replica)
+                            .map(|raw| plan.mask_value(i, Some(&raw)))
+                    })
+                    .collect()
+            })
+            .collect();
         Embedder {
             key,
-            plan,
-            payload: mark.payload(key),
+            payload,
+            table,
+            block: None,
             rows: 0,
             canaries: 0,
         }
@@ -114,55 +140,82 @@ impl<'a> Embedder<'a> {
     /// Whether a canary row follows the next row of the extract (call once per row,
     /// in order).
     pub fn canary_follows(&mut self) -> bool {
-        let follows = self.coin(self.rows);
+        let row = self.rows;
+        let block = row / COINS_PER_BLOCK;
+        let mac = match self.block {
+            Some((b, mac)) if b == block => mac,
+            _ => {
+                let mac = self.block_mac(block);
+                self.block = Some((block, mac));
+                mac
+            }
+        };
         self.rows += 1;
-        follows
+        coin_of(&mac, row)
     }
 
     /// [`Embedder::canary_follows`] for each of the next `n` rows, in order: the
-    /// coins are drawn on all cores (each is a MAC of the row's number).
+    /// blocks of coins are drawn on all cores.
     pub fn canaries_follow(&mut self, n: usize) -> Vec<bool> {
         use rayon::prelude::*;
         let first = self.rows;
-        let coins = (0..n)
+        let end = first + n as u64;
+        let from = first / COINS_PER_BLOCK;
+        let count = (end.div_ceil(COINS_PER_BLOCK) - from) as usize;
+        let blocks: Vec<(u64, [u8; 32])> = (0..count)
             .into_par_iter()
-            .with_min_len(4096)
-            .map(|i| self.coin(first + i as u64))
+            .with_min_len(512)
+            .map(|i| {
+                let b = from + i as u64;
+                (b, self.block_mac(b))
+            })
             .collect();
-        self.rows += n as u64;
+        let coins = (first..end)
+            .map(|row| {
+                let (_, mac) = &blocks[(row / COINS_PER_BLOCK - from) as usize];
+                coin_of(mac, row)
+            })
+            .collect();
+        self.block = blocks.last().copied();
+        self.rows = end;
         coins
     }
 
-    /// The keyed coin of row `row` of the extract.
-    fn coin(&self, row: u64) -> bool {
-        let coin = self.key.mac(&[b"I", &self.payload, &row.to_be_bytes()]);
-        u32::from_be_bytes([coin[0], coin[1], coin[2], coin[3]]) < u32::MAX / CANARY_RATE
+    /// The keyed MAC that gives the coins of block `block` of the extract's rows.
+    fn block_mac(&self, block: u64) -> [u8; 32] {
+        self.key.mac(&[b"I", &self.payload, &block.to_be_bytes()])
     }
 
-    /// The next canary row, given the (masked) row it follows: a generated, masked
-    /// value for each personal-information column, `None` for the others (the
-    /// caller repeats the previous row's value there).
+    /// Canary row number `j` of the extract: a generated, masked value for each
+    /// personal-information column, `None` for the others (the caller repeats the
+    /// previous row's value there).
+    pub fn canary_at(&self, j: u64) -> &[Option<Option<String>>] {
+        &self.table[(j % self.table.len() as u64) as usize]
+    }
+
+    /// The next canary row, given the (masked) row it follows: [`Embedder::canary_at`]
+    /// of the number of canaries placed so far.
     pub fn canary(&mut self) -> Vec<Option<Option<String>>> {
         let j = self.canaries;
         self.canaries += 1;
-        let position = (j % POSITIONS as u64) as u8;
-        let replica = ((j / POSITIONS as u64) % u64::from(REPLICAS)) as u8;
-        let byte = self.payload[position as usize];
-        self.plan
-            .columns()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                generate(self.key, c.pi_type, position, byte, replica)
-                    .map(|raw| self.plan.mask_value(i, Some(&raw)))
-            })
-            .collect()
+        self.canary_at(j).to_vec()
+    }
+
+    /// Counts `n` canary rows placed by the caller through [`Embedder::canary_at`].
+    pub fn placed(&mut self, n: u64) {
+        self.canaries += n;
     }
 
     /// The number of canary rows placed so far.
     pub fn canaries(&self) -> u64 {
         self.canaries
     }
+}
+
+/// The coin of `row` from the MAC of its block: one chance in [`CANARY_RATE`].
+fn coin_of(mac: &[u8; 32], row: u64) -> bool {
+    let at = (row % COINS_PER_BLOCK) as usize * 4;
+    u32::from_be_bytes([mac[at], mac[at + 1], mac[at + 2], mac[at + 3]]) < u32::MAX / CANARY_RATE
 }
 
 /// A mark read from a file.

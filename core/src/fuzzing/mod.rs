@@ -12,6 +12,9 @@
 //! bytes changed in an authenticated file (vault ciphertext, key store, audit segment)
 //! never read back as other data.
 
+pub mod mask;
+pub mod signed;
+
 use crate::audit::{AuditLog, AuditOptions, AuditRecord, Event, SealingKey};
 use crate::error::{Error, ERROR_CODES};
 use crate::model::{Grade, Inventory};
@@ -31,6 +34,11 @@ pub const TARGETS: &[&str] = &[
     "vault_file",
     "key_store",
     "test_file",
+    "config",
+    "bundle",
+    "checkpoint",
+    "mask",
+    "watermark",
 ];
 
 /// The largest message an error may render to, whatever the input.
@@ -46,6 +54,11 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "vault_file" => vault_file(data),
         "key_store" => key_store(data),
         "test_file" => test_file(data),
+        "config" => signed::config(data),
+        "bundle" => signed::bundle(data),
+        "checkpoint" => signed::checkpoint(data),
+        "mask" => mask::mask(data),
+        "watermark" => mask::watermark(data),
         _ => return false,
     }
     true
