@@ -128,7 +128,7 @@ pub enum Error {
     },
     /// A configuration file (`govdata.toml`) is invalid: an unknown key, a value of the
     /// wrong kind, a secret written into the file, a key file others may read.
-    #[error("invalid configuration: {message}")]
+    #[error("invalid configuration: {}", bounded(.message))]
     ConfigInvalid {
         /// What is wrong, naming the key or the path.
         message: String,

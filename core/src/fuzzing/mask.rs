@@ -49,7 +49,12 @@ pub fn mask(data: &[u8]) {
     } else {
         HashSuite::Sm3
     };
-    let run = || must(mask_values(name, [Some(value), None], Some(&key), suite), name);
+    let run = || {
+        must(
+            mask_values(name, [Some(value), None], Some(&key), suite),
+            name,
+        )
+    };
     let out = run();
     assert_eq!(out, run(), "mask {name} gave two outputs for one value");
     assert_eq!(out[1], None, "mask {name} turned a null into a value");
@@ -74,7 +79,10 @@ pub fn watermark(data: &[u8]) {
     static DETECTOR: OnceLock<Detector> = OnceLock::new();
     let detector = DETECTOR.get_or_init(|| {
         let key = Zeroizing::new(MASK_KEY.to_vec());
-        must(Detector::from_bytes(&key, HashSuite::Sha256), "the detector")
+        must(
+            Detector::from_bytes(&key, HashSuite::Sha256),
+            "the detector",
+        )
     });
     let text = String::from_utf8_lossy(data);
     let mut tally = detector.tally();
@@ -83,5 +91,8 @@ pub fn watermark(data: &[u8]) {
             tally.observe(cell);
         }
     }
-    assert!(tally.finish().is_none(), "a mark found in a file never marked");
+    assert!(
+        tally.finish().is_none(),
+        "a mark found in a file never marked"
+    );
 }

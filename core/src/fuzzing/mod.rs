@@ -164,6 +164,17 @@ fn apply_edits(bytes: &mut Vec<u8>, edits: &[u8]) -> bool {
     *bytes != original
 }
 
+/// The bytes a target reads: `rest` itself when `raw`, else `real` edited by `rest` (see
+/// [`apply_edits`]); and whether edits changed them (never for raw bytes).
+fn raw_or_edited(raw: bool, rest: &[u8], real: &[u8]) -> (Vec<u8>, bool) {
+    if raw {
+        return (rest.to_vec(), false);
+    }
+    let mut b = real.to_vec();
+    let changed = apply_edits(&mut b, rest);
+    (b, changed)
+}
+
 /// A directory under the temporary directory, removed on drop.
 struct Scratch(PathBuf);
 
@@ -258,13 +269,7 @@ pub fn audit_segment(data: &[u8]) {
     let dir = Scratch::new("audit");
     for (name, bytes) in &fx.files {
         let bytes = if *name == fx.segment {
-            if mode % 2 == 0 {
-                rest.to_vec()
-            } else {
-                let mut b = bytes.clone();
-                apply_edits(&mut b, rest);
-                b
-            }
+            raw_or_edited(mode % 2 == 0, rest, bytes).0
         } else {
             bytes.clone()
         };
@@ -369,18 +374,12 @@ pub fn vault_file(data: &[u8]) {
         return;
     };
     let fx = vault_fixture();
-    let (bytes, changed) = match mode % 3 {
-        0 => (rest.to_vec(), false),
-        m => {
-            let mut b = if m == 1 {
-                fx.record.clone()
-            } else {
-                fx.stream.clone()
-            };
-            let changed = apply_edits(&mut b, rest);
-            (b, changed)
-        }
+    let real = if mode % 3 == 1 {
+        &fx.record
+    } else {
+        &fx.stream
     };
+    let (bytes, changed) = raw_or_edited(mode % 3 == 0, rest, real);
     checked(crate::vault::Header::parse(&bytes));
     for grade in [Grade::L3, Grade::L4] {
         if let Some(pt) = checked(fx.vault.decrypt("hukou", grade, &bytes)) {
@@ -408,13 +407,7 @@ pub fn key_store(data: &[u8]) {
         return;
     };
     let fx = vault_fixture();
-    let (bytes, changed) = if mode % 2 == 0 {
-        (rest.to_vec(), false)
-    } else {
-        let mut b = fx.store.clone();
-        let changed = apply_edits(&mut b, rest);
-        (b, changed)
-    };
+    let (bytes, changed) = raw_or_edited(mode % 2 == 0, rest, &fx.store);
     let key = must(MasterKey::from_bytes(&VAULT_MASTER), "key");
     let path = Path::new("keystore.json");
     if let Some(body) = checked(crate::vault::store::Body::open(&bytes, path, &key)) {

@@ -5,7 +5,7 @@
 //! Besides "no panic" and well-formed errors, each checks that nothing unsigned reads
 //! as signed: whatever verifies under the fixture's key is the fixture's own content.
 
-use super::{apply_edits, checked, must, Scratch};
+use super::{apply_edits, checked, must, raw_or_edited, Scratch};
 use crate::audit::HashSuite;
 use crate::bundle::Bundle;
 use crate::checkpoint::Checkpoint;
@@ -89,13 +89,7 @@ pub fn bundle(data: &[u8]) {
         return;
     };
     let fx = bundle_fixture();
-    let bytes = if mode % 2 == 0 {
-        rest.to_vec()
-    } else {
-        let mut b = fx.json.clone();
-        apply_edits(&mut b, rest);
-        b
-    };
+    let (bytes, _) = raw_or_edited(mode % 2 == 0, rest, &fx.json);
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return;
     };
@@ -157,13 +151,7 @@ pub fn checkpoint(data: &[u8]) {
         return proofs(mode, rest);
     }
     let fx = checkpoint_fixture();
-    let bytes = if mode % 3 == 0 {
-        rest.to_vec()
-    } else {
-        let mut b = fx.json.clone();
-        apply_edits(&mut b, rest);
-        b
-    };
+    let (bytes, _) = raw_or_edited(mode % 3 == 0, rest, &fx.json);
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return;
     };
@@ -202,10 +190,20 @@ fn proofs(mode: u8, data: &[u8]) {
     };
     // Inclusion of leaf `index`.
     let index = u64::from(*pick) % n;
-    let true_path = must(proof::inclusion_proof(suite, index, &tree), "inclusion proof");
+    let true_path = must(
+        proof::inclusion_proof(suite, index, &tree),
+        "inclusion proof",
+    );
     let ok = |r: crate::Result<()>| checked(r).is_some();
     assert!(
-        ok(proof::verify_inclusion(suite, index, n, &tree[index as usize], &true_path, &root)),
+        ok(proof::verify_inclusion(
+            suite,
+            index,
+            n,
+            &tree[index as usize],
+            &true_path,
+            &root
+        )),
         "a true inclusion proof failed"
     );
     let mut edited = true_path.concat();
@@ -216,7 +214,9 @@ fn proofs(mode: u8, data: &[u8]) {
     } else {
         tree[index as usize]
     };
-    if ok(proof::verify_inclusion(suite, index, n, &leaf, &path, &root)) {
+    if ok(proof::verify_inclusion(
+        suite, index, n, &leaf, &path, &root,
+    )) {
         assert!(
             path == true_path && leaf == tree[index as usize],
             "a false inclusion proof verified"
@@ -225,15 +225,27 @@ fn proofs(mode: u8, data: &[u8]) {
     // Consistency of the first `old` leaves with the whole tree.
     let old = u64::from(*pick) % (n + 1);
     let old_root = proof::tree_root(suite, &tree[..old as usize]);
-    let true_proof = must(proof::consistency_proof(suite, old, &tree), "consistency proof");
+    let true_proof = must(
+        proof::consistency_proof(suite, old, &tree),
+        "consistency proof",
+    );
     assert!(
-        ok(proof::verify_consistency(suite, old, n, &old_root, &root, &true_proof)),
+        ok(proof::verify_consistency(
+            suite,
+            old,
+            n,
+            &old_root,
+            &root,
+            &true_proof
+        )),
         "a true consistency proof failed"
     );
     let mut edited = true_proof.concat();
     apply_edits(&mut edited, edits);
     let path = as_hashes(&edited);
-    if ok(proof::verify_consistency(suite, old, n, &old_root, &root, &path)) {
+    if ok(proof::verify_consistency(
+        suite, old, n, &old_root, &root, &path,
+    )) {
         assert!(path == true_proof, "a false consistency proof verified");
     }
 }

@@ -15,16 +15,17 @@
 //! position, byte and replica, unmasked and under the masks whose output keeps
 //! enough of the value to be told apart) and looks every cell of a file up in that
 //! table. Each hit votes for a byte at a position; the payload is the plurality at
-//! each position, and it counts only when its keyed check holds. Cells vote one by
+//! each position (ties, and bytes one vote behind, resolved by trying at most 256
+//! payloads each), and it counts only when its keyed check holds. Cells vote one by
 //! one, so the order of rows, dropped columns and renamed columns change nothing; a
 //! sample of the rows keeps a share of the canaries, and the mark is read while the
 //! sample holds a canary for each of the 11 positions (about 60 canary rows, which a
 //! 10 % sample of a 15,000-row extract keeps with probability above 99 %).
 //!
-//! **False matches.** A file that carries no mark is read as marked only when the
-//! plurality bytes of its cells happen to pass the 32-bit keyed check: at most one
-//! chance in 2³² (2.3 × 10⁻¹⁰) per file, whatever its content, since the check is a
-//! MAC under a key the file's author does not hold.
+//! **False matches.** A file that carries no mark is read as marked only when one of
+//! the at most 512 payloads tried passes the 32-bit keyed check: at most one chance
+//! in 2²³ (1.2 × 10⁻⁷) per file, whatever its content, since the check is a MAC under
+//! a key the file's author does not hold.
 
 use super::{Mask, Plan, PseudonymKey, WatermarkKey};
 use crate::audit::HashSuite;
@@ -349,28 +350,71 @@ impl Tally<'_> {
     }
 
     /// The mark, if the file carries one under the detector's key.
+    ///
+    /// At each position the byte with the most votes is the payload's, but cells of
+    /// real rows that happen to equal a masked canary add stray votes, and a position
+    /// that a sample keeps one or two canaries of may see a stray byte tie with the
+    /// true one. So the keyed check picks among the bytes tied for the most votes at
+    /// each position, then among those at most one vote behind, trying at most
+    /// [`MAX_TRIES`] payloads each time; a payload counts when it is the only one that
+    /// passes the check.
     pub fn finish(&self) -> Option<Detection> {
-        let mut payload = [0u8; POSITIONS];
-        let mut votes = 0u64;
-        for (p, counts) in self.votes.iter().enumerate() {
-            let best = counts.iter().copied().max().unwrap_or(0);
-            if best == 0 || counts.iter().filter(|&&c| c == best).count() > 1 {
+        for slack in 0..=1u32 {
+            let mut candidates: Vec<Vec<u8>> = Vec::with_capacity(POSITIONS);
+            let mut tries = 1usize;
+            for counts in &self.votes {
+                let best = counts.iter().copied().max().unwrap_or(0);
+                if best == 0 {
+                    return None;
+                }
+                let floor = best.saturating_sub(slack).max(1);
+                let bytes: Vec<u8> = (0..=255u8)
+                    .filter(|&b| counts[b as usize] >= floor)
+                    .collect();
+                tries = tries.saturating_mul(bytes.len());
+                candidates.push(bytes);
+            }
+            if tries > MAX_TRIES {
                 return None;
             }
-            payload[p] = counts.iter().position(|&c| c == best)? as u8;
-            votes += u64::from(best);
+            let mut found = None;
+            for n in 0..tries {
+                let mut payload = [0u8; POSITIONS];
+                let mut rest = n;
+                for (p, bytes) in candidates.iter().enumerate() {
+                    payload[p] = bytes[rest % bytes.len()];
+                    rest /= bytes.len();
+                }
+                let check = self.detector.key.mac(&[b"C", &payload[..7]]);
+                if check[..4] == payload[7..] {
+                    if found.is_some() {
+                        // Two payloads pass: the file names no one decision.
+                        return None;
+                    }
+                    found = Some(payload);
+                }
+            }
+            if let Some(payload) = found {
+                let votes = payload
+                    .iter()
+                    .zip(&self.votes)
+                    .map(|(&b, counts)| u64::from(counts[b as usize]))
+                    .sum();
+                return Some(Detection {
+                    audit_seq: u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]),
+                    recipient_tag: [payload[4], payload[5], payload[6]],
+                    votes,
+                });
+            }
         }
-        let check = self.detector.key.mac(&[b"C", &payload[..7]]);
-        if check[..4] != payload[7..] {
-            return None;
-        }
-        Some(Detection {
-            audit_seq: u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]),
-            recipient_tag: [payload[4], payload[5], payload[6]],
-            votes,
-        })
+        None
     }
 }
+
+/// The most payloads [`Tally::finish`] checks in each of its two rounds: a file
+/// without the mark passes one of at most 512 checks with probability below
+/// 512 / 2³² = 2⁻²³.
+const MAX_TRIES: usize = 256;
 
 const PROVINCES: &[&str] = &[
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
