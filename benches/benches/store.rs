@@ -25,6 +25,7 @@
 
 use govdata::audit::{AuditLog, AuditOptions, SealingKey, SyncMode};
 use govdata::platform::{record_decisions, Platform, PlatformConfig, SecretSource, StoreSection};
+use govdata::store::testing::ensure_login;
 use govdata::store::{init_schema, Shipper, StoreConnector};
 use govdata_benches::{default_engine, sample_requests};
 use std::io::{Read, Write};
@@ -593,21 +594,16 @@ fn main() {
             password,
         }
     };
-    s.superuser("postgres")
-        .batch_execute(&format!(
-            "DO $$ BEGIN
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{0}') THEN
-                 CREATE ROLE {0} LOGIN PASSWORD '{1}';
-               END IF;
-             END $$;",
-            ROLE.0, ROLE.1
-        ))
-        .unwrap();
+    ensure_login(&mut s.superuser("postgres"), ROLE.0, ROLE.1, &[]).unwrap();
     // The store's roles exist once a database was initialised.
     let first = s.fresh("roles");
-    s.superuser("postgres")
-        .batch_execute(&format!("GRANT govdata_shipper TO {}", ROLE.0))
-        .unwrap();
+    ensure_login(
+        &mut s.superuser("postgres"),
+        ROLE.0,
+        ROLE.1,
+        &["govdata_shipper"],
+    )
+    .unwrap();
     s.drop_db(&first);
 
     let records = env_or("STORE_BENCH_RECORDS", 20_000) as usize;

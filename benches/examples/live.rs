@@ -20,6 +20,7 @@ use govdata::audit::Timestamp;
 use govdata::bundle::Bundle;
 use govdata::platform::Platform;
 use govdata::sign::{Algorithm, SigningKey, VerifyingKey};
+use govdata::store::testing::ensure_login;
 use govdata::store::{
     init_schema, publish_bundle, push_inventory, InventoryChange, StoreConnector,
 };
@@ -232,11 +233,7 @@ fn main() {
         (ADMIN, "govdata_inventory_admin"),
         (PUBLISHER, "govdata_publisher"),
     ] {
-        su.batch_execute(&format!(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{0}') THEN CREATE ROLE {0} LOGIN PASSWORD '{1}'; END IF; END $$; GRANT {group} TO {0};",
-            role.0, role.1
-        ))
-        .expect("roles");
+        ensure_login(&mut su, role.0, role.1, &[group]).expect("roles");
     }
     let dir = std::env::temp_dir().join(format!("govdata-bench-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch");

@@ -24,6 +24,7 @@
 use govdata::audit::Timestamp;
 use govdata::model::ScenarioRisk;
 use govdata::platform::{Platform, PlatformConfig};
+use govdata::store::testing::ensure_login;
 use govdata::store::StoreConnector;
 use govdata::workflow::{ShareApplication, Step};
 use govdata::Request;
@@ -48,16 +49,7 @@ fn fresh_db() -> String {
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap();
-    admin
-        .batch_execute(&format!(
-            "DO $$ BEGIN
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{0}') THEN
-                 CREATE ROLE {0} LOGIN PASSWORD '{1}';
-               END IF;
-             END $$;",
-            ROLE.0, ROLE.1
-        ))
-        .unwrap();
+    ensure_login(&mut admin, ROLE.0, ROLE.1, &[]).unwrap();
     let url = format!(
         "postgresql://postgres@/{name}?host={}&port={}",
         var("GOVDATA_TEST_PG_DIR"),
@@ -68,10 +60,12 @@ fn fresh_db() -> String {
         .connect()
         .unwrap();
     govdata::store::init_schema(&mut c).unwrap();
-    c.batch_execute(&format!(
-        "GRANT govdata_shipper, govdata_procedures TO {}",
-        ROLE.0
-    ))
+    ensure_login(
+        &mut c,
+        ROLE.0,
+        ROLE.1,
+        &["govdata_shipper", "govdata_procedures"],
+    )
     .unwrap();
     name
 }

@@ -84,23 +84,13 @@ fn fresh_db(tag: &str) -> (String, String) {
     let mut init = Command::new(env!("CARGO_BIN_EXE_govdata"));
     init.args(["store", "init", &url]);
     stdout_of(init);
-    connect(&var("GOVDATA_TEST_PG"))
-        .batch_execute(&format!(
-            "DO $$ BEGIN
-               -- Two processes may make the same login at once: the loser's
-               -- CREATE or GRANT fails on a unique key, and the row is there.
-               BEGIN
-                 CREATE ROLE {0} LOGIN PASSWORD '{1}';
-               EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
-               END;
-               BEGIN
-                 GRANT govdata_shipper, govdata_procedures TO {0};
-               EXCEPTION WHEN unique_violation THEN NULL;
-               END;
-             END $$;",
-            NODE_ROLE.0, NODE_ROLE.1
-        ))
-        .unwrap();
+    govdata::store::testing::ensure_login(
+        &mut connect(&var("GOVDATA_TEST_PG")),
+        NODE_ROLE.0,
+        NODE_ROLE.1,
+        &["govdata_shipper", "govdata_procedures"],
+    )
+    .unwrap();
     (name, url)
 }
 

@@ -93,20 +93,7 @@ impl Client {
 
 /// A login role in `group` with `password` (roles are the cluster's).
 pub fn login(url: &str, name: &str, group: &str, password: &str) {
-    client(url).exec(&format!(
-        "DO $$ BEGIN
-           -- Two processes may make the same login at once: the loser's
-           -- CREATE or GRANT fails on a unique key, and the row is there.
-           BEGIN
-             CREATE ROLE {name} LOGIN PASSWORD '{password}';
-           EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
-           END;
-           BEGIN
-             GRANT {group} TO {name};
-           EXCEPTION WHEN unique_violation THEN NULL;
-           END;
-         END $$;"
-    ));
+    govdata::store::testing::ensure_login(&mut client(url).0, name, password, &[group]).unwrap();
 }
 
 /// A fresh database made with `govdata store init` (twice: idempotent), and a shipping

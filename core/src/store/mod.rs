@@ -55,6 +55,8 @@ mod rows;
 mod schema;
 #[cfg(feature = "store")]
 mod shipper;
+#[cfg(feature = "store-tests")]
+pub mod testing;
 #[cfg(feature = "store")]
 mod tiles;
 #[cfg(feature = "store")]

@@ -109,26 +109,7 @@ pub fn login(name: &str, group: &str, password: &str) {
     ROLES.call_once(|| {
         fresh_db("roles");
     });
-    // Two tests of one process making the same login at once would both find it
-    // missing.
-    static LOGINS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = LOGINS.lock().unwrap_or_else(|p| p.into_inner());
-    superuser()
-        .batch_execute(&format!(
-            "DO $$ BEGIN
-               -- Two processes may make the same login at once: the loser's
-               -- CREATE or GRANT fails on a unique key, and the row is there.
-               BEGIN
-                 CREATE ROLE {name} LOGIN PASSWORD '{password}';
-               EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
-               END;
-               BEGIN
-                 GRANT {group} TO {name};
-               EXCEPTION WHEN unique_violation THEN NULL;
-               END;
-             END $$;"
-        ))
-        .unwrap();
+    govdata::store::testing::ensure_login(&mut superuser(), name, password, &[group]).unwrap();
 }
 
 /// The TLS URL of `db` for `user` (no password in it).
