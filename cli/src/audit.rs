@@ -136,12 +136,21 @@ impl KeyArg {
     /// The configuration file's node, its `[audit]` section the log in `dir` (or the
     /// file's) sealed with `--key-file` (or the file's key).
     fn node(&self, dir: Option<&PathBuf>) -> govdata::Result<PlatformConfig> {
+        self.node_with(dir, Overrides::default())
+    }
+
+    /// [`KeyArg::node`] with `overrides` (an inventory, policies) over it too.
+    fn node_with(
+        &self,
+        dir: Option<&PathBuf>,
+        overrides: Overrides,
+    ) -> govdata::Result<PlatformConfig> {
         crate::node::layered(
             self.config.as_ref(),
             Overrides {
                 audit_dir: dir.cloned(),
                 audit_key_file: self.key_file.clone(),
-                ..Overrides::default()
+                ..overrides
             },
         )
     }
@@ -418,14 +427,14 @@ pub fn run(cmd: &AuditCommand) -> ExitCode {
 }
 
 fn query(q: &QueryArgs) -> govdata::Result<ExitCode> {
-    let mut config = q.key.node(q.dir.as_ref())?;
-    if let Some(inv) = &q.inventory {
-        config.inventory = Some(inv.clone());
-        config.inventory_from_store = false;
-    }
-    if !q.policies.is_empty() {
-        config.policies = q.policies.clone();
-    }
+    let mut config = q.key.node_with(
+        q.dir.as_ref(),
+        Overrides {
+            inventory: q.inventory.clone(),
+            policies: q.policies.clone(),
+            ..Overrides::default()
+        },
+    )?;
     // The log is all the viewing needs of the node.
     config.vault = None;
     let Some(section) = config.audit.as_mut() else {
