@@ -18,7 +18,7 @@ mod audit;
 mod convert;
 mod error;
 mod keys;
-mod mask;
+pub mod mask;
 mod platform;
 pub mod report;
 mod tasks;

@@ -161,6 +161,10 @@ impl AuditLog {
     /// it (`StoreLockedError` past that; 5 by default).
     #[new]
     #[pyo3(signature = (dir, key, *, sync="always", suite="sha256", scope="all", segment_max_bytes=None, lock_wait=None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of the log's configuration"
+    )]
     fn new(
         py: Python<'_>,
         dir: PathBuf,
@@ -455,6 +459,10 @@ impl AuditLog {
     /// verified copies, the log is verified and the restore recorded in it.
     #[staticmethod]
     #[pyo3(signature = (backup, dir, key, *, sync="always", suite="sha256", scope="all", lock_wait=None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of the log's configuration"
+    )]
     fn restore<'py>(
         py: Python<'py>,
         backup: PathBuf,
